@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Side-by-side benchmarks of h5pipe's compute modules; the Python peers run from Benchmarks/*.py.
+struct H5PipeBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "h5pipe-bench",
+        abstract: "Time h5pipe's compute modules on real data.",
+        subcommands: [])
+}
+
+H5PipeBench.main()

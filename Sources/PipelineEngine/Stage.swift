@@ -1,0 +1,300 @@
+import Foundation
+
+// MARK: - Artifact kinds
+
+/// The kind of artifact a stage produces or an input port accepts (`images`, `model`, …).
+///
+/// Kinds are open: a custom stage may declare its own with a string literal.
+public struct ArtifactKind: RawRepresentable, Hashable, Codable, Sendable, ExpressibleByStringLiteral,
+    CustomStringConvertible
+{
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+
+    /// Labelled images: `/train/images`, `/train/labels`, `/test/images`, `/test/labels`.
+    public static let images: ArtifactKind = "images"
+    /// A trained model: weights, batch-norm statistics, `/history/...`.
+    public static let model: ArtifactKind = "model"
+    /// Feature vectors: `/features` f32 [N, d] and optionally `/labels` u8 [N].
+    public static let features: ArtifactKind = "features"
+    /// A low-dimensional embedding: `/embedding` f32 [N, d] and optionally `/labels`.
+    public static let embedding: ArtifactKind = "embedding"
+    /// A sink's record of the figures it wrote beside its HDF5 file.
+    public static let figure: ArtifactKind = "figure"
+    /// Matches every kind when used on an input port; the kind of an untyped `command` stage.
+    public static let any: ArtifactKind = "any"
+}
+
+// MARK: - Stage description
+
+/// A named input port of a stage and the artifact kinds it accepts.
+public struct InputPort: Sendable, Hashable {
+    /// The port name used as a key under `inputs` in the pipeline file.
+    public var name: String
+    /// Kinds this port accepts; `[.any]` accepts every artifact.
+    public var accepts: [ArtifactKind]
+    /// One line for `h5pipe stages`.
+    public var help: String
+
+    public init(_ name: String, accepts: [ArtifactKind], help: String = "") {
+        self.name = name
+        self.accepts = accepts
+        self.help = help
+    }
+}
+
+/// What a stage is, independent of any run: plain metadata, like `CommandConfiguration`.
+public struct StageConfiguration: Sendable {
+    /// Unique kebab-case name, used as `uses` in pipeline files (`train-autoencoder`).
+    public var name: String
+    /// Bump it whenever a code change alters what the stage writes: it is part of the cache key.
+    public var version: Int
+    /// One line for `h5pipe stages`.
+    public var summary: String
+    /// Input ports, in the order they are listed to users.
+    public var inputs: [InputPort]
+    /// The kind of artifact the stage produces.
+    public var output: ArtifactKind
+
+    public init(
+        name: String, version: Int, summary: String, inputs: [InputPort] = [], output: ArtifactKind
+    ) {
+        self.name = name
+        self.version = version
+        self.summary = summary
+        self.inputs = inputs
+        self.output = output
+    }
+}
+
+// MARK: - Parameters
+
+/// One problem found in a stage's parameters, reported at validation time before anything runs.
+public struct ParameterProblem: Sendable, Hashable, CustomStringConvertible {
+    /// The parameter key as written in the pipeline file (`epochs`).
+    public var field: String
+    /// What is wrong and what to do, e.g. "must be at least 1, got -1".
+    public var message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { "`\(field)` \(message)" }
+}
+
+/// A stage's typed parameters.
+///
+/// Write a plain `Codable` struct whose `init()` sets every default. The engine fills in the
+/// defaults for keys a pipeline file leaves out, rejects unknown keys, reports mistyped values
+/// with the key's name, and hashes the canonical (sorted, defaults-filled) JSON into the cache key.
+public protocol StageParameters: Codable, Sendable, Equatable {
+    /// The defaults used for every key a pipeline file leaves out.
+    init()
+
+    /// Semantic checks beyond types (`epochs` ≥ 1, `perplexity` > 0, …).
+    ///
+    /// The default implementation reports no problem.
+    func validate() -> [ParameterProblem]
+}
+
+/// Parameters for a stage that takes none.
+public struct NoParameters: StageParameters {
+    public init() {}
+}
+
+// MARK: - Stage
+
+/// A stage plugin: reads its inputs, calls a compute module, writes one HDF5 artifact.
+///
+/// Only `configuration` and `run(_:context:)` are required; everything else has a default.
+public protocol Stage: Sendable {
+    /// The stage's typed parameters.
+    associatedtype Parameters: StageParameters
+
+    /// Name, version, ports and output kind.
+    static var configuration: StageConfiguration { get }
+
+    /// Creates the stage. Stages hold no state between runs.
+    init()
+
+    /// The kind of artifact this stage produces with these parameters.
+    ///
+    /// The default implementation returns `configuration.output`. The `command` stage overrides it
+    /// with its `kind` parameter.
+    static func outputKind(for parameters: Parameters) -> ArtifactKind
+
+    /// Files outside the artifacts folder whose content this run depends on (source data, a script).
+    ///
+    /// Their SHA-256 joins the cache key, so editing their content reruns the stage and touching
+    /// them does not. The default implementation returns no file.
+    /// - Throws: ``StageError`` when the files cannot be located (e.g. a dataset is missing).
+    static func externalFiles(for parameters: Parameters, environment: StageEnvironment) throws -> [URL]
+
+    /// Runs the stage: read inputs through `context`, write the artifact at `context.outputURL`.
+    ///
+    /// - Throws: ``StageError`` (or any error with an actionable description) on bad input.
+    ///   A stage never calls `fatalError` on input it did not create.
+    func run(_ parameters: Parameters, context: StageContext) throws
+}
+
+// MARK: - Default implementations
+
+extension StageParameters {
+    /// Reports no problem.
+    public func validate() -> [ParameterProblem] { [] }
+}
+
+extension Stage {
+    /// Returns `configuration.output`.
+    public static func outputKind(for parameters: Parameters) -> ArtifactKind { configuration.output }
+
+    /// Returns no file.
+    public static func externalFiles(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+        []
+    }
+}
+
+// MARK: - Run context
+
+/// Where a pipeline runs: its working directory and environment variables.
+public struct StageEnvironment: Sendable {
+    /// The directory relative paths are resolved against (where `h5pipe` was started).
+    public var workingDirectory: URL
+    /// Environment variables seen by the run (`H5PIPE_DATA_PATH`, …).
+    public var variables: [String: String]
+
+    public init(
+        workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+        variables: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.workingDirectory = workingDirectory
+        self.variables = variables
+    }
+}
+
+/// Progress a stage reports: `done` of `total` units, and a short message ("epoch 3/20 loss 0.071").
+public struct StageProgress: Sendable {
+    public var done: Int
+    public var total: Int
+    public var message: String
+
+    public init(done: Int, total: Int, message: String = "") {
+        self.done = done
+        self.total = total
+        self.message = message
+    }
+}
+
+/// What the engine hands a running stage. Stages read and write only through it.
+public final class StageContext: @unchecked Sendable {
+    /// The stage id in the pipeline file (`tsne`).
+    public let stageID: String
+    /// The pipeline's name.
+    public let pipelineName: String
+    /// Input artifact files by port name.
+    public let inputs: [String: URL]
+    /// Where the stage writes its HDF5 artifact: a temporary path the engine publishes atomically.
+    public let outputURL: URL
+    /// A folder tied to the run's cache key that survives a failed or killed run, for checkpoints;
+    /// the engine deletes it after the stage succeeds.
+    public let scratchDirectory: URL
+    /// The number of threads the stage may use.
+    public let threads: Int
+    /// Working directory and environment of the run.
+    public let environment: StageEnvironment
+
+    private let sideFileDirectory: URL
+    private let lock = NSLock()
+    private var _sideFiles: [String: URL] = [:]
+    private var _cancelled = false
+    private let progressHandler: @Sendable (StageProgress) -> Void
+    private let logHandler: @Sendable (String) -> Void
+
+    public init(
+        stageID: String, pipelineName: String, inputs: [String: URL], outputURL: URL,
+        sideFileDirectory: URL, scratchDirectory: URL, threads: Int,
+        environment: StageEnvironment = StageEnvironment(),
+        progress: @escaping @Sendable (StageProgress) -> Void = { _ in },
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.stageID = stageID
+        self.pipelineName = pipelineName
+        self.inputs = inputs
+        self.outputURL = outputURL
+        self.sideFileDirectory = sideFileDirectory
+        self.scratchDirectory = scratchDirectory
+        self.threads = max(1, threads)
+        self.environment = environment
+        self.progressHandler = progress
+        self.logHandler = log
+    }
+
+    /// The input artifact wired to `port`.
+    /// - Throws: ``StageError`` if the port is not wired (the engine validates this beforehand).
+    public func input(_ port: String) throws -> URL {
+        guard let url = inputs[port] else {
+            throw StageError("stage `\(stageID)`: input port `\(port)` is not connected")
+        }
+        return url
+    }
+
+    /// A temporary path for a side file (a figure) the stage writes beside its artifact.
+    ///
+    /// `suffix` is like `png` or `scatter.svg`; after success the engine publishes the file as
+    /// `artifacts/<pipeline>/<stage-id>.<suffix>` and records its SHA-256 in the HDF5 artifact.
+    public func sideFile(_ suffix: String) -> URL {
+        let url = sideFileDirectory.appendingPathComponent("\(stageID).\(suffix)")
+        lock.lock()
+        _sideFiles[suffix] = url
+        lock.unlock()
+        return url
+    }
+
+    /// Side files requested so far, by suffix.
+    public var sideFiles: [String: URL] {
+        lock.lock()
+        defer { lock.unlock() }
+        return _sideFiles
+    }
+
+    /// Reports progress; cheap enough to call once per batch.
+    public func progress(_ done: Int, of total: Int, _ message: String = "") {
+        progressHandler(StageProgress(done: done, total: total, message: message))
+    }
+
+    /// Logs one line about the run (shown in plain-log mode and kept in the run record).
+    public func log(_ message: String) { logHandler(message) }
+
+    /// True once the run was cancelled; long loops should check it and throw ``StageError/cancelled``.
+    public var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return _cancelled
+    }
+
+    /// Asks the stage to stop at its next check.
+    public func cancel() {
+        lock.lock()
+        _cancelled = true
+        lock.unlock()
+    }
+}
+
+// MARK: - Errors
+
+/// An error a stage throws; its message names the file, dataset or parameter and what to do.
+public struct StageError: Error, CustomStringConvertible, LocalizedError, Sendable {
+    public var message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+    public var errorDescription: String? { message }
+
+    /// The run was cancelled.
+    public static let cancelled = StageError("cancelled")
+}

@@ -1,0 +1,3 @@
+import H5PipeCLI
+
+H5PipeCommand.main()

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Embedding
+
+final class EmbeddingSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import H5PipeCLI
+
+final class H5PipeCLISmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import IDX
+
+final class IDXSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}

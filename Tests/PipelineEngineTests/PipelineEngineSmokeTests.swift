@@ -1,0 +1,6 @@
+import XCTest
+@testable import PipelineEngine
+
+final class PipelineEngineSmokeTests: XCTestCase {
+    func testModuleLinks() {}
+}
