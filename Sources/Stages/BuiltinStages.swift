@@ -1,0 +1,9 @@
+import PipelineEngine
+
+/// The stages that ship with h5pipe, listed explicitly (never discovered at run time).
+public enum BuiltinStages {
+    /// Every built-in stage type, in the order `h5pipe stages` lists them.
+    public static let all: [any Stage.Type] = [
+        // ingest-idx, train-autoencoder, encode, tsne, render-*, command
+    ]
+}
