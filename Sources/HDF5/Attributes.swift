@@ -173,24 +173,22 @@ extension HDF5File {
     /// Every attribute of the object at `path` whose type `AttributeValue` can hold, by name.
     public func attributes(at path: String = "/") throws -> [String: AttributeValue] {
         var result: [String: AttributeValue] = [:]
-        for (name, stored) in try storedAttributes(at: path) {
-            if case .value(let value) = stored { result[name] = value }
+        for attribute in try storedAttributes(at: path) {
+            if case .value(let value) = attribute.value { result[attribute.name] = value }
         }
         return result
     }
 
     /// Every attribute of the object at `path`, in name order, including those of types
     /// `AttributeValue` cannot hold (for inspection).
-    public func storedAttributes(at path: String = "/") throws -> [(name: String, value: StoredAttribute)] {
+    public func storedAttributes(at path: String = "/") throws -> [NamedAttribute] {
         let path = normalizedPath(path)
         return try withFileID { id in
             let object = try openObject(fileID: id, path)
             defer { H5Oclose(object) }
-            var result: [(name: String, value: StoredAttribute)] = []
-            for name in try attributeNames(object: object, path: path) {
-                result.append((name, try readAttribute(object: object, path: path, name: name)))
+            return try attributeNames(object: object, path: path).map { name in
+                NamedAttribute(name: name, value: try readAttribute(object: object, path: path, name: name))
             }
-            return result
         }
     }
 
