@@ -31,8 +31,10 @@ public struct InspectCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON for scripts instead of text.")
     public var json = false
 
+    /// An empty command; ArgumentParser fills the properties from the command line.
     public init() {}
 
+    /// Rejects `--rows` without `--data` and malformed ranges before any file is opened.
     public func validate() throws {
         if rows != nil, data == nil {
             throw ValidationError("--rows needs --data /path/to/dataset")
@@ -40,6 +42,7 @@ public struct InspectCommand: ParsableCommand {
         if let rows { _ = try RowRange(parsing: rows) }
     }
 
+    /// Prints the report (or the rows) to standard output; errors name the file and path.
     public func run() throws {
         print(try output(), terminator: "")
     }

@@ -4,9 +4,13 @@ import XCTest
 
 /// Runs the built `h5pipe` binary: exit codes and the one-line errors a user sees.
 final class InspectProcessTests: XCTestCase {
+    /// `H5PIPE_BINARY` when set (scripts/test points it at the release build), otherwise the
+    /// binary beside the test bundle: SwiftPM builds both into the same products folder.
     private var executable: URL {
-        // SwiftPM puts the test bundle and the executables in the same products folder.
-        Bundle.main.bundleURL.appendingPathComponent("h5pipe")
+        if let path = ProcessInfo.processInfo.environment["H5PIPE_BINARY"] {
+            return URL(fileURLWithPath: path)
+        }
+        return Bundle.main.bundleURL.appendingPathComponent("h5pipe")
     }
 
     private func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
