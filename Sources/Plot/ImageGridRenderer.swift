@@ -1,0 +1,78 @@
+import CCairo
+
+/// Lays out and draws one ``ImageGrid``: square-ish cells filling the panel, every image pixel
+/// drawn as a sharp-edged block.
+struct ImageGridRenderer {
+    let grid: ImageGrid
+    let canvas: Canvas
+
+    /// How many device pixels each image pixel becomes inside a vector file. Viewers smooth
+    /// embedded images when they scale them; pre-enlarged blocks keep the edges sharp.
+    static let vectorEnlargement = 8
+
+    func draw(in rect: Rect) throws {
+        let style = canvas.style
+        let padding = style.padding
+        var top = rect.y + padding
+        if let title = grid.title, !title.isEmpty {
+            canvas.setFont(size: style.titleSize)
+            let metrics = canvas.lineMetrics()
+            canvas.drawText(title, x: rect.x + rect.width / 2, y: top, horizontal: .center, vertical: .top)
+            top += metrics.ascent + metrics.descent + padding
+        }
+        guard let first = grid.images.first else { return }
+        let columns = min(grid.columns, grid.images.count)
+        let rows = (grid.images.count + columns - 1) / columns
+        let available = (width: rect.width - 2 * padding, height: rect.maxY - top - padding)
+        let aspect = Double(first.height) / Double(first.width)
+        var cellWidth = min(
+            (available.width - grid.spacing * Double(columns - 1)) / Double(columns),
+            (available.height - grid.spacing * Double(rows - 1)) / Double(rows) / aspect)
+        guard cellWidth > 0 else { return }
+        // On a raster, whole device pixels per image pixel keep every block the same size.
+        let devicePixels = cellWidth * canvas.scale
+        if canvas.isRaster, devicePixels >= Double(first.width) {
+            cellWidth = (devicePixels / Double(first.width)).rounded(.down) * Double(first.width) / canvas.scale
+        }
+        let cellHeight = cellWidth * aspect
+        let gridWidth = Double(columns) * cellWidth + Double(columns - 1) * grid.spacing
+        let left = rect.x + (rect.width - gridWidth) / 2
+        for (index, image) in grid.images.enumerated() {
+            let x = left + Double(index % columns) * (cellWidth + grid.spacing)
+            let y = top + Double(index / columns) * (cellHeight + grid.spacing)
+            try drawImage(image, in: Rect(x: x, y: y, width: cellWidth, height: cellHeight))
+        }
+    }
+
+    private func drawImage(_ image: GreyImage, in cell: Rect) throws {
+        let enlargement = canvas.isRaster ? 1 : Self.vectorEnlargement
+        let width = image.width * enlargement
+        let height = image.height * enlargement
+        let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(width), Int32(height))
+        defer { cairo_surface_destroy(surface) }
+        try Canvas.check(cairo_surface_status(surface), "creating a \(width)×\(height) image")
+        cairo_surface_flush(surface)
+        guard let data = cairo_image_surface_get_data(surface) else { return }
+        let stride = Int(cairo_image_surface_get_stride(surface)) / 4
+        let pixels = UnsafeMutableRawPointer(data).assumingMemoryBound(to: UInt32.self)
+        for row in 0..<height {
+            for column in 0..<width {
+                var value = image.values[(row / enlargement) * image.width + column / enlargement]
+                value = value.isFinite ? min(max(value, 0), 1) : 0
+                if grid.inverted { value = 1 - value }
+                let grey = UInt32((value * 255).rounded())
+                pixels[row * stride + column] = 0xff00_0000 | grey << 16 | grey << 8 | grey
+            }
+        }
+        cairo_surface_mark_dirty(surface)
+        let context = canvas.context
+        cairo_save(context)
+        cairo_translate(context, cell.x, cell.y)
+        cairo_scale(context, cell.width / Double(width), cell.height / Double(height))
+        cairo_set_source_surface(context, surface, 0, 0)
+        cairo_pattern_set_filter(cairo_get_source(context), CAIRO_FILTER_NEAREST)
+        cairo_rectangle(context, 0, 0, Double(width), Double(height))
+        cairo_fill(context)
+        cairo_restore(context)
+    }
+}
