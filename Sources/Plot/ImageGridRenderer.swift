@@ -40,8 +40,13 @@ struct ImageGridRenderer {
         for (index, image) in grid.images.enumerated() {
             let x = left + Double(index % columns) * (cellWidth + grid.spacing)
             let y = top + Double(index / columns) * (cellHeight + grid.spacing)
-            try drawImage(image, in: Rect(x: x, y: y, width: cellWidth, height: cellHeight))
+            try drawImage(image, in: Rect(x: snapped(x), y: snapped(y), width: cellWidth, height: cellHeight))
         }
+    }
+
+    /// On a raster, rounds a position to whole device pixels so cell edges are sharp.
+    private func snapped(_ value: Double) -> Double {
+        canvas.isRaster ? (value * canvas.scale).rounded() / canvas.scale : value
     }
 
     private func drawImage(_ image: GreyImage, in cell: Rect) throws {

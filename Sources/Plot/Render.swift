@@ -47,26 +47,45 @@ extension Figure {
 
     func draw(on canvas: Canvas) throws {
         canvas.fillRectangle(Rect(x: 0, y: 0, width: width, height: height), background)
-        let padding = style.padding
-        var top = padding
-        if let title, !title.isEmpty {
-            canvas.setFont(size: style.figureTitleSize)
-            let metrics = canvas.lineMetrics()
-            canvas.drawText(title, x: width / 2, y: top + padding, horizontal: .center, vertical: .top)
-            top += padding + metrics.ascent + metrics.descent + padding
-        }
-        guard !panels.isEmpty else { return }
-        let gap = 4 * padding
-        let panelWidth = (width - 2 * padding - gap * Double(panels.count - 1)) / Double(panels.count)
-        for (index, panel) in panels.enumerated() {
-            let rect = Rect(
-                x: padding + Double(index) * (panelWidth + gap), y: top, width: panelWidth,
-                height: height - top - padding)
+        for (index, (panel, rect)) in zip(panels, panelRectangles(canvas: canvas)).enumerated() {
             switch panel {
             case .axes(let axes): try AxesRenderer(axes: axes, canvas: canvas).draw(in: rect)
             case .images(let grid): try ImageGridRenderer(grid: grid, canvas: canvas).draw(in: rect)
             }
             try canvas.checkStatus("drawing panel \(index + 1)")
+        }
+    }
+
+    /// Draws the title (when drawing) and returns the rectangle of each panel.
+    @discardableResult
+    func panelRectangles(canvas: Canvas, drawsTitle: Bool = true) -> [Rect] {
+        let padding = style.padding
+        var top = padding
+        if let title, !title.isEmpty {
+            canvas.setFont(size: style.figureTitleSize)
+            let metrics = canvas.lineMetrics()
+            if drawsTitle {
+                canvas.drawText(title, x: width / 2, y: top + padding, horizontal: .center, vertical: .top)
+            }
+            top += padding + metrics.ascent + metrics.descent + padding
+        }
+        guard !panels.isEmpty else { return [] }
+        let gap = 4 * padding
+        let panelWidth = (width - 2 * padding - gap * Double(panels.count - 1)) / Double(panels.count)
+        return panels.indices.map { index in
+            Rect(
+                x: padding + Double(index) * (panelWidth + gap), y: top, width: panelWidth,
+                height: height - top - padding)
+        }
+    }
+
+    /// The data-to-point mapping of each panel (nil for image grids), as drawing at `scale` lays
+    /// them out.
+    func dataTransforms(scale: Double = 1) throws -> [DataTransform?] {
+        let canvas = try Canvas(rasterWidth: width, height: height, scale: scale, style: style)
+        return try zip(panels, panelRectangles(canvas: canvas, drawsTitle: false)).map { panel, rect in
+            guard case .axes(let axes) = panel else { return nil }
+            return try AxesRenderer(axes: axes, canvas: canvas).layout(in: rect).transform
         }
     }
 }
@@ -95,7 +114,30 @@ struct AxesRenderer {
     var style: Style { canvas.style }
     var context: OpaquePointer { canvas.context }
 
+    /// Where everything goes, measured with the canvas's fonts.
+    struct Layout {
+        var transform: DataTransform
+        var xTicks: Ticks
+        var yTicks: Ticks
+        var tickAscent: Double
+        var leftMargin: Double
+        var legend: LegendLayout?
+    }
+
     func draw(in rect: Rect) throws {
+        let layout = try self.layout(in: rect)
+        let transform = layout.transform
+        if axes.showsGrid { drawGrid(xTicks: layout.xTicks, yTicks: layout.yTicks, transform: transform) }
+        try drawMarks(transform: transform)
+        drawFrameAndTicks(
+            xTicks: layout.xTicks, yTicks: layout.yTicks, transform: transform, tickAscent: layout.tickAscent)
+        drawLabels(plot: transform.plot, rect: rect, leftMargin: layout.leftMargin)
+        if let legend = layout.legend {
+            legend.draw(at: legendOrigin(legend, transform: transform))
+        }
+    }
+
+    func layout(in rect: Rect) throws -> Layout {
         try validateMarks()
         let xLimits = axes.xLimits.map(Self.widened) ?? fittedLimits(\.x)
         let yLimits = axes.yLimits.map(Self.widened) ?? fittedLimits(\.y)
@@ -149,13 +191,9 @@ struct AxesRenderer {
             lower: xLimits.lowerBound, upper: xLimits.upperBound,
             maximumCount: Self.tickCount(length: plot.width, fontSize: style.tickLabelSize, perLabel: 3))
 
-        if axes.showsGrid { drawGrid(xTicks: xTicks, yTicks: yTicks, transform: transform) }
-        try drawMarks(transform: transform)
-        drawFrameAndTicks(xTicks: xTicks, yTicks: yTicks, transform: transform, tickAscent: tickMetrics.ascent)
-        drawLabels(plot: plot, rect: rect, leftMargin: leftMargin)
-        if let legendLayout {
-            legendLayout.draw(at: legendOrigin(legendLayout, transform: transform))
-        }
+        return Layout(
+            transform: transform, xTicks: xTicks, yTicks: yTicks, tickAscent: tickMetrics.ascent,
+            leftMargin: leftMargin, legend: legendLayout)
     }
 
     /// matplotlib's automatic tick budget: at most 9 intervals, one per `perLabel` font sizes of
@@ -347,7 +385,7 @@ struct AxesRenderer {
 
     /// Top-left corner of the legend for its placement; `best` picks the corner covering the
     /// fewest data points.
-    private func legendOrigin(_ layout: LegendLayout, transform: DataTransform) -> (Double, Double) {
+    func legendOrigin(_ layout: LegendLayout, transform: DataTransform) -> (Double, Double) {
         let plot = transform.plot
         let inset = style.padding
         let size = layout.size

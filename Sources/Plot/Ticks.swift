@@ -15,8 +15,9 @@ public struct Ticks: Sendable, Equatable {
 
     /// Chooses at most `maximumCount` nice ticks inside `lower...upper`.
     ///
-    /// The step is the smallest nice step that keeps the count within `maximumCount`; ticks are the
-    /// multiples of that step inside the limits (a tiny tolerance keeps an end that is itself a
+    /// The step is the smallest nice step at least `(upper − lower) / (maximumCount − 1)` (as
+    /// matplotlib chooses it for `maximumCount − 1` bins); ticks are the multiples of that step
+    /// inside the limits (a tiny tolerance keeps an end that is itself a
     /// multiple). A degenerate or reversed range gives the ticks of its sorted, widened version.
     /// - Parameters:
     ///   - lower: the axis minimum.
@@ -38,6 +39,7 @@ public struct Ticks: Sendable, Equatable {
         search: while true {
             for multiplier in Self.niceSteps {
                 let step = multiplier * magnitude
+                if step < rawStep * (1 - 1e-9) { continue }
                 let tolerance = step * 1e-9
                 let first = ceil((low - tolerance) / step)
                 let last = floor((high + tolerance) / step)
