@@ -41,6 +41,7 @@ struct RenderBench: ParsableCommand {
     var figureDirectory: String?
 
     func run() throws {
+        if let figureDirectory { try writeExampleFigures(to: URL(fileURLWithPath: figureDirectory)) }
         var options = Charts.ScatterOptions()
         options.width = width
         options.height = height
@@ -78,6 +79,62 @@ struct RenderBench: ParsableCommand {
                 }
             }
         }
+    }
+}
+
+extension RenderBench {
+    /// Writes the loss-curve and reconstruction figures drawn from synthetic stand-ins, for a look.
+    func writeExampleFigures(to folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let epochs = 20
+        let train = (0..<epochs).map { 0.06 + 0.2 * exp(-Double($0) / 3) }
+        let test = (0..<epochs).map { 0.065 + 0.19 * exp(-Double($0) / 3.2) }
+        let loss = Charts.lossCurves(train: train, test: test, title: "Autoencoder loss", yLabel: "L1 loss")
+        let (originals, reconstructions) = SyntheticDigits.make(count: 16)
+        let grid = try Charts.reconstructions(originals: originals, reconstructions: reconstructions)
+        for format in OutputFormat.allCases {
+            try loss.write(to: folder.appendingPathComponent("loss.\(format.rawValue)"), scale: scale)
+            try grid.write(to: folder.appendingPathComponent("reconstructions.\(format.rawValue)"), scale: scale)
+        }
+    }
+}
+
+/// 28×28 rings and strokes standing in for digits, and blurred copies standing in for their
+/// reconstructions.
+enum SyntheticDigits {
+    static func make(count: Int) -> (originals: [GreyImage], reconstructions: [GreyImage]) {
+        var originals: [GreyImage] = []
+        var reconstructions: [GreyImage] = []
+        for index in 0..<count {
+            var values = [Float](repeating: 0, count: 28 * 28)
+            let radiusX = 5 + Double(index % 4) * 1.5, radiusY = 8 + Double(index % 3)
+            for step in 0..<200 {
+                let angle = Double(step) / 200 * 2 * Double.pi * (index % 2 == 0 ? 1 : 0.6)
+                let x = Int(14 + radiusX * cos(angle)), y = Int(14 + radiusY * sin(angle))
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1)] where (0..<28).contains(x + dx) && (0..<28).contains(y + dy) {
+                    values[(y + dy) * 28 + x + dx] = 1
+                }
+            }
+            var blurred = [Float](repeating: 0, count: 28 * 28)
+            for y in 0..<28 {
+                for x in 0..<28 {
+                    var sum: Float = 0
+                    for dy in -1...1 {
+                        for dx in -1...1 where (0..<28).contains(x + dx) && (0..<28).contains(y + dy) {
+                            sum += values[(y + dy) * 28 + x + dx]
+                        }
+                    }
+                    blurred[y * 28 + x] = min(1, sum / 5)
+                }
+            }
+            if let original = GreyImage(width: 28, height: 28, values: values),
+                let reconstruction = GreyImage(width: 28, height: 28, values: blurred)
+            {
+                originals.append(original)
+                reconstructions.append(reconstruction)
+            }
+        }
+        return (originals, reconstructions)
     }
 }
 

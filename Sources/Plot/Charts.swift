@@ -103,7 +103,7 @@ public enum Charts {
         train: [Double], test: [Double] = [], title: String = "", yLabel: String = "loss",
         width: Double = 800, height: Double = 550
     ) -> Figure {
-        var axes = Axes(xLabel: "epoch", yLabel: yLabel, showsGrid: true)
+        var axes = Axes(xLabel: "epoch", yLabel: yLabel, showsGrid: true, integerXTicks: true)
         var entries: [LegendEntry] = []
         let lineWidth = 2.0
         if !train.isEmpty {
@@ -138,7 +138,7 @@ public enum Charts {
     public static func reconstructions(
         originals: [GreyImage], reconstructions: [GreyImage], columns: Int = 0,
         titles: (String, String) = ("Original", "Reconstruction"), title: String = "",
-        width: Double = 900, height: Double = 480
+        width: Double = 1000, height: Double = 520
     ) throws -> Figure {
         guard originals.count == reconstructions.count else {
             throw PlotError("\(originals.count) originals but \(reconstructions.count) reconstructions; give one per original")

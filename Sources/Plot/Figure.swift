@@ -83,6 +83,8 @@ public struct Axes: Sendable {
     public var showsGrid: Bool
     /// Tick marks and tick labels on both axes.
     public var showsTicks: Bool
+    /// Only whole-number ticks on the x axis (epochs, counts).
+    public var integerXTicks: Bool
     /// Marks, drawn in this order (later ones on top).
     public var marks: [Mark]
     /// The legend, drawn last.
@@ -92,7 +94,8 @@ public struct Axes: Sendable {
     public init(
         title: String? = nil, xLabel: String? = nil, yLabel: String? = nil,
         xLimits: ClosedRange<Double>? = nil, yLimits: ClosedRange<Double>? = nil, margin: Double = 0.05,
-        showsGrid: Bool = false, showsTicks: Bool = true, marks: [Mark] = [], legend: Legend? = nil
+        showsGrid: Bool = false, showsTicks: Bool = true, integerXTicks: Bool = false, marks: [Mark] = [],
+        legend: Legend? = nil
     ) {
         self.title = title
         self.xLabel = xLabel
@@ -102,6 +105,7 @@ public struct Axes: Sendable {
         self.margin = margin
         self.showsGrid = showsGrid
         self.showsTicks = showsTicks
+        self.integerXTicks = integerXTicks
         self.marks = marks
         self.legend = legend
     }

@@ -10,38 +10,50 @@ struct ImageGridRenderer {
     /// embedded images when they scale them; pre-enlarged blocks keep the edges sharp.
     static let vectorEnlargement = 8
 
+    /// Draws the title and the grid centred in `rect`, the title just above the grid.
     func draw(in rect: Rect) throws {
         let style = canvas.style
         let padding = style.padding
-        var top = rect.y + padding
+        var titleHeight = 0.0
         if let title = grid.title, !title.isEmpty {
             canvas.setFont(size: style.titleSize)
             let metrics = canvas.lineMetrics()
-            canvas.drawText(title, x: rect.x + rect.width / 2, y: top, horizontal: .center, vertical: .top)
-            top += metrics.ascent + metrics.descent + padding
+            titleHeight = metrics.ascent + metrics.descent + padding
         }
-        guard let first = grid.images.first else { return }
+        guard let first = grid.images.first else {
+            drawTitle(x: rect.x + rect.width / 2, y: rect.y + padding)
+            return
+        }
         let columns = min(grid.columns, grid.images.count)
         let rows = (grid.images.count + columns - 1) / columns
-        let available = (width: rect.width - 2 * padding, height: rect.maxY - top - padding)
+        let available = (width: rect.width - 2 * padding, height: rect.height - 2 * padding - titleHeight)
         let aspect = Double(first.height) / Double(first.width)
         var cellWidth = min(
             (available.width - grid.spacing * Double(columns - 1)) / Double(columns),
             (available.height - grid.spacing * Double(rows - 1)) / Double(rows) / aspect)
         guard cellWidth > 0 else { return }
-        // On a raster, whole device pixels per image pixel keep every block the same size.
+        // On a raster, a whole number of device pixels per image pixel keeps every block the same size.
         let devicePixels = cellWidth * canvas.scale
         if canvas.isRaster, devicePixels >= Double(first.width) {
             cellWidth = (devicePixels / Double(first.width)).rounded(.down) * Double(first.width) / canvas.scale
         }
         let cellHeight = cellWidth * aspect
         let gridWidth = Double(columns) * cellWidth + Double(columns - 1) * grid.spacing
+        let gridHeight = Double(rows) * cellHeight + Double(rows - 1) * grid.spacing
         let left = rect.x + (rect.width - gridWidth) / 2
+        let top = rect.y + padding + titleHeight + (available.height - gridHeight) / 2
+        drawTitle(x: rect.x + rect.width / 2, y: top - titleHeight)
         for (index, image) in grid.images.enumerated() {
             let x = left + Double(index % columns) * (cellWidth + grid.spacing)
             let y = top + Double(index / columns) * (cellHeight + grid.spacing)
             try drawImage(image, in: Rect(x: snapped(x), y: snapped(y), width: cellWidth, height: cellHeight))
         }
+    }
+
+    private func drawTitle(x: Double, y: Double) {
+        guard let title = grid.title, !title.isEmpty else { return }
+        canvas.setFont(size: canvas.style.titleSize)
+        canvas.drawText(title, x: x, y: y, horizontal: .center, vertical: .top)
     }
 
     /// On a raster, rounds a position to whole device pixels so cell edges are sharp.

@@ -189,7 +189,8 @@ struct AxesRenderer {
         let transform = DataTransform(plot: plot, xLimits: xLimits, yLimits: yLimits)
         let xTicks = Ticks(
             lower: xLimits.lowerBound, upper: xLimits.upperBound,
-            maximumCount: Self.tickCount(length: plot.width, fontSize: style.tickLabelSize, perLabel: 3))
+            maximumCount: Self.tickCount(length: plot.width, fontSize: style.tickLabelSize, perLabel: 3),
+            integer: axes.integerXTicks)
 
         return Layout(
             transform: transform, xTicks: xTicks, yTicks: yTicks, tickAscent: tickMetrics.ascent,

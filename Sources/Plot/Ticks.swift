@@ -23,7 +23,8 @@ public struct Ticks: Sendable, Equatable {
     ///   - lower: the axis minimum.
     ///   - upper: the axis maximum.
     ///   - maximumCount: at most this many ticks (at least 2 is used).
-    public init(lower: Double, upper: Double, maximumCount: Int = 9) {
+    ///   - integer: only whole-number steps (1, 2, 5, 10, …; matplotlib's `integer=True`).
+    public init(lower: Double, upper: Double, maximumCount: Int = 9, integer: Bool = false) {
         var (low, high) = (min(lower, upper), max(lower, upper))
         if !(low.isFinite && high.isFinite) { (low, high) = (0, 1) }
         if high - low <= abs(high) * 1e-12 {
@@ -40,6 +41,7 @@ public struct Ticks: Sendable, Equatable {
             for multiplier in Self.niceSteps {
                 let step = multiplier * magnitude
                 if step < rawStep * (1 - 1e-9) { continue }
+                if integer && (step < 1 || step.rounded() != step) { continue }
                 let tolerance = step * 1e-9
                 let first = ceil((low - tolerance) / step)
                 let last = floor((high + tolerance) / step)

@@ -67,4 +67,14 @@ final class TicksTests: XCTestCase {
             }
         }
     }
+
+    func testIntegerTicksSkipFractionalSteps() {
+        let epochs = Ticks(lower: 0.05, upper: 20.95, maximumCount: 9, integer: true)
+        XCTAssertEqual(epochs.values, [5, 10, 15, 20])
+        XCTAssertEqual(epochs.labels, ["5", "10", "15", "20"])
+        XCTAssertEqual(Ticks(lower: 0.9, upper: 3.1, maximumCount: 9, integer: true).values, [1, 2, 3])
+        XCTAssertEqual(Ticks(lower: 0.95, upper: 1.05, maximumCount: 9, integer: true).values, [1])
+        XCTAssertEqual(Ticks(lower: 0.5, upper: 4.5, maximumCount: 9).step, 0.5)
+        XCTAssertEqual(Ticks(lower: 0.5, upper: 4.5, maximumCount: 9, integer: true).values, [1, 2, 3, 4])
+    }
 }
