@@ -176,6 +176,7 @@ extension HDF5File {
         }
 
         try withFileID { id in
+            closeOpenDataset()
             if linkExists(fileID: id, path) {
                 H5Oclose(try openObject(fileID: id, path, expecting: .dataset))
                 if H5Ldelete(id, path, h5pipe_H5P_DEFAULT()) < 0 {
@@ -257,15 +258,6 @@ extension HDF5File {
                 initialized = count
             }
             return HDF5Array(values: values, shape: outputShape)
-        }
-    }
-
-    /// Opens the dataset at `path` for the duration of `body`.
-    func withOpenDataset<Result>(_ path: String, _ body: (hid_t) throws -> Result) throws -> Result {
-        try withFileID { id in
-            let object = try openObject(fileID: id, path, expecting: .dataset)
-            defer { H5Oclose(object) }
-            return try body(object)
         }
     }
 
