@@ -21,10 +21,18 @@ public struct DatasetOptions: Equatable, Sendable {
         self.shuffle = shuffle
     }
 
-    /// gzip level 4 with shuffle for multi-byte element types: a good size/speed balance for
-    /// pipeline artifacts.
+    /// Automatic chunks, gzip at `level`, optional shuffle.
     public static func compressed(level: Int = 4, shuffle: Bool = false) -> DatasetOptions {
         DatasetOptions(chunks: nil, compression: level, shuffle: shuffle)
+    }
+
+    /// The layout h5pipe uses for artifacts of element type `T`: automatic chunks (about 1 MiB
+    /// of whole rows), gzip level 4, and shuffle for multi-byte types (it groups the slowly
+    /// varying high bytes of floats, which then compress; single bytes gain nothing from it).
+    /// On MNIST's uint8 images level 4 stores 10.2 MB against 11.0 MB at level 1 and
+    /// 9.8 MB at level 6, which took about 1.6 times as long to write (Benchmarks/hdf5.sh).
+    public static func compressed<T: HDF5Scalar>(_ type: T.Type, level: Int = 4) -> DatasetOptions {
+        DatasetOptions(chunks: nil, compression: level, shuffle: T.elementType.byteCount > 1)
     }
 
     /// Bytes per automatically chosen chunk: large enough that per-chunk overhead is small,

@@ -89,6 +89,11 @@ final class DatasetTests: HDF5TestCase {
         }
     }
 
+    func testArtifactLayoutShufflesOnlyMultiByteTypes() {
+        XCTAssertEqual(DatasetOptions.compressed(UInt8.self), DatasetOptions(compression: 4, shuffle: false))
+        XCTAssertEqual(DatasetOptions.compressed(Float.self, level: 1), DatasetOptions(compression: 1, shuffle: true))
+    }
+
     func testAutomaticChunksCoverWholeRowsUpToOneMebibyte() {
         XCTAssertEqual(DatasetOptions.automaticChunks(shape: [60000, 28, 28], elementBytes: 1), [1337, 28, 28])
         XCTAssertEqual(DatasetOptions.automaticChunks(shape: [10, 24], elementBytes: 4), [10, 24])
