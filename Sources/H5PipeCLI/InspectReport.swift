@@ -190,8 +190,9 @@ func formatShape(_ shape: [Int]) -> String {
 func formatBytes(_ bytes: Int) -> String {
     if bytes < 1024 { return "\(bytes) B" }
     var value = Double(bytes) / 1024
-    for unit in ["KiB", "MiB", "GiB"] {
-        if value < 1024 || unit == "GiB" { return String(format: "%.1f %@", value, unit) }
+    let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    for unit in units {
+        if value < 1024 || unit == units.last { return String(format: "%.1f %@", value, unit) }
         value /= 1024
     }
     return "\(bytes) B"

@@ -190,6 +190,7 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual(formatBytes(40), "40 B")
         XCTAssertEqual(formatBytes(1536), "1.5 KiB")
         XCTAssertEqual(formatBytes(47_040_000), "44.9 MiB")
+        XCTAssertEqual(formatBytes(Int.max), "8.0 EiB")
         XCTAssertEqual(formatNumber(7), "7")
         XCTAssertEqual(formatNumber(33.31841), "33.3184")
         XCTAssertEqual(formatNumber(-2.5e-7), "-2.5e-07")
