@@ -5,6 +5,7 @@ import HDF5
 /// `h5pipe inspect FILE.h5`: the tree of groups and datasets with types, shapes, storage and
 /// statistics, or the values of some rows of one dataset.
 public struct InspectCommand: ParsableCommand {
+    /// Name, abstract and help text of `h5pipe inspect`.
     public static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show what an HDF5 file holds: groups, datasets, attributes, statistics.",
