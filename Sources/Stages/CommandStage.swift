@@ -64,7 +64,7 @@ public struct CommandStage: Stage {
 
     public static func externalFiles(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
         try parameters.files.map { path in
-            let url = URL(fileURLWithPath: path, relativeTo: environment.workingDirectory).standardizedFileURL
+            let url = environment.resolve(path)
             guard FileManager.default.fileExists(atPath: url.path) else {
                 throw StageError("`files` lists \(path), which does not exist (relative to \(environment.workingDirectory.path))")
             }
@@ -167,7 +167,7 @@ public struct CommandStage: Stage {
 
     private func resolveProgram(_ name: String, environment: StageEnvironment) throws -> URL {
         if name.contains("/") {
-            let url = URL(fileURLWithPath: name, relativeTo: environment.workingDirectory).standardizedFileURL
+            let url = environment.resolve(name)
             guard FileManager.default.isExecutableFile(atPath: url.path) else {
                 throw StageError("program \(name) does not exist or is not executable")
             }
