@@ -15,6 +15,7 @@ public final class PipelineRunner: @unchecked Sendable {
     private let lock = NSLock()
     private var state = PipelineState()
     private var stateDirty = false
+    private var lastStateSave = Date.distantPast
     private let fileHashes: FileHashCache
     private var runningContexts: [String: StageContext] = [:]
     private var cancelled = false
@@ -474,8 +475,9 @@ public final class PipelineRunner: @unchecked Sendable {
             state.stages[stage.id] = record
             stateDirty = true
         }
-        // Saved after every stage, so a run killed later still knows what it published.
-        try saveState()
+        // Saved at least every second, so a run killed later knows most of what it published;
+        // what it does not know it restores from the run-cache without executing.
+        try saveState(unlessSavedWithin: 1)
     }
 
     // MARK: - Store
@@ -517,10 +519,11 @@ public final class PipelineRunner: @unchecked Sendable {
         }
     }
 
-    private func saveState() throws {
+    private func saveState(unlessSavedWithin interval: TimeInterval = 0) throws {
         lock.lock()
         defer { lock.unlock() }
-        guard stateDirty else { return }
+        guard stateDirty, Date().timeIntervalSince(lastStateSave) >= interval else { return }
+        lastStateSave = Date()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try FileOperations.writeAtomically(try encoder.encode(state), to: layout.stateFile(pipeline: pipeline.name))
