@@ -5,5 +5,6 @@ public enum BuiltinStages {
     /// Every built-in stage type, in the order `h5pipe stages` lists them.
     public static let all: [any Stage.Type] = [
         // ingest-idx, train-autoencoder, encode, tsne, render-*, command
+        CommandStage.self,
     ]
 }
