@@ -66,9 +66,13 @@ public struct KnownIDXDataset: Sendable {
 
 /// The roles of the four files of an IDX image dataset, with their standard names.
 public enum IDXDatasetFile: String, CaseIterable, Sendable {
+    /// Training images, unsigned bytes `[N, H, W]`.
     case trainImages = "train-images-idx3-ubyte"
+    /// Training labels, unsigned bytes `[N]`.
     case trainLabels = "train-labels-idx1-ubyte"
+    /// Test images, unsigned bytes `[M, H, W]`.
     case testImages = "t10k-images-idx3-ubyte"
+    /// Test labels, unsigned bytes `[M]`.
     case testLabels = "t10k-labels-idx1-ubyte"
 
     /// Names accepted for this file, in order of preference: the standard name with or without
@@ -82,9 +86,9 @@ public enum IDXDatasetFile: String, CaseIterable, Sendable {
 /// Where the four files of an IDX image dataset were found.
 public struct IDXDatasetFiles: Equatable, Sendable {
     /// The folder holding them.
-    public var directory: URL
-    /// Each file by role.
-    public var files: [IDXDatasetFile: URL]
+    public private(set) var directory: URL
+    /// Each file by role; every role is present.
+    public private(set) var files: [IDXDatasetFile: URL]
 
     /// The file for `role`.
     public subscript(role: IDXDatasetFile) -> URL { files[role]! }
@@ -273,11 +277,11 @@ public struct DatasetResolver: Sendable {
         }
     }
 
-    /// Downloads `source` to `destination` through a `.part` file, verifying the SHA-256 of the
-    /// decompressed content before the file takes its final name.
+    /// Downloads `source` to `destination` through a `.part` file of this process, verifying the
+    /// SHA-256 of the decompressed content before the file takes its final name.
     func fetch(_ source: URL, to destination: URL, expectedSHA256: String?) throws {
-        let partial = destination.appendingPathExtension("part")
-        try? FileManager.default.removeItem(at: partial)
+        let partial = destination.appendingPathExtension("part-\(ProcessInfo.processInfo.processIdentifier)")
+        defer { try? FileManager.default.removeItem(at: partial) }
         let name = source.lastPathComponent
         report("downloading \(source.absoluteString)", false)
         try HTTPDownload(timeout: downloadTimeout) { received, expected in
@@ -288,11 +292,9 @@ public struct DatasetResolver: Sendable {
             do {
                 found = try SHA256Digest.ofDecompressedContent(partial)
             } catch {
-                try? FileManager.default.removeItem(at: partial)
                 throw StageError("the downloaded file is not readable IDX data (\(error)); it was deleted")
             }
             guard found == expectedSHA256 else {
-                try? FileManager.default.removeItem(at: partial)
                 throw StageError(
                     "SHA-256 of the decompressed download is \(found), expected \(expectedSHA256); the download was deleted")
             }
@@ -300,6 +302,8 @@ public struct DatasetResolver: Sendable {
         do {
             try FileManager.default.moveItem(at: partial, to: destination)
         } catch {
+            // Another h5pipe process may have finished the same download first.
+            if FileManager.default.fileExists(atPath: destination.path) { return }
             throw StageError("cannot move the download to \(destination.path): \(error.localizedDescription)")
         }
     }
