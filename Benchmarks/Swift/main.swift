@@ -5,7 +5,11 @@ struct H5PipeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "h5pipe-bench",
         abstract: "Time h5pipe's compute modules on real data.",
-        subcommands: [HDF5Bench.self, IngestBench.self])
+        subcommands: [
+            HDF5Bench.self,
+            IngestBench.self,
+            RenderBench.self,
+        ])
 }
 
 H5PipeBench.main()
