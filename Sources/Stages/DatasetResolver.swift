@@ -1,4 +1,3 @@
-import COpenSSL
 import Foundation
 import IDX
 import PipelineEngine
@@ -290,7 +289,7 @@ public struct DatasetResolver: Sendable {
         if let expectedSHA256 {
             let found: String
             do {
-                found = try SHA256Digest.ofDecompressedContent(partial)
+                found = try decompressedSHA256(of: partial)
             } catch {
                 throw StageError("the downloaded file is not readable IDX data (\(error)); it was deleted")
             }
@@ -401,50 +400,11 @@ final class HTTPDownload: NSObject, URLSessionDataDelegate, @unchecked Sendable 
 
 // MARK: - SHA-256
 
-/// Incremental SHA-256 through libcrypto's EVP interface.
-final class SHA256Digest {
-    private let context: OpaquePointer
-
-    init() {
-        context = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
-    }
-
-    deinit { EVP_MD_CTX_free(context) }
-
-    /// Adds `bytes` to the digest.
-    func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        EVP_DigestUpdate(context, base, bytes.count)
-    }
-
-    /// The digest as 64 lowercase hexadecimal digits; call once.
-    func finalize() -> String {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &digest, &length)
-        return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    /// SHA-256 of the file's bytes as stored.
-    static func ofFile(_ url: URL) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw StageError("cannot read \(url.path) to hash it")
-        }
-        defer { try? handle.close() }
-        let digest = SHA256Digest()
-        while true {
-            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-            if chunk.isEmpty { break }
-            chunk.withUnsafeBytes { digest.update($0) }
-        }
-        return digest.finalize()
-    }
-
-    /// SHA-256 of the file's content after gzip decompression (of its bytes if it is not gzip).
-    static func ofDecompressedContent(_ url: URL) throws -> String {
-        let digest = SHA256Digest()
-        try IDXFile.forEachDecompressedChunk(of: url) { digest.update($0) }
-        return digest.finalize()
-    }
+/// SHA-256 of the file's content after gzip decompression (of its bytes if it is not gzip): the
+/// hash dataset publishers list for IDX files, whatever compression a copy went through.
+/// - Throws: ``IDXError`` when the file cannot be read or its gzip stream is corrupt.
+func decompressedSHA256(of url: URL) throws -> String {
+    var hasher = SHA256Hasher()
+    try IDXFile.forEachDecompressedChunk(of: url) { hasher.update($0) }
+    return hasher.finalize()
 }

@@ -97,7 +97,7 @@ public struct IngestIDXStage: Stage {
                         maxItems: parameters.limit)
                 }
             } else {
-                hashes[index - splits.count] = Result { try [split.images, split.labels].map { try SHA256Digest.ofFile(files[$0]) } }
+                hashes[index - splits.count] = Result { try [split.images, split.labels].map { try SHA256.hash(fileAt: files[$0]) } }
             }
         }
         if context.threads > 1 {
@@ -163,10 +163,10 @@ public struct IngestIDXStage: Stage {
 
     /// SHA-256 of the decompressed IDX file that holds exactly `values` under `header`.
     static func idxHash(header: IDXHeader, values: [UInt8]) -> String {
-        let digest = SHA256Digest()
-        header.encoded.withUnsafeBytes { digest.update($0) }
-        values.withUnsafeBytes { digest.update($0) }
-        return digest.finalize()
+        var hasher = SHA256Hasher()
+        header.encoded.withUnsafeBytes { hasher.update($0) }
+        values.withUnsafeBytes { hasher.update($0) }
+        return hasher.finalize()
     }
 }
 

@@ -163,7 +163,7 @@ final class DatasetResolverTests: XCTestCase {
     private func hashes(of directory: URL) throws -> [String: String] {
         var hashes: [String: String] = [:]
         for role in IDXDatasetFile.allCases {
-            hashes[role.rawValue] = try SHA256Digest.ofDecompressedContent(directory.appendingPathComponent(role.rawValue + ".gz"))
+            hashes[role.rawValue] = try decompressedSHA256(of: directory.appendingPathComponent(role.rawValue + ".gz"))
         }
         return hashes
     }
@@ -189,7 +189,7 @@ final class DatasetResolverTests: XCTestCase {
         // Same header, other labels: a well-formed file with the wrong content.
         let labels = served.appendingPathComponent("train-labels-idx1-ubyte.gz")
         try IDXFile.write(IDXArray<UInt8>(shape: [5], values: [9, 9, 9, 9, 9]), to: labels, compression: .gzip(level: 6))
-        let found = try SHA256Digest.ofDecompressedContent(labels)
+        let found = try decompressedSHA256(of: labels)
         XCTAssertNotEqual(found, expected["train-labels-idx1-ubyte"])
         let server = try LocalHTTPServer(serving: served)
         XCTAssertThrowsError(try resolver(mirrors: [server.baseURL], hashes: expected).resolve(dataset: "mnist", directory: nil)) { error in

@@ -46,12 +46,12 @@ final class IngestIDXStageTests: XCTestCase {
                 XCTAssertEqual(info.filters, [.gzip(level: IngestIDXStage.compressionLevel)])
 
                 XCTAssertEqual(try string(artifact, "source_file", at: "\(group)/images"), "\(prefix)-images-idx3-ubyte.gz")
-                XCTAssertEqual(try string(artifact, "source_sha256", at: "\(group)/images"), try SHA256Digest.ofFile(imagesFile))
-                XCTAssertEqual(try string(artifact, "source_sha256", at: "\(group)/labels"), try SHA256Digest.ofFile(labelsFile))
+                XCTAssertEqual(try string(artifact, "source_sha256", at: "\(group)/images"), try SHA256.hash(fileAt: imagesFile))
+                XCTAssertEqual(try string(artifact, "source_sha256", at: "\(group)/labels"), try SHA256.hash(fileAt: labelsFile))
                 XCTAssertEqual(
-                    try string(artifact, "source_idx_sha256", at: "\(group)/labels"), try SHA256Digest.ofDecompressedContent(labelsFile))
+                    try string(artifact, "source_idx_sha256", at: "\(group)/labels"), try decompressedSHA256(of: labelsFile))
                 XCTAssertEqual(
-                    try string(artifact, "source_idx_sha256", at: "\(group)/images"), try SHA256Digest.ofDecompressedContent(imagesFile))
+                    try string(artifact, "source_idx_sha256", at: "\(group)/images"), try decompressedSHA256(of: imagesFile))
             }
             XCTAssertEqual(try string(artifact, "dataset"), "mnist")
             XCTAssertEqual(try string(artifact, "class_names"), #"["0","1","2","3","4","5","6","7","8","9"]"#)
