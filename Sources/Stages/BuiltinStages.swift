@@ -4,6 +4,7 @@ import PipelineEngine
 public enum BuiltinStages {
     /// Every built-in stage type, in the order `h5pipe stages` lists them.
     public static let all: [any Stage.Type] = [
+        IngestIDXStage.self,
         // ingest-idx, train-autoencoder, encode, tsne, render-*, command
         CommandStage.self,
     ]
