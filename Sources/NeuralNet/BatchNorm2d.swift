@@ -1,8 +1,8 @@
 import Foundation
 
-/// Batch normalisation over each channel (as `torch.nn.BatchNorm2d`), on a shard in CNHW layout.
+/// Batch normalisation over each channel (as `torch.nn.BatchNorm2d`), on a shard (batch innermost).
 ///
-/// - input and output `[channels, batch, height, width]`
+/// - input and output `[channels, height, width, batch]`
 /// - weight γ `[channels]` (initially 1), bias β `[channels]` (initially 0)
 /// - running mean and variance `[channels]` (initially 0 and 1)
 ///

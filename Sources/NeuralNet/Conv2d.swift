@@ -1,7 +1,7 @@
-/// A 2-D convolution (cross-correlation, as `torch.nn.Conv2d`) over a shard in CNHW layout.
+/// A 2-D convolution (cross-correlation, as `torch.nn.Conv2d`) over a shard (batch innermost).
 ///
-/// - input `[inChannels, batch, height, width]`
-/// - output `[outChannels, batch, outHeight, outWidth]`, `outHeight = (height + 2·padding − k) / stride + 1`
+/// - input `[inChannels, height, width, batch]`
+/// - output `[outChannels, outHeight, outWidth, batch]`, `outHeight = (height + 2·padding − k) / stride + 1`
 /// - weight `[outChannels, inChannels, k, k]`, bias `[outChannels]` (optional)
 ///
 /// Forward is `Y = W · im2col(X)` (one matrix product for the whole shard); backward is

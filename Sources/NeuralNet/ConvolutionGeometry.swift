@@ -3,10 +3,12 @@ import CBLAS
 /// How a square kernel slides over a batch of images: the shared core of ``Conv2d`` (which reads
 /// columns from its input) and ``ConvTranspose2d`` (which writes columns into its output).
 ///
-/// The "image" side is the larger one, `[channels, batch, height, width]`; the "column" side is
-/// `[channels * kernel * kernel, batch * outHeight * outWidth]` with row `(c * k + kh) * k + kw`
-/// and column `(b * outHeight + oh) * outWidth + ow`, holding
-/// `image[c, b, oh * stride - padding + kh, ow * stride - padding + kw]` (zero outside the image).
+/// Activations keep the batch innermost, `[channels, height, width, batch]`, so a kernel tap
+/// moves whole runs of `batch` contiguous floats: im2col and col2im are vector copies, not
+/// gathers. The "image" side is the larger one; the "column" side is
+/// `[channels * kernel * kernel, outHeight * outWidth * batch]` with row `(c * k + kh) * k + kw`
+/// and column `(oh * outWidth + ow) * batch + b`, holding
+/// `image[c, oh * stride - padding + kh, ow * stride - padding + kw, b]` (zero outside the image).
 struct ConvolutionGeometry {
     let channels: Int
     let height: Int
@@ -36,75 +38,96 @@ struct ConvolutionGeometry {
         return low..<max(low, high)
     }
 
-    /// Copies image patches into the column matrix.
-    /// - Parameters:
-    ///   - image: `[channels, batch, height, width]`.
-    ///   - columns: `[rows, batch * outHeight * outWidth]`, fully overwritten.
-    func imageToColumns(_ image: UnsafePointer<Float>, batch: Int, _ columns: UnsafeMutablePointer<Float>) {
-        let columnCount = self.columns(batch: batch)
+    /// Calls `body(row, rowOffset, imageOffset, runs)` for every maximal stretch where a row of the
+    /// column matrix reads `runs` consecutive blocks of `batch` floats, `stride * batch` apart in the
+    /// image; offsets are in floats. Columns not visited read zero padding.
+    @inline(__always)
+    private func forEachRun(batch: Int, _ body: (_ row: Int, _ column: Int, _ image: Int, _ runs: Int) -> Void) {
         for channel in 0..<channels {
             for kh in 0..<kernel {
                 for kw in 0..<kernel {
-                    let row = columns + ((channel * kernel + kh) * kernel + kw) * columnCount
+                    let row = (channel * kernel + kh) * kernel + kw
                     let valid = validOutputColumns(kw: kw)
-                    for sample in 0..<batch {
-                        let plane = image + (channel * batch + sample) * height * width
-                        for oh in 0..<outHeight {
-                            let destination = row + (sample * outHeight + oh) * outWidth
-                            let ih = oh * stride - padding + kh
-                            if ih < 0 || ih >= height || valid.isEmpty {
-                                destination.update(repeating: 0, count: outWidth)
-                                continue
-                            }
-                            for ow in 0..<valid.lowerBound { destination[ow] = 0 }
-                            for ow in valid.upperBound..<outWidth { destination[ow] = 0 }
-                            let source = plane + ih * width + kw - padding
-                            if stride == 1 {
-                                for ow in valid { destination[ow] = source[ow] }
-                            } else if stride == 2 {
-                                for ow in valid { destination[ow] = source[2 &* ow] }
-                            } else {
-                                for ow in valid { destination[ow] = source[ow &* stride] }
-                            }
-                        }
+                    if valid.isEmpty { continue }
+                    for oh in 0..<outHeight {
+                        let ih = oh * stride - padding + kh
+                        if ih < 0 || ih >= height { continue }
+                        let iw = valid.lowerBound * stride - padding + kw
+                        body(row, (oh * outWidth + valid.lowerBound) * batch,
+                             ((channel * height + ih) * width + iw) * batch, valid.count)
                     }
                 }
             }
         }
     }
 
+    /// Copies image patches into the column matrix.
+    /// - Parameters:
+    ///   - image: `[channels, height, width, batch]`.
+    ///   - columns: `[rows, outHeight * outWidth * batch]`, fully overwritten.
+    func imageToColumns(_ image: UnsafePointer<Float>, batch: Int, _ columns: UnsafeMutablePointer<Float>) {
+        let columnCount = self.columns(batch: batch)
+        if padding > 0 { columns.update(repeating: 0, count: rows * columnCount) }
+        let step = stride * batch
+        forEachRun(batch: batch) { row, column, offset, runs in
+            let destination = columns + row * columnCount + column
+            let source = image + offset
+            if stride == 1 {
+                copy(source, destination, count: runs * batch)
+            } else {
+                for run in 0..<runs { copy(source + run * step, destination + run * batch, count: batch) }
+            }
+        }
+    }
+
     /// Adds the column matrix back onto the image: the adjoint of ``imageToColumns(_:batch:_:)``.
     /// - Parameters:
-    ///   - columns: `[rows, batch * outHeight * outWidth]`.
-    ///   - image: `[channels, batch, height, width]`, fully overwritten.
+    ///   - columns: `[rows, outHeight * outWidth * batch]`.
+    ///   - image: `[channels, height, width, batch]`, fully overwritten.
     func columnsToImage(_ columns: UnsafePointer<Float>, batch: Int, _ image: UnsafeMutablePointer<Float>) {
         let columnCount = self.columns(batch: batch)
         image.update(repeating: 0, count: channels * batch * height * width)
-        for channel in 0..<channels {
-            for kh in 0..<kernel {
-                for kw in 0..<kernel {
-                    let row = columns + ((channel * kernel + kh) * kernel + kw) * columnCount
-                    let valid = validOutputColumns(kw: kw)
-                    if valid.isEmpty { continue }
-                    for sample in 0..<batch {
-                        let plane = image + (channel * batch + sample) * height * width
-                        for oh in 0..<outHeight {
-                            let ih = oh * stride - padding + kh
-                            if ih < 0 || ih >= height { continue }
-                            let source = row + (sample * outHeight + oh) * outWidth
-                            let destination = plane + ih * width + kw - padding
-                            if stride == 1 {
-                                for ow in valid { destination[ow] += source[ow] }
-                            } else if stride == 2 {
-                                for ow in valid { destination[2 &* ow] += source[ow] }
-                            } else {
-                                for ow in valid { destination[ow &* stride] += source[ow] }
-                            }
-                        }
-                    }
-                }
+        let step = stride * batch
+        forEachRun(batch: batch) { row, column, offset, runs in
+            let source = columns + row * columnCount + column
+            let destination = image + offset
+            if stride == 1 {
+                add(source, destination, count: runs * batch)
+            } else {
+                for run in 0..<runs { add(source + run * batch, destination + run * step, count: batch) }
             }
         }
+    }
+}
+
+/// `destination[i] = source[i]` for `i < count`, in vector registers (the buffers never overlap).
+@inline(__always)
+func copy(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
+    var index = 0
+    while index + 8 <= count {
+        UnsafeMutableRawPointer(destination + index).storeBytes(
+            of: UnsafeRawPointer(source + index).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+        index += 8
+    }
+    while index < count {
+        destination[index] = source[index]
+        index += 1
+    }
+}
+
+/// `destination[i] += source[i]` for `i < count`, in vector registers (the buffers never overlap).
+@inline(__always)
+func add(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
+    var index = 0
+    while index + 8 <= count {
+        let sum = UnsafeRawPointer(destination + index).loadUnaligned(as: SIMD8<Float>.self)
+            + UnsafeRawPointer(source + index).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(destination + index).storeBytes(of: sum, as: SIMD8<Float>.self)
+        index += 8
+    }
+    while index < count {
+        destination[index] += source[index]
+        index += 1
     }
 }
 

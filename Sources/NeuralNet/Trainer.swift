@@ -30,7 +30,7 @@ public final class Trainer: @unchecked Sendable {
     /// Buffers owned by one shard, all sized for `maxShard` samples.
     private final class Workspace {
         let memory: UnsafeMutablePointer<Float>
-        /// `activations[0]` is the input; `activations[i + 1]` is layer i's output (CNHW).
+        /// `activations[0]` is the input; `activations[i + 1]` is layer i's output, `[channels, height, width, batch]`.
         var activations: [UnsafeMutablePointer<Float>] = []
         var gradients: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
         var saved: [UnsafeMutablePointer<Float>] = []
@@ -156,36 +156,27 @@ public final class Trainer: @unchecked Sendable {
         return (first, (shard + 1) * batch / threads - first)
     }
 
-    /// Converts between `[channels, batch, plane]` and `[batch, channels, plane]`; a copy-free
-    /// pass-through when there is one channel.
+    /// Converts between the layers' `[channels · plane, batch]` and the callers' `[batch, channels · plane]`.
+    /// - Returns: the converted values (`staging` when converting to sample-major, else `values`).
     private func reorder(
         _ values: UnsafeMutablePointer<Float>, shape: SampleShape, batch: Int, into staging: UnsafeMutablePointer<Float>,
         toSampleMajor: Bool
     ) -> UnsafeMutablePointer<Float> {
-        if shape.channels == 1 { return values }
-        let plane = shape.planeCount
-        for channel in 0..<shape.channels {
-            for sample in 0..<batch {
-                let channelMajor = values + (channel * batch + sample) * plane
-                let sampleMajor = staging + (sample * shape.channels + channel) * plane
-                if toSampleMajor {
-                    sampleMajor.update(from: channelMajor, count: plane)
-                } else {
-                    channelMajor.update(from: sampleMajor, count: plane)
-                }
+        let size = shape.count
+        for sample in 0..<batch {
+            let sampleMajor = staging + sample * size
+            if toSampleMajor {
+                for index in 0..<size { sampleMajor[index] = values[index &* batch &+ sample] }
+            } else {
+                for index in 0..<size { values[index &* batch &+ sample] = sampleMajor[index] }
             }
         }
         return toSampleMajor ? staging : values
     }
 
     private func loadInput(_ workspace: Workspace, first: Int, count: Int, load: Loader) {
-        let input = workspace.activations[0]
-        if network.inputShape.channels == 1 {
-            load(first, count, input)
-        } else {
-            load(first, count, workspace.staging)
-            _ = reorder(input, shape: network.inputShape, batch: count, into: workspace.staging, toSampleMajor: false)
-        }
+        load(first, count, workspace.staging)
+        _ = reorder(workspace.activations[0], shape: network.inputShape, batch: count, into: workspace.staging, toSampleMajor: false)
     }
 
     /// Calls `body(shard, first, count, steps)` on every shard's thread with one ``LayerStep`` per
@@ -251,7 +242,6 @@ public final class Trainer: @unchecked Sendable {
                     (workspace.staging).update(from: given.baseAddress! + first * outputShape.count, count: outputCount)
                 }
                 _ = reorder(lastGradient, shape: outputShape, batch: count, into: workspace.staging, toSampleMajor: false)
-                if outputShape.channels == 1 { lastGradient.update(from: workspace.staging, count: outputCount) }
                 shardLosses[shard] = 0
             } else {
                 shardLosses[shard] = lossFunction.accumulate(
