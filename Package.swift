@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "IDX", dependencies: ["CZlib"]),
         .target(name: "NeuralNet", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "Embedding", dependencies: ["CBLAS", "CFFTW"], swiftSettings: fastMath),
-        .target(name: "Plot", dependencies: ["CCairo"], swiftSettings: fastMath),
+        .target(name: "Plot", dependencies: ["CCairo", "CZlib"], swiftSettings: fastMath),
 
         // MARK: - Pipeline engine and built-in stages
         .target(name: "PipelineEngine", dependencies: ["HDF5", "COpenSSL"]),

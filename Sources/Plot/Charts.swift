@@ -1,0 +1,154 @@
+import Foundation
+
+/// Ready-made figures: the labelled embedding scatter, loss curves and reconstruction grids.
+public enum Charts {
+    /// How a labelled scatter looks.
+    public struct ScatterOptions: Sendable, Equatable {
+        /// Colours one class each (see ``Colormap/classColors(for:)``).
+        public var colormap: Colormap = .plasma
+        /// Disc diameter in points (matplotlib's `s` is its square).
+        public var pointSize: Double = 3
+        /// Point opacity.
+        public var alpha: Double = 0.6
+        /// Figure width in points.
+        public var width: Double = 1000
+        /// Figure height in points.
+        public var height: Double = 900
+        /// Figure title; empty for none.
+        public var title: String = ""
+        /// Write each class's value at the mean of its points, in a half-transparent white box.
+        public var labelClusters: Bool = true
+        /// Where the legend goes.
+        public var legendPlacement: LegendPlacement = .outsideRight
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// A 2-D scatter with one colour per class, a legend, and each class's value boxed at the mean
+    /// of its points — the classic t-SNE figure.
+    ///
+    /// - Parameters:
+    ///   - x: first coordinate of each point.
+    ///   - y: second coordinate, one per x.
+    ///   - labels: one class value per point, or nil for unlabelled points (one colour, no legend).
+    ///   - classNames: names by class value (`classNames[v]` names class `v`); legend rows read
+    ///     "v: name" when present, "v" otherwise.
+    ///   - options: looks.
+    /// - Throws: ``PlotError`` when the counts of `x`, `y` and `labels` differ.
+    public static func labelledScatter(
+        x: [Double], y: [Double], labels: [Int]?, classNames: [String]? = nil, options: ScatterOptions = ScatterOptions()
+    ) throws -> Figure {
+        guard x.count == y.count else {
+            throw PlotError("the scatter has \(x.count) x values but \(y.count) y values")
+        }
+        var axes = Axes(title: nil, margin: 0.04)
+        guard let labels else {
+            let color = options.colormap.color(at: 0)
+            axes.marks = [.scatter(Scatter(x: x, y: y, colors: .uniform(color), sizes: [options.pointSize], alpha: options.alpha))]
+            return figure(axes, options)
+        }
+        guard labels.count == x.count else {
+            throw PlotError("the scatter has \(x.count) points but \(labels.count) labels")
+        }
+        let classes = Set(labels).sorted()
+        let palette = options.colormap.classColors(for: classes)
+        let slot = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        let indices = labels.map { slot[$0, default: 0] }
+        axes.marks = [
+            .scatter(Scatter(
+                x: x, y: y, colors: .indexed(palette: palette, indices: indices), sizes: [options.pointSize],
+                alpha: options.alpha))
+        ]
+        if options.labelClusters {
+            var sums = [(x: Double, y: Double, count: Int)](repeating: (0, 0, 0), count: classes.count)
+            for (index, classIndex) in indices.enumerated() where x[index].isFinite && y[index].isFinite {
+                sums[classIndex].x += x[index]
+                sums[classIndex].y += y[index]
+                sums[classIndex].count += 1
+            }
+            for (classIndex, sum) in sums.enumerated() where sum.count > 0 {
+                let count = Double(sum.count)
+                axes.marks.append(.text(TextBox("\(classes[classIndex])", x: sum.x / count, y: sum.y / count)))
+            }
+        }
+        let entries = classes.enumerated().map { slot, value -> LegendEntry in
+            var label = "\(value)"
+            if let classNames, value >= 0, value < classNames.count, !classNames[value].isEmpty {
+                label += ": \(classNames[value])"
+            }
+            return LegendEntry(label, symbol: .marker(palette[slot]))
+        }
+        axes.legend = Legend(entries: entries, placement: options.legendPlacement)
+        return figure(axes, options)
+    }
+
+    private static func figure(_ axes: Axes, _ options: ScatterOptions) -> Figure {
+        Figure(
+            width: options.width, height: options.height, title: options.title.isEmpty ? nil : options.title,
+            panels: [.axes(axes)])
+    }
+
+    /// Loss per epoch: the training loss as a dashed black line (as in the recipe) and, when
+    /// given, the test loss as a solid blue line, epochs numbered from 1.
+    ///
+    /// - Parameters:
+    ///   - train: training loss after each epoch.
+    ///   - test: test loss after each epoch (any count; empty for none).
+    ///   - title: figure title; empty for none.
+    ///   - yLabel: the loss's name for the y axis.
+    ///   - width: figure width in points.
+    ///   - height: figure height in points.
+    public static func lossCurves(
+        train: [Double], test: [Double] = [], title: String = "", yLabel: String = "loss",
+        width: Double = 800, height: Double = 550
+    ) -> Figure {
+        var axes = Axes(xLabel: "epoch", yLabel: yLabel, showsGrid: true, integerXTicks: true)
+        var entries: [LegendEntry] = []
+        let lineWidth = 2.0
+        if !train.isEmpty {
+            let dash = Line.dashed(width: lineWidth)
+            axes.marks.append(.line(Line(
+                x: train.indices.map { Double($0 + 1) }, y: train, color: .black, width: lineWidth, dash: dash,
+                markerSize: train.count <= 40 ? 5 : 0)))
+            entries.append(LegendEntry("train", symbol: .line(.black, width: lineWidth, dash: dash)))
+        }
+        if !test.isEmpty {
+            let blue = Colormap.tab10.entries[0]
+            axes.marks.append(.line(Line(
+                x: test.indices.map { Double($0 + 1) }, y: test, color: blue, width: lineWidth,
+                markerSize: test.count <= 40 ? 5 : 0)))
+            entries.append(LegendEntry("test", symbol: .line(blue, width: lineWidth, dash: [])))
+        }
+        if !entries.isEmpty { axes.legend = Legend(entries: entries, placement: .best) }
+        return Figure(width: width, height: height, title: title.isEmpty ? nil : title, panels: [.axes(axes)])
+    }
+
+    /// Originals beside their reconstructions: two grids of `columns` images per row, titled.
+    ///
+    /// - Parameters:
+    ///   - originals: the input images.
+    ///   - reconstructions: the model's outputs, one per original.
+    ///   - columns: images per row; 0 picks the smallest square grid (4 for 16 images).
+    ///   - titles: the two grid titles.
+    ///   - title: figure title; empty for none.
+    ///   - width: figure width in points.
+    ///   - height: figure height in points.
+    /// - Throws: ``PlotError`` when the two lists differ in length.
+    public static func reconstructions(
+        originals: [GreyImage], reconstructions: [GreyImage], columns: Int = 0,
+        titles: (String, String) = ("Original", "Reconstruction"), title: String = "",
+        width: Double = 1000, height: Double = 520
+    ) throws -> Figure {
+        guard originals.count == reconstructions.count else {
+            throw PlotError("\(originals.count) originals but \(reconstructions.count) reconstructions; give one per original")
+        }
+        let columns = columns > 0 ? columns : max(1, Int(Double(originals.count).squareRoot().rounded(.up)))
+        return Figure(
+            width: width, height: height, title: title.isEmpty ? nil : title,
+            panels: [
+                .images(ImageGrid(images: originals, columns: columns, title: titles.0)),
+                .images(ImageGrid(images: reconstructions, columns: columns, title: titles.1)),
+            ])
+    }
+}
