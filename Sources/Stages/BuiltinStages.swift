@@ -4,6 +4,8 @@ import PipelineEngine
 public enum BuiltinStages {
     /// Every built-in stage type, in the order `h5pipe stages` lists them.
     public static let all: [any Stage.Type] = [
-        // ingest-idx, train-autoencoder, encode, tsne, render-*, command
+        // ingest-idx, tsne, render-*, command
+        TrainAutoencoderStage.self,
+        EncodeStage.self,
     ]
 }
