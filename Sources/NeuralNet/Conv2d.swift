@@ -62,9 +62,8 @@ final class Conv2d: Layer {
             geometry.imageToColumns(step.input, batch: step.batch, step.scratch)
             columns = UnsafePointer(step.scratch)
         }
-        matrixMultiply(
-            transposeA: false, transposeB: true, m: spec.outChannels, n: geometry.rows, k: columnCount,
-            step.outputGradient, columns, step.parameterGradient)
+        multiplyTransposed(
+            m: spec.outChannels, n: geometry.rows, k: columnCount, step.outputGradient, columns, step.parameterGradient)
         if spec.bias {
             sumChannels(step.outputGradient, channels: spec.outChannels, planeLength: columnCount,
                         into: step.parameterGradient + weightCount)

@@ -63,9 +63,8 @@ final class ConvTranspose2d: Layer {
             geometry.imageToColumns(step.outputGradient, batch: step.batch, step.scratch)
             columns = UnsafePointer(step.scratch)
         }
-        matrixMultiply(
-            transposeA: false, transposeB: true, m: spec.inChannels, n: geometry.rows, k: columnCount,
-            step.input, columns, step.parameterGradient)
+        multiplyTransposed(
+            m: spec.inChannels, n: geometry.rows, k: columnCount, step.input, columns, step.parameterGradient)
         if spec.bias {
             sumChannels(
                 step.outputGradient, channels: spec.outChannels, planeLength: step.batch * outputShape.planeCount,

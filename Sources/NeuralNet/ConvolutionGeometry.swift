@@ -144,6 +144,74 @@ func matrixMultiply(
         beta, c, Int32(n))
 }
 
+/// `C[i, j] = Σₖ A[i, k] · B[j, k]` for row-major `A` `[m, k]`, `B` `[n, k]`, `C` `[m, n]`: the
+/// weight gradient of a convolution, where `m` and `n` are channel-sized and `k` runs over every
+/// pixel of the shard.
+///
+/// OpenBLAS packs both operands whole for this shape (tiny `m`, `n`, huge `k`) and reaches a
+/// fraction of its speed; 2x4 blocks of dot products over `k` chunks that stay in cache are 2–4x
+/// faster here.
+func multiplyTransposed(
+    m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>
+) {
+    c.update(repeating: 0, count: m * n)
+    let chunk = 1024
+    var start = 0
+    while start < k {
+        let end = min(k, start + chunk)
+        for i in stride(from: 0, to: m, by: 2) {
+            let rowsA = min(2, m - i)
+            let a0 = a + i * k, a1 = a + (i + rowsA - 1) * k
+            for j in stride(from: 0, to: n, by: 4) {
+                let rowsB = min(4, n - j)
+                let b0 = b + j * k, b1 = b + (j + min(1, rowsB - 1)) * k
+                let b2 = b + (j + min(2, rowsB - 1)) * k, b3 = b + (j + min(3, rowsB - 1)) * k
+                var s00 = SIMD4<Float>(), s01 = SIMD4<Float>(), s02 = SIMD4<Float>(), s03 = SIMD4<Float>()
+                var s10 = SIMD4<Float>(), s11 = SIMD4<Float>(), s12 = SIMD4<Float>(), s13 = SIMD4<Float>()
+                var p = start
+                while p + 4 <= end {
+                    let x0 = load4(a0 + p), x1 = load4(a1 + p)
+                    let y0 = load4(b0 + p), y1 = load4(b1 + p), y2 = load4(b2 + p), y3 = load4(b3 + p)
+                    s00 += x0 * y0
+                    s01 += x0 * y1
+                    s02 += x0 * y2
+                    s03 += x0 * y3
+                    s10 += x1 * y0
+                    s11 += x1 * y1
+                    s12 += x1 * y2
+                    s13 += x1 * y3
+                    p += 4
+                }
+                while p < end {
+                    let x0 = SIMD4<Float>(a0[p], 0, 0, 0), x1 = SIMD4<Float>(a1[p], 0, 0, 0)
+                    let y0 = SIMD4<Float>(repeating: b0[p]), y1 = SIMD4<Float>(repeating: b1[p])
+                    let y2 = SIMD4<Float>(repeating: b2[p]), y3 = SIMD4<Float>(repeating: b3[p])
+                    s00 += x0 * y0
+                    s01 += x0 * y1
+                    s02 += x0 * y2
+                    s03 += x0 * y3
+                    s10 += x1 * y0
+                    s11 += x1 * y1
+                    s12 += x1 * y2
+                    s13 += x1 * y3
+                    p += 1
+                }
+                let sums = (SIMD4(s00.sum(), s01.sum(), s02.sum(), s03.sum()), SIMD4(s10.sum(), s11.sum(), s12.sum(), s13.sum()))
+                for column in 0..<rowsB {
+                    c[i * n + j + column] += sums.0[column]
+                    if rowsA > 1 { c[(i + 1) * n + j + column] += sums.1[column] }
+                }
+            }
+        }
+        start = end
+    }
+}
+
+@inline(__always)
+private func load4(_ pointer: UnsafePointer<Float>) -> SIMD4<Float> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
+}
+
 /// Adds `bias[c]` to every value of channel `c` of `[channels, planeLength]`.
 func addChannelBias(_ values: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, planeLength: Int) {
     for channel in 0..<channels {
