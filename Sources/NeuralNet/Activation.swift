@@ -15,6 +15,9 @@ final class Activation: Layer {
 
     let function: Function
     let inputShape: SampleShape
+    /// Set when the preceding ``BatchNorm2d`` computes this activation in its own loops; forward and
+    /// backward then have nothing left to do.
+    var isFusedIntoPrevious = false
     var outputShape: SampleShape { inputShape }
 
     init(_ function: Function, shape: SampleShape) {
@@ -30,6 +33,7 @@ final class Activation: Layer {
     }
 
     func forward(_ step: LayerStep) {
+        if isFusedIntoPrevious { return }
         let count = step.batch * inputShape.count
         let x = step.input, y = step.output
         switch function {
@@ -47,7 +51,7 @@ final class Activation: Layer {
     }
 
     func backward(_ step: LayerStep) {
-        guard let dx = step.inputGradient else { return }
+        guard let dx = step.inputGradient, !isFusedIntoPrevious else { return }
         let count = step.batch * inputShape.count
         let dy = step.outputGradient, y = step.output
         switch function {

@@ -49,8 +49,8 @@ protocol Layer: AnyObject {
     var parameterTensors: [(name: String, shape: [Int])] { get }
     /// Running statistics (not learned), in the order of PyTorch's `state_dict`.
     var statisticTensors: [(name: String, shape: [Int])] { get }
-    /// Floats kept per shard from forward to backward.
-    var savedCount: Int { get }
+    /// Floats kept per shard from forward to backward, for a shard of `batch` samples.
+    func savedCount(batch: Int) -> Int
     /// Temporary floats needed for a shard of `batch` samples.
     func scratchCount(batch: Int) -> Int
     /// Writes PyTorch's default initial parameters and statistics.
@@ -67,7 +67,7 @@ extension Layer {
     var isInPlace: Bool { false }
     var parameterTensors: [(name: String, shape: [Int])] { [] }
     var statisticTensors: [(name: String, shape: [Int])] { [] }
-    var savedCount: Int { 0 }
+    func savedCount(batch: Int) -> Int { 0 }
     func scratchCount(batch: Int) -> Int { 0 }
     func initialize(
         parameters: UnsafeMutablePointer<Float>, statistics: UnsafeMutablePointer<Float>,

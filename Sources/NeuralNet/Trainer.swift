@@ -47,7 +47,7 @@ public final class Trainer: @unchecked Sendable {
                 total += rounded(layer.outputShape.count * maxShard)
             }
             total += 3 * rounded(largest * maxShard)
-            total += network.layers.map { rounded($0.savedCount) }.reduce(0, +)
+            total += network.layers.map { rounded($0.savedCount(batch: maxShard)) }.reduce(0, +)
             let scratchCount = network.layers.map { $0.scratchCount(batch: maxShard) }.max() ?? 0
             total += rounded(scratchCount)
             memory = .allocate(capacity: max(total, 1))
@@ -67,7 +67,7 @@ public final class Trainer: @unchecked Sendable {
             }
             gradients = (take(largest * maxShard), take(largest * maxShard))
             staging = take(largest * maxShard)
-            for layer in network.layers { saved.append(take(layer.savedCount)) }
+            for layer in network.layers { saved.append(take(layer.savedCount(batch: maxShard))) }
             scratch = take(scratchCount)
         }
 
@@ -132,6 +132,9 @@ public final class Trainer: @unchecked Sendable {
 
     /// Runs the first `layerCount` layers (all by default) in inference mode and hands the last one's
     /// output to `store`, shard by shard.
+    ///
+    /// A batch norm directly followed by a ReLU or LeakyReLU already applies it, so stopping between
+    /// the two returns the activated values.
     public func infer(batch: Int, layerCount: Int? = nil, load: Loader, store: Receiver) {
         forward(batch: batch, training: false, layerCount: layerCount, load: load, store: store)
     }
@@ -163,12 +166,16 @@ public final class Trainer: @unchecked Sendable {
         toSampleMajor: Bool
     ) -> UnsafeMutablePointer<Float> {
         let size = shape.count
-        for sample in 0..<batch {
-            let sampleMajor = staging + sample * size
-            if toSampleMajor {
-                for index in 0..<size { sampleMajor[index] = values[index &* batch &+ sample] }
-            } else {
-                for index in 0..<size { values[index &* batch &+ sample] = sampleMajor[index] }
+        // Tiles of 16 values by every sample, so the 16 strided cache lines stay in L1 across samples.
+        for blockStart in stride(from: 0, to: size, by: 16) {
+            let blockEnd = min(size, blockStart + 16)
+            for sample in 0..<batch {
+                let sampleMajor = staging + sample * size
+                if toSampleMajor {
+                    for index in blockStart..<blockEnd { sampleMajor[index] = values[index &* batch &+ sample] }
+                } else {
+                    for index in blockStart..<blockEnd { values[index &* batch &+ sample] = sampleMajor[index] }
+                }
             }
         }
         return toSampleMajor ? staging : values
