@@ -5,7 +5,11 @@ public enum BuiltinStages {
     /// Every built-in stage type, in the order `h5pipe stages` lists them.
     public static let all: [any Stage.Type] = [
         IngestIDXStage.self,
-        // ingest-idx, train-autoencoder, encode, tsne, render-*, command
+        TrainAutoencoderStage.self,
+        EncodeStage.self,
+        RenderScatterStage.self,
+        RenderLossStage.self,
+        RenderReconstructionsStage.self,
         CommandStage.self,
     ]
 }
