@@ -21,4 +21,11 @@ static inline unsigned h5pipe_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline unsigned h5pipe_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned h5pipe_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline hid_t h5pipe_H5E_DEFAULT(void) { return H5E_DEFAULT; }
+static inline hid_t h5pipe_H5P_DATASET_ACCESS(void) { return H5P_DATASET_ACCESS; }
+static inline hid_t h5pipe_H5T_NATIVE_UINT16(void) { return H5T_NATIVE_UINT16; }
+static inline hid_t h5pipe_H5T_NATIVE_UINT32(void) { return H5T_NATIVE_UINT32; }
+static inline hid_t h5pipe_H5T_NATIVE_UINT64(void) { return H5T_NATIVE_UINT64; }
+static inline hid_t h5pipe_H5P_FILE_CREATE(void) { return H5P_FILE_CREATE; }
+static inline size_t h5pipe_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+static inline unsigned h5pipe_H5F_OBJ_ALL(void) { return H5F_OBJ_ALL; }
 #endif

@@ -7,7 +7,7 @@ public struct H5PipeCommand: ParsableCommand {
         commandName: "h5pipe",
         abstract: "Run data pipelines as a DAG of stages exchanging HDF5 artifacts.",
         version: h5pipeVersion,
-        subcommands: [])
+        subcommands: [InspectCommand.self])
 
     public init() {}
 }

@@ -57,15 +57,20 @@ public struct StageConfiguration: Sendable {
     public var inputs: [InputPort]
     /// The kind of artifact the stage produces.
     public var output: ArtifactKind
+    /// Kinds accepted by ports the pipeline file names freely, beyond `inputs` (the `command`
+    /// stage wires any port name); nil, the default, makes an unlisted port an error.
+    public var unlistedInputs: [ArtifactKind]?
 
     public init(
-        name: String, version: Int, summary: String, inputs: [InputPort] = [], output: ArtifactKind
+        name: String, version: Int, summary: String, inputs: [InputPort] = [], output: ArtifactKind,
+        unlistedInputs: [ArtifactKind]? = nil
     ) {
         self.name = name
         self.version = version
         self.summary = summary
         self.inputs = inputs
         self.output = output
+        self.unlistedInputs = unlistedInputs
     }
 }
 

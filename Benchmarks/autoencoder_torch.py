@@ -1,0 +1,94 @@
+"""PyTorch peer of `h5pipe-bench autoencoder`: the same convolutional autoencoder, data and
+hyperparameters, timed per epoch on a fixed number of threads.
+
+Prints one JSON object on the last line of stdout:
+{"epoch_seconds": [...], "train_loss": [...], "test_loss": float, "peak_rss_mib": float, ...}
+"""
+import argparse
+import gzip
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def read_idx_images(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    count, rows, cols = (int.from_bytes(data[i:i + 4], "big") for i in (4, 8, 12))
+    return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, 1, rows, cols)
+
+
+def autoencoder():
+    def down(cin, cout, k):
+        return [nn.Conv2d(cin, cout, k, stride=1 if k == 2 else 2, bias=False),
+                nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
+
+    def up(cin, cout, k, last=False):
+        layers = [nn.ConvTranspose2d(cin, cout, k, stride=1 if k == 2 else 2, bias=False),
+                  nn.BatchNorm2d(cout)]
+        return layers if last else layers + [nn.ReLU()]
+
+    return nn.Sequential(
+        *down(1, 3, 2), *down(3, 6, 3), *down(6, 6, 3), *down(6, 6, 4),
+        *up(6, 6, 4), *up(6, 6, 3), *up(6, 3, 3), *up(3, 1, 2, last=True))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default=os.path.join(
+        os.environ.get("H5PIPE_DATA_PATH", "../shared/datasets").split(":")[0], "mnist"))
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--learning-rate", type=float, default=0.0005)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    train = torch.from_numpy(read_idx_images(os.path.join(args.data, "train-images-idx3-ubyte.gz")).astype(np.float32) / 255)
+    test = torch.from_numpy(read_idx_images(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255)
+
+    model = autoencoder()
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
+    loss_fn = nn.L1Loss()
+    epoch_seconds, train_loss = [], []
+    for epoch in range(args.epochs):
+        model.train()
+        start = time.perf_counter()
+        order = torch.randperm(len(train))
+        total, batches = 0.0, 0
+        for first in range(0, len(train), args.batch_size):
+            batch = train[order[first:first + args.batch_size]]
+            optimizer.zero_grad()
+            loss = loss_fn(model(batch), batch)
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            batches += 1
+        epoch_seconds.append(time.perf_counter() - start)
+        train_loss.append(total / batches)
+        print(f"epoch {epoch + 1}/{args.epochs} {epoch_seconds[-1]:.3f} s train L1 {train_loss[-1]:.5f}",
+              file=sys.stderr, flush=True)
+
+    model.eval()
+    with torch.no_grad():
+        total = 0.0
+        for first in range(0, len(test), 1000):
+            batch = test[first:first + 1000]
+            total += (model(batch) - batch).abs().sum().item()
+        test_loss = total / test.numel()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"name": "pytorch " + torch.__version__, "threads": args.threads,
+                      "epoch_seconds": epoch_seconds, "train_loss": train_loss,
+                      "test_loss": test_loss, "peak_rss_mib": peak}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""t-SNE peers and quality metrics for h5pipe's t-SNE benchmark.
+
+Subcommands:
+  make-features  PCA of MNIST pixels to 24-d, written as a features artifact (/features f32 [N,24],
+                 /labels u8 [N]); a stand-in for the encode stage's output.
+  peers          run openTSNE (defaults) and optionally scikit-learn TSNE on a features file,
+                 print wall seconds, KL divergence, 10-NN accuracy and trustworthiness as JSON lines.
+  evaluate       compute the same metrics for an embedding artifact written by h5pipe.
+
+Every method is scored by the same code here: 10-NN leave-one-out accuracy in the embedding and
+trustworthiness at k = 10 on the same fixed 3,000-point subsample.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as handle:
+        data = handle.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def make_features(args):
+    import h5py
+
+    folder = args.mnist
+    test_images = read_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz")).reshape(10000, -1)
+    test_labels = read_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"))
+    train_images = read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz")).reshape(60000, -1)
+    train_labels = read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"))
+    images = np.concatenate([train_images, test_images]).astype(np.float64) / 255.0
+    labels = np.concatenate([train_labels, test_labels])
+    # One PCA basis fitted on all 70,000 images, so the 10k set is the last 10,000 rows of the 70k set.
+    mean = images.mean(axis=0)
+    centred = images - mean
+    covariance = centred.T @ centred / len(images)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    basis = eigenvectors[:, ::-1][:, : args.dimensions]
+    features = (centred @ basis).astype(np.float32)
+    for path, rows in ((args.out_10k, slice(60000, 70000)), (args.out_70k, slice(0, 70000))):
+        with h5py.File(path, "w") as handle:
+            handle.create_dataset("/features", data=features[rows])
+            handle.create_dataset("/labels", data=labels[rows].astype(np.uint8))
+            handle.attrs["class_names"] = "0,1,2,3,4,5,6,7,8,9"
+        print(f"wrote {path}: {features[rows].shape}", file=sys.stderr)
+
+
+def knn_accuracy(embedding, labels, k=10):
+    """Leave-one-out k-NN classification accuracy (majority vote, ties to the smallest label)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    index = NearestNeighbors(n_neighbors=k + 1).fit(embedding)
+    _, neighbours = index.kneighbors(embedding)
+    neighbour_labels = labels[neighbours[:, 1:]]
+    votes = np.zeros((len(labels), int(labels.max()) + 1), dtype=np.int64)
+    for column in range(k):
+        np.add.at(votes, (np.arange(len(labels)), neighbour_labels[:, column]), 1)
+    return float(np.mean(np.argmax(votes, axis=1) == labels))
+
+
+def subsample(count, size=3000, seed=0):
+    """The fixed subsample every method is scored on: the first `size` of a seeded permutation."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.permutation(count)[: min(size, count)])
+
+
+def trustworthiness(features, embedding, k=10):
+    from sklearn.manifold import trustworthiness as sk_trustworthiness
+
+    rows = subsample(len(features))
+    return float(sk_trustworthiness(features[rows], embedding[rows], n_neighbors=k))
+
+
+def load_features(path):
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        features = np.asarray(handle["/features"], dtype=np.float32)
+        labels = np.asarray(handle["/labels"]) if "/labels" in handle else None
+    return features, labels
+
+
+def report(method, features, labels, embedding, seconds, kl, extra=None):
+    row = {
+        "method": method,
+        "n": int(len(features)),
+        "seconds": seconds,
+        "kl": kl,
+        "knn_accuracy": knn_accuracy(embedding, labels) if labels is not None else None,
+        "trustworthiness": trustworthiness(features, embedding),
+    }
+    row.update(extra or {})
+    print(json.dumps(row), flush=True)
+
+
+def peers(args):
+    features, labels = load_features(args.features)
+    if not args.skip_opentsne:
+        from openTSNE import TSNE as OpenTSNE
+
+        start = time.perf_counter()
+        embedding = OpenTSNE(n_jobs=args.threads, random_state=args.seed).fit(features)
+        seconds = time.perf_counter() - start
+        report("openTSNE", features, labels, np.asarray(embedding), seconds,
+               float(embedding.kl_divergence))
+    if args.sklearn:
+        from threadpoolctl import threadpool_limits
+        from sklearn.manifold import TSNE as SklearnTSNE
+
+        with threadpool_limits(limits=args.threads):
+            start = time.perf_counter()
+            model = SklearnTSNE(n_components=2, n_jobs=args.threads, random_state=args.seed)
+            embedding = model.fit_transform(features)
+            seconds = time.perf_counter() - start
+        report("scikit-learn", features, labels, embedding, seconds, float(model.kl_divergence_))
+
+
+def evaluate(args):
+    import h5py
+
+    features, labels = load_features(args.features)
+    with h5py.File(args.embedding, "r") as handle:
+        embedding = np.asarray(handle["/embedding"], dtype=np.float64)
+        kl = float(handle.attrs["kl_divergence"]) if "kl_divergence" in handle.attrs else None
+    extra = json.loads(args.extra) if args.extra else {}
+    report(args.method, features, labels, embedding, args.seconds, kl, extra)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    make = commands.add_parser("make-features")
+    make.add_argument("--mnist", required=True, help="folder with the four MNIST IDX .gz files")
+    make.add_argument("--dimensions", type=int, default=24)
+    make.add_argument("--out-10k", required=True)
+    make.add_argument("--out-70k", required=True)
+    make.set_defaults(run=make_features)
+
+    peer = commands.add_parser("peers")
+    peer.add_argument("features")
+    peer.add_argument("--threads", type=int, default=2)
+    peer.add_argument("--seed", type=int, default=0)
+    peer.add_argument("--sklearn", action="store_true", help="also run scikit-learn's TSNE")
+    peer.add_argument("--skip-opentsne", action="store_true")
+    peer.set_defaults(run=peers)
+
+    score = commands.add_parser("evaluate")
+    score.add_argument("features")
+    score.add_argument("embedding")
+    score.add_argument("--method", default="h5pipe")
+    score.add_argument("--seconds", type=float, default=None)
+    score.add_argument("--extra", default=None, help="JSON object merged into the printed row")
+    score.set_defaults(run=evaluate)
+
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

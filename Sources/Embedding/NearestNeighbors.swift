@@ -1,0 +1,214 @@
+import CBLAS
+
+/// The k nearest neighbours of every point, nearest first.
+///
+/// `indices[i * k + r]` is the r-th nearest neighbour of point i (never i itself) and
+/// `squaredDistances[i * k + r]` its squared Euclidean distance. Ties keep the lower index first.
+public struct NeighborGraph: Sendable, Equatable {
+    /// Number of points N.
+    public let count: Int
+    /// Neighbours per point k.
+    public let neighbors: Int
+    /// Neighbour indices, row-major [N, k].
+    public var indices: [Int32]
+    /// Squared Euclidean distances, row-major [N, k], ascending within each row.
+    public var squaredDistances: [Float]
+
+    /// Creates a graph from row-major [N, k] buffers.
+    public init(count: Int, neighbors: Int, indices: [Int32], squaredDistances: [Float]) {
+        self.count = count
+        self.neighbors = neighbors
+        self.indices = indices
+        self.squaredDistances = squaredDistances
+    }
+}
+
+/// A way to find the k nearest neighbours of every point: exact now, an approximate index later.
+public protocol NeighborSearch: Sendable {
+    /// The `k` nearest neighbours of each of the `count` points in `points` (row-major
+    /// [count, dimensions]), excluding the point itself. Requires `k < count`.
+    func neighbors(of points: [Float], count: Int, dimensions: Int, k: Int) -> NeighborGraph
+}
+
+/// Exact kNN by blocked distance computation: ‖x‖² + ‖y‖² − 2·x·y with the cross term from sgemm.
+///
+/// Complexity O(N²·d) flops through BLAS plus an O(N²) scan that keeps a bounded max-heap per
+/// row; memory O(N·k + threads·block²). Comfortable up to ~100k points.
+public struct ExactNeighborSearch: NeighborSearch {
+    /// Threads to split the query rows over (each calls single-threaded sgemm).
+    public var threads: Int
+    /// Query rows per block.
+    public var rowBlock = 256
+    /// Reference columns per block.
+    public var columnBlock = 4096
+
+    /// Creates a search that uses `threads` threads.
+    public init(threads: Int = 1) { self.threads = max(1, threads) }
+
+    public func neighbors(of points: [Float], count: Int, dimensions: Int, k: Int) -> NeighborGraph {
+        precondition(k >= 1 && k < count, "k must lie in 1..<count")
+        precondition(points.count == count * dimensions)
+        var norms = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            var sum: Float = 0
+            for c in 0..<dimensions {
+                let v = points[i * dimensions + c]
+                sum += v * v
+            }
+            norms[i] = sum
+        }
+        var indices = [Int32](repeating: 0, count: count * k)
+        var distances = [Float](repeating: 0, count: count * k)
+        let rowBlock = self.rowBlock, columnBlock = self.columnBlock
+        let blockCount = (count + rowBlock - 1) / rowBlock
+        // Concurrent callers each use BLAS on their own block; BLAS's own threads would only
+        // compete with ours.
+        let previousBLASThreads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(previousBLASThreads) }
+        let threads = min(self.threads, blockCount)
+        points.withUnsafeBufferPointer { pointsBuffer in
+            norms.withUnsafeBufferPointer { normsBuffer in
+                let outIndices = SharedPointer(indices.withUnsafeMutableBufferPointer { $0.baseAddress! })
+                let outDistances = SharedPointer(distances.withUnsafeMutableBufferPointer { $0.baseAddress! })
+                parallelFor(threads) { thread in
+                    var tile = [Float](repeating: 0, count: rowBlock * columnBlock)
+                    var heapDistances = [Float](repeating: 0, count: rowBlock * k)
+                    var heapIndices = [Int32](repeating: 0, count: rowBlock * k)
+                    var heapSizes = [Int](repeating: 0, count: rowBlock)
+                    var block = thread
+                    while block < blockCount {
+                        let rowStart = block * rowBlock
+                        let rows = min(rowBlock, count - rowStart)
+                        for r in 0..<rows { heapSizes[r] = 0 }
+                        var columnStart = 0
+                        while columnStart < count {
+                            let columns = min(columnBlock, count - columnStart)
+                            tile.withUnsafeMutableBufferPointer { tileBuffer in
+                                cblas_sgemm(
+                                    CblasRowMajor, CblasNoTrans, CblasTrans,
+                                    Int32(rows), Int32(columns), Int32(dimensions), -2,
+                                    pointsBuffer.baseAddress! + rowStart * dimensions, Int32(dimensions),
+                                    pointsBuffer.baseAddress! + columnStart * dimensions, Int32(dimensions),
+                                    0, tileBuffer.baseAddress!, Int32(columns))
+                            }
+                            for r in 0..<rows {
+                                let row = rowStart + r
+                                let rowNorm = normsBuffer[row]
+                                tile.withUnsafeBufferPointer { tileBuffer in
+                                    heapDistances.withUnsafeMutableBufferPointer { heapD in
+                                        heapIndices.withUnsafeMutableBufferPointer { heapI in
+                                            scanRow(
+                                                tile: tileBuffer.baseAddress! + r * columns, columns: columns,
+                                                columnStart: columnStart, row: row, rowNorm: rowNorm,
+                                                norms: normsBuffer.baseAddress!,
+                                                heapDistances: heapD.baseAddress! + r * k,
+                                                heapIndices: heapI.baseAddress! + r * k,
+                                                heapSize: &heapSizes[r], k: k)
+                                        }
+                                    }
+                                }
+                            }
+                            columnStart += columns
+                        }
+                        for r in 0..<rows {
+                            let base = r * k
+                            sortHeap(
+                                distances: &heapDistances, indices: &heapIndices, base: base, k: k)
+                            for n in 0..<k {
+                                outIndices[(rowStart + r) * k + n] = heapIndices[base + n]
+                                outDistances[(rowStart + r) * k + n] = max(0, heapDistances[base + n])
+                            }
+                        }
+                        block += threads
+                    }
+                }
+            }
+        }
+        return NeighborGraph(count: count, neighbors: k, indices: indices, squaredDistances: distances)
+    }
+}
+
+/// Offers one tile row to a bounded max-heap of the k smallest (distance, index) pairs.
+@inline(__always)
+private func scanRow(
+    tile: UnsafePointer<Float>, columns: Int, columnStart: Int, row: Int, rowNorm: Float,
+    norms: UnsafePointer<Float>, heapDistances: UnsafeMutablePointer<Float>,
+    heapIndices: UnsafeMutablePointer<Int32>, heapSize: inout Int, k: Int
+) {
+    var size = heapSize
+    var threshold: Float = size == k ? heapDistances[0] : .infinity
+    for c in 0..<columns {
+        let distance = rowNorm + norms[columnStart + c] + tile[c]
+        if distance < threshold {
+            let column = columnStart + c
+            if column == row { continue }
+            if size < k {
+                heapPush(heapDistances, heapIndices, &size, distance, Int32(column))
+                if size == k { threshold = heapDistances[0] }
+            } else {
+                heapReplaceTop(heapDistances, heapIndices, k, distance, Int32(column))
+                threshold = heapDistances[0]
+            }
+        }
+    }
+    heapSize = size
+}
+
+/// Max-heap order: larger distance first; on equal distance the larger index is "larger", so the
+/// lower index survives.
+@inline(__always)
+private func heapAbove(_ d1: Float, _ i1: Int32, _ d2: Float, _ i2: Int32) -> Bool {
+    d1 > d2 || (d1 == d2 && i1 > i2)
+}
+
+@inline(__always)
+private func heapPush(
+    _ distances: UnsafeMutablePointer<Float>, _ indices: UnsafeMutablePointer<Int32>, _ size: inout Int,
+    _ distance: Float, _ index: Int32
+) {
+    var child = size
+    size += 1
+    while child > 0 {
+        let parent = (child - 1) / 2
+        if !heapAbove(distance, index, distances[parent], indices[parent]) { break }
+        distances[child] = distances[parent]
+        indices[child] = indices[parent]
+        child = parent
+    }
+    distances[child] = distance
+    indices[child] = index
+}
+
+@inline(__always)
+private func heapReplaceTop(
+    _ distances: UnsafeMutablePointer<Float>, _ indices: UnsafeMutablePointer<Int32>, _ size: Int,
+    _ distance: Float, _ index: Int32
+) {
+    var parent = 0
+    while true {
+        var child = 2 * parent + 1
+        if child >= size { break }
+        if child + 1 < size
+            && heapAbove(distances[child + 1], indices[child + 1], distances[child], indices[child])
+        {
+            child += 1
+        }
+        if !heapAbove(distances[child], indices[child], distance, index) { break }
+        distances[parent] = distances[child]
+        indices[parent] = indices[child]
+        parent = child
+    }
+    distances[parent] = distance
+    indices[parent] = index
+}
+
+/// Sorts one full heap ascending by (distance, index).
+private func sortHeap(distances: inout [Float], indices: inout [Int32], base: Int, k: Int) {
+    var pairs = (0..<k).map { (distances[base + $0], indices[base + $0]) }
+    pairs.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+    for n in 0..<k {
+        distances[base + n] = pairs[n].0
+        indices[base + n] = pairs[n].1
+    }
+}

@@ -1,0 +1,255 @@
+import Dispatch
+import Foundation
+
+/// Which gradient method the optimiser uses.
+public enum TSNEGradientKind: String, Sendable, Codable, CaseIterable {
+    /// Exact below ``TSNEConfiguration/exactLimit`` points, else FFT in 2-D and Barnes–Hut otherwise.
+    case auto
+    /// All pairs, O(N²): a reference for small data.
+    case exact
+    /// Barnes–Hut with opening angle θ, O(N log N); 1 to 3 dimensions.
+    case barnesHut = "barnes-hut"
+    /// FFT-accelerated interpolation, O(N); 2 dimensions only.
+    case fft
+}
+
+/// The optimiser's step size.
+public enum TSNELearningRate: Sendable, Equatable {
+    /// max(N / early exaggeration, 200) in openTSNE's gradient convention (Belkina et al. 2019);
+    /// equal to scikit-learn's `auto` of max(N / 12 / 4, 50) in its own.
+    case auto
+    /// A fixed learning rate (openTSNE's convention, gradient without the factor 4).
+    case fixed(Float)
+}
+
+/// Settings of one t-SNE run; the defaults follow scikit-learn's recipe in openTSNE's convention.
+public struct TSNEConfiguration: Sendable, Equatable {
+    /// The effective number of neighbours each point's Gaussian is calibrated to; 1 < p < N/3.
+    public var perplexity: Double = 30
+    /// Total gradient-descent iterations, early exaggeration included.
+    public var iterations = 1000
+    /// Factor P is multiplied by during the first phase.
+    public var earlyExaggeration: Float = 12
+    /// Iterations of the early exaggeration phase.
+    public var earlyExaggerationIterations = 250
+    /// Step size.
+    public var learningRate: TSNELearningRate = .auto
+    /// Gradient method.
+    public var method: TSNEGradientKind = .auto
+    /// Barnes–Hut opening angle θ.
+    public var theta: Float = 0.5
+    /// Starting embedding.
+    public var initialization: TSNEInitialization = .pca
+    /// Seed of the random initialisation.
+    public var seed: UInt64 = 0
+    /// Output dimensions d (FFT: 2; exact and Barnes–Hut: 1 to 3).
+    public var dimensions = 2
+    /// Threads for the neighbour search, affinities and gradient.
+    public var threads = 1
+    /// Momentum during early exaggeration.
+    public var earlyMomentum: Float = 0.5
+    /// Momentum afterwards.
+    public var finalMomentum: Float = 0.8
+    /// Floor of the optimiser's gains.
+    public var minimumGain: Float = 0.01
+    /// Largest step per point and iteration (openTSNE's default 5); nil for none.
+    public var maximumStepNorm: Float? = 5
+    /// The KL divergence is evaluated every this many iterations (and at the last).
+    public var klInterval = 50
+    /// Below this many points `auto` picks the exact gradient.
+    public var exactLimit = 1000
+
+    /// The default settings.
+    public init() {}
+
+    /// The gradient method `auto` resolves to for `count` points.
+    public func resolvedMethod(count: Int) -> TSNEGradientKind {
+        guard method == .auto else { return method }
+        if count < exactLimit { return .exact }
+        return dimensions == 2 ? .fft : .barnesHut
+    }
+
+    /// The learning rate for `count` points.
+    public func resolvedLearningRate(count: Int) -> Float {
+        switch learningRate {
+        case .auto: return max(Float(count) / max(earlyExaggeration, 1), 200)
+        case .fixed(let rate): return rate
+        }
+    }
+
+    /// Checks the settings against a data set of `count` points.
+    /// - Throws: ``TSNEError`` naming the first setting out of range.
+    public func validate(count: Int) throws {
+        if count < 4 { throw TSNEError.tooFewPoints(count: count) }
+        if !(perplexity > 1) || !(perplexity < Double(count) / 3) {
+            throw TSNEError.invalidPerplexity(perplexity: perplexity, count: count)
+        }
+        if iterations < 1 { throw TSNEError.invalidSetting(name: "iterations", message: "must be at least 1, got \(iterations)") }
+        if earlyExaggerationIterations < 0 || earlyExaggerationIterations > iterations {
+            throw TSNEError.invalidSetting(
+                name: "earlyExaggerationIterations",
+                message: "must lie in 0...iterations (\(iterations)), got \(earlyExaggerationIterations)")
+        }
+        if !(earlyExaggeration >= 1) {
+            throw TSNEError.invalidSetting(name: "earlyExaggeration", message: "must be at least 1, got \(earlyExaggeration)")
+        }
+        if case .fixed(let rate) = learningRate, !(rate > 0) || !rate.isFinite {
+            throw TSNEError.invalidSetting(name: "learningRate", message: "must be a positive number or \"auto\", got \(rate)")
+        }
+        if !(1...3).contains(dimensions) {
+            throw TSNEError.invalidSetting(name: "dimensions", message: "must be 1, 2 or 3, got \(dimensions)")
+        }
+        if resolvedMethod(count: count) == .fft && dimensions != 2 {
+            throw TSNEError.invalidSetting(
+                name: "method", message: "`fft` embeds in 2 dimensions only; use `barnes-hut` or `exact` for \(dimensions)")
+        }
+        if !(theta >= 0) { throw TSNEError.invalidSetting(name: "theta", message: "must be at least 0, got \(theta)") }
+        if klInterval < 1 { throw TSNEError.invalidSetting(name: "klInterval", message: "must be at least 1, got \(klInterval)") }
+    }
+}
+
+/// What the progress callback sees after each iteration.
+public struct TSNEProgress: Sendable {
+    /// Iterations done (1-based).
+    public var iteration: Int
+    /// Total iterations.
+    public var iterations: Int
+    /// The KL divergence, on the iterations it was evaluated.
+    public var klDivergence: Double?
+}
+
+/// The embedding and its record.
+public struct TSNEResult: Sendable {
+    /// Row-major [N, d].
+    public var embedding: [Float]
+    /// Points N.
+    public var count: Int
+    /// Dimensions d.
+    public var dimensions: Int
+    /// Iterations at which the KL divergence was evaluated (1-based).
+    public var klIterations: [Int]
+    /// KL(P‖Q) at those iterations (Z as estimated by the gradient method).
+    public var klDivergences: [Double]
+    /// The gradient method used.
+    public var method: TSNEGradientKind
+    /// Seconds spent on neighbours and affinities.
+    public var affinitySeconds: Double
+    /// Seconds spent on initialisation and optimisation.
+    public var optimizationSeconds: Double
+
+    /// The last evaluated KL divergence.
+    public var finalKLDivergence: Double { klDivergences.last ?? .nan }
+}
+
+/// t-SNE (van der Maaten & Hinton 2008) with the accelerations of openTSNE / FIt-SNE.
+public enum TSNE {
+    /// Checks that every feature is finite.
+    /// - Throws: ``TSNEError/nonFiniteFeature(row:column:)`` naming the first bad value.
+    public static func checkFinite(_ points: [Float], dimensions: Int) throws {
+        for (index, value) in points.enumerated() where !value.isFinite {
+            throw TSNEError.nonFiniteFeature(row: index / dimensions, column: index % dimensions)
+        }
+    }
+
+    /// The symmetric joint probabilities P of `points` (row-major [count, dimensions]):
+    /// exact kNN with k = ⌊3·perplexity⌋, perplexity calibration, symmetrisation.
+    public static func affinities(
+        points: [Float], count: Int, dimensions: Int, perplexity: Double, threads: Int,
+        search: NeighborSearch? = nil
+    ) -> SparseMatrix {
+        let k = min(count - 1, Int(3 * perplexity))
+        let graph = (search ?? ExactNeighborSearch(threads: threads))
+            .neighbors(of: points, count: count, dimensions: dimensions, k: k)
+        let conditional = Affinities.conditionalProbabilities(graph, perplexity: perplexity, threads: threads)
+        return Affinities.symmetrize(graph, conditional: conditional, threads: threads)
+    }
+
+    /// The gradient method for a resolved kind.
+    public static func gradientMethod(
+        _ kind: TSNEGradientKind, dimensions: Int, theta: Float, threads: Int
+    ) -> GradientMethod {
+        switch kind {
+        case .exact, .auto: return ExactGradient(dimensions: dimensions, threads: threads)
+        case .barnesHut: return BarnesHutGradient(dimensions: dimensions, theta: theta, threads: threads)
+        case .fft: return FFTGradient(threads: threads)
+        }
+    }
+
+    /// Embeds `points` (row-major [count, inputDimensions]).
+    ///
+    /// - Parameter progress: called after every iteration; return false to stop the run.
+    /// - Throws: ``TSNEError`` for bad input or settings, ``TSNEError/cancelled`` when stopped.
+    public static func embed(
+        points: [Float], count: Int, inputDimensions: Int, configuration: TSNEConfiguration,
+        progress: ((TSNEProgress) -> Bool)? = nil
+    ) throws -> TSNEResult {
+        if inputDimensions < 1 {
+            throw TSNEError.invalidSetting(name: "features", message: "need at least 1 column, got \(inputDimensions)")
+        }
+        if points.count != count * inputDimensions {
+            throw TSNEError.shapeMismatch(expected: count * inputDimensions, actual: points.count)
+        }
+        try configuration.validate(count: count)
+        try checkFinite(points, dimensions: inputDimensions)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let probabilities = affinities(
+            points: points, count: count, dimensions: inputDimensions,
+            perplexity: configuration.perplexity, threads: configuration.threads)
+        let afterAffinities = DispatchTime.now().uptimeNanoseconds
+        let initial = configuration.initialization.embedding(
+            points: points, count: count, inputDimensions: inputDimensions,
+            outputDimensions: configuration.dimensions, seed: configuration.seed)
+        var result = try optimize(
+            affinities: probabilities, initial: initial, configuration: configuration, progress: progress)
+        result.affinitySeconds = Double(afterAffinities - start) / 1e9
+        result.optimizationSeconds = Double(DispatchTime.now().uptimeNanoseconds - afterAffinities) / 1e9
+        return result
+    }
+
+    /// Runs the two optimisation phases from `initial` (row-major [N, d]) on given affinities.
+    /// - Throws: ``TSNEError/cancelled`` when `progress` returns false.
+    public static func optimize(
+        affinities: SparseMatrix, initial: [Float], configuration: TSNEConfiguration,
+        progress: ((TSNEProgress) -> Bool)? = nil
+    ) throws -> TSNEResult {
+        let count = affinities.rowCount, dimensions = configuration.dimensions
+        try configuration.validate(count: count)
+        if initial.count != count * dimensions {
+            throw TSNEError.shapeMismatch(expected: count * dimensions, actual: initial.count)
+        }
+        let kind = configuration.resolvedMethod(count: count)
+        let method = gradientMethod(
+            kind, dimensions: dimensions, theta: configuration.theta, threads: configuration.threads)
+        let learningRate = configuration.resolvedLearningRate(count: count)
+        var optimizer = TSNEOptimizer(
+            count: count, dimensions: dimensions, minimumGain: configuration.minimumGain,
+            maximumStepNorm: configuration.maximumStepNorm)
+        var embedding = initial
+        var gradient = [Float](repeating: 0, count: count * dimensions)
+        var klIterations: [Int] = [], klDivergences: [Double] = []
+        for iteration in 1...configuration.iterations {
+            let early = iteration <= configuration.earlyExaggerationIterations
+            let evaluateKL = iteration % configuration.klInterval == 0 || iteration == configuration.iterations
+            let kl = method.gradient(
+                embedding: embedding, affinities: affinities,
+                exaggeration: early ? configuration.earlyExaggeration : 1, into: &gradient,
+                computeKL: evaluateKL)
+            optimizer.step(
+                embedding: &embedding, gradient: gradient, dimensions: dimensions,
+                learningRate: learningRate,
+                momentum: early ? configuration.earlyMomentum : configuration.finalMomentum)
+            if let kl {
+                klIterations.append(iteration)
+                klDivergences.append(kl)
+            }
+            if let progress,
+                !progress(TSNEProgress(iteration: iteration, iterations: configuration.iterations, klDivergence: kl))
+            {
+                throw TSNEError.cancelled
+            }
+        }
+        return TSNEResult(
+            embedding: embedding, count: count, dimensions: dimensions, klIterations: klIterations,
+            klDivergences: klDivergences, method: kind, affinitySeconds: 0, optimizationSeconds: 0)
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import HDF5
+
+/// `h5pipe inspect FILE.h5`: the tree of groups and datasets with types, shapes, storage and
+/// statistics, or the values of some rows of one dataset.
+public struct InspectCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show what an HDF5 file holds: groups, datasets, attributes, statistics.",
+        discussion: """
+            Every dataset is listed with its element type, shape, chunk shape, filters, \
+            stored size and compression ratio, and for numeric datasets min / max / mean \
+            (computed chunk by chunk). With --data, prints the values of some rows instead.
+            """)
+
+    /// The HDF5 file to inspect.
+    @Argument(help: "The HDF5 file to inspect.")
+    public var file: String
+
+    /// A dataset whose values to print.
+    @Option(name: .long, help: ArgumentHelp("Print the values of this dataset.", valueName: "path"))
+    public var data: String?
+
+    /// Rows of `data` to print, Python-slice style.
+    @Option(name: .long, help: ArgumentHelp(
+        "Rows to print with --data, as start:end (end excluded; default 0:10).", valueName: "range"))
+    public var rows: String?
+
+    /// Print JSON instead of text.
+    @Flag(name: .long, help: "Print JSON for scripts instead of text.")
+    public var json = false
+
+    /// An empty command; ArgumentParser fills the properties from the command line.
+    public init() {}
+
+    /// Rejects `--rows` without `--data` and malformed ranges before any file is opened.
+    public func validate() throws {
+        if rows != nil, data == nil {
+            throw ValidationError("--rows needs --data /path/to/dataset")
+        }
+        if let rows { _ = try RowRange(parsing: rows) }
+    }
+
+    /// Prints the report (or the rows) to standard output; errors name the file and path.
+    public func run() throws {
+        print(try output(), terminator: "")
+    }
+
+    /// Everything `run()` prints, so tests can check it without a process.
+    public func output() throws -> String {
+        let url = URL(fileURLWithPath: file)
+        let hdf5 = try HDF5File.open(url)
+        defer { try? hdf5.close() }
+        if let data {
+            let range = try rows.map { try RowRange(parsing: $0) } ?? RowRange(start: 0, end: 10)
+            let excerpt = try DataExcerpt(file: hdf5, path: data, rows: range)
+            return json ? excerpt.json() : excerpt.text()
+        }
+        let report = try InspectReport(file: hdf5)
+        return json ? report.json() : report.text()
+    }
+}
+
+/// A `start:end` row range; either side may be omitted (`:5`, `3:`). `end` is clamped to the
+/// number of rows, as a Python slice is.
+struct RowRange: Equatable {
+    var start: Int
+    var end: Int?
+
+    init(start: Int, end: Int?) {
+        self.start = start
+        self.end = end
+    }
+
+    init(parsing text: String) throws {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        func bound(_ part: Substring) throws -> Int? {
+            if part.isEmpty { return nil }
+            guard let value = Int(part), value >= 0 else {
+                throw ValidationError("--rows '\(text)': expected start:end with non-negative integers, e.g. 0:5")
+            }
+            return value
+        }
+        guard parts.count == 2 else {
+            throw ValidationError("--rows '\(text)': expected start:end, e.g. 0:5")
+        }
+        start = try bound(parts[0]) ?? 0
+        end = try bound(parts[1])
+        if let end, end < start {
+            throw ValidationError("--rows '\(text)': end is before start")
+        }
+    }
+
+    /// The rows to read from a dataset with `count` rows.
+    func clamped(to count: Int) -> Range<Int> {
+        let upper = min(end ?? count, count)
+        return min(start, upper)..<upper
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import HDF5
+
+/// What `h5pipe inspect` shows of a file: every object, plus statistics of numeric datasets.
+struct InspectReport {
+    struct Entry {
+        var object: InspectedObject
+        var statistics: DatasetStatistics?
+    }
+
+    var path: String
+    var fileBytes: Int
+    var entries: [Entry]
+
+    init(file: HDF5File) throws {
+        path = file.url.path
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        fileBytes = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        entries = try file.walk().map { object in
+            guard case .dataset(let info) = object.kind, info.elementType != nil else {
+                return Entry(object: object, statistics: nil)
+            }
+            return Entry(object: object, statistics: try file.statistics(info.path))
+        }
+    }
+
+    // MARK: - Text
+
+    /// Longest string attribute shown whole in text; longer ones are cut (JSON shows them whole).
+    static let maximumStringCharacters = 72
+    /// Most array elements shown in text.
+    static let maximumArrayElements = 16
+
+    func text() -> String {
+        var lines = ["\(path) (\(formatBytes(fileBytes)))"]
+        for entry in entries {
+            let object = entry.object
+            switch object.kind {
+            case .group:
+                lines.append("\(object.path) (group)")
+            case .other(let description):
+                lines.append("\(object.path) (\(description))")
+            case .dataset(let info):
+                lines.append("\(object.path) (dataset)")
+                lines.append("  " + describeLayout(info))
+                if let statistics = entry.statistics {
+                    lines.append("  " + describeStatistics(statistics))
+                }
+            }
+            for attribute in object.attributes {
+                lines.append("  @\(attribute.name) = \(describeText(attribute.value))")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func describeLayout(_ info: DatasetInfo) -> String {
+        var parts = ["\(info.typeDescription) \(formatShape(info.shape))"]
+        if let chunks = info.chunkShape {
+            parts.append("chunks \(formatShape(chunks))")
+        } else {
+            parts.append("contiguous")
+        }
+        if !info.filters.isEmpty {
+            parts.append(info.filters.map(\.description).joined(separator: "+"))
+        }
+        var storage = "\(formatBytes(info.storageBytes)) stored of \(formatBytes(info.logicalBytes))"
+        if let ratio = info.compressionRatio {
+            storage += String(format: " (ratio %.2f)", ratio)
+        }
+        parts.append(storage)
+        return parts.joined(separator: "  ")
+    }
+
+    private func describeStatistics(_ statistics: DatasetStatistics) -> String {
+        guard let minimum = statistics.minimum, let maximum = statistics.maximum,
+              let mean = statistics.mean
+        else {
+            return statistics.count == 0 ? "empty" : "all \(statistics.nanCount) values are NaN"
+        }
+        var text = "min \(formatNumber(minimum))  max \(formatNumber(maximum))  mean \(formatNumber(mean))"
+        if statistics.nanCount > 0 { text += "  NaN \(statistics.nanCount)" }
+        return text
+    }
+
+    private func describeText(_ attribute: StoredAttribute) -> String {
+        switch attribute {
+        case .unsupported(let type):
+            return "<\(type)>"
+        case .value(.string(let text)):
+            let escaped = text.replacingOccurrences(of: "\n", with: "\\n")
+                .replacingOccurrences(of: "\t", with: "\\t")
+            guard escaped.count > Self.maximumStringCharacters else { return "\"\(escaped)\"" }
+            return "\"\(escaped.prefix(Self.maximumStringCharacters))...\" (\(text.count) characters)"
+        case .value(.int(let value)):
+            return String(value)
+        case .value(.double(let value)):
+            return formatNumber(value)
+        case .value(.ints(let values)):
+            return formatArray(values.map(String.init))
+        case .value(.doubles(let values)):
+            return formatArray(values.map(formatNumber))
+        }
+    }
+
+    private func formatArray(_ elements: [String]) -> String {
+        guard elements.count > Self.maximumArrayElements else {
+            return "[" + elements.joined(separator: ", ") + "]"
+        }
+        return "[" + elements.prefix(Self.maximumArrayElements).joined(separator: ", ")
+            + ", ...] (\(elements.count) values)"
+    }
+
+    // MARK: - JSON
+
+    func json() -> String {
+        let objects: [JSONValue] = entries.map { entry in
+            let object = entry.object
+            var fields: [String: JSONValue] = [
+                "path": .string(object.path),
+                "attributes": .object(Dictionary(uniqueKeysWithValues: object.attributes.map {
+                    ($0.name, JSONValue(attribute: $0.value))
+                })),
+            ]
+            switch object.kind {
+            case .group:
+                fields["kind"] = .string("group")
+            case .other(let description):
+                fields["kind"] = .string("other")
+                fields["description"] = .string(description)
+            case .dataset(let info):
+                fields["kind"] = .string("dataset")
+                fields["dtype"] = .string(info.typeDescription)
+                fields["shape"] = .array(info.shape.map { .integer(Int64($0)) })
+                fields["chunks"] = info.chunkShape.map { .array($0.map { .integer(Int64($0)) }) } ?? .null
+                fields["filters"] = .array(info.filters.map { .string($0.description) })
+                fields["storageBytes"] = .integer(Int64(info.storageBytes))
+                fields["logicalBytes"] = .integer(Int64(info.logicalBytes))
+                fields["compressionRatio"] = info.compressionRatio.map(JSONValue.number) ?? .null
+                fields["statistics"] = entry.statistics.map { statistics in
+                    .object([
+                        "count": .integer(Int64(statistics.count)),
+                        "nanCount": .integer(Int64(statistics.nanCount)),
+                        "min": statistics.minimum.map(JSONValue.number) ?? .null,
+                        "max": statistics.maximum.map(JSONValue.number) ?? .null,
+                        "mean": statistics.mean.map(JSONValue.number) ?? .null,
+                    ])
+                } ?? .null
+            }
+            return .object(fields)
+        }
+        let document = JSONValue.object([
+            "file": .string(path),
+            "fileBytes": .integer(Int64(fileBytes)),
+            "objects": .array(objects),
+        ])
+        return document.encoded() + "\n"
+    }
+}
+
+// MARK: - Formatting shared by the inspect views
+
+/// "[60000, 28, 28]"; "[]" for a scalar.
+func formatShape(_ shape: [Int]) -> String {
+    "[" + shape.map(String.init).joined(separator: ", ") + "]"
+}
+
+/// Bytes in binary units: "40 B", "1.5 KiB", "44.9 MiB".
+func formatBytes(_ bytes: Int) -> String {
+    if bytes < 1024 { return "\(bytes) B" }
+    var value = Double(bytes) / 1024
+    for unit in ["KiB", "MiB", "GiB"] {
+        if value < 1024 || unit == "GiB" { return String(format: "%.1f %@", value, unit) }
+        value /= 1024
+    }
+    return "\(bytes) B"
+}
+
+/// Whole numbers without a fraction ("7"), others to six significant digits ("33.3184").
+func formatNumber(_ value: Double) -> String {
+    if value.isNaN { return "nan" }
+    if value.isInfinite { return value > 0 ? "inf" : "-inf" }
+    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+    return String(format: "%.6g", value)
+}

@@ -1,0 +1,52 @@
+import CHDF5
+
+/// Process-wide helpers around the C library. Debian's libhdf5 is built thread-safe: the library
+/// serialises calls behind its own lock, and its error stack and error-printing setting are kept
+/// per thread, which is why every entry point calls `prepareThread()`.
+enum HDF5Library {
+    /// Turns off HDF5's printing of error stacks to stderr for the calling thread (failures are
+    /// turned into `HDF5Error` instead) and clears any stale error left by an earlier call.
+    static func prepareThread() {
+        _ = H5Eset_auto2(h5pipe_H5E_DEFAULT(), nil, nil)
+        _ = H5Eclear2(h5pipe_H5E_DEFAULT())
+    }
+
+    /// The most specific message on the calling thread's error stack (one line), then clears it.
+    static func takeErrorDetail() -> String {
+        final class Collector { var messages: [String] = [] }
+        let collector = Collector()
+        let walker: H5E_walk2_t = { _, errorDescription, clientData in
+            guard let errorDescription, let clientData else { return 0 }
+            let collector = Unmanaged<Collector>.fromOpaque(clientData).takeUnretainedValue()
+            if let text = errorDescription.pointee.desc {
+                collector.messages.append(String(cString: text))
+            }
+            return 0
+        }
+        withExtendedLifetime(collector) {
+            _ = H5Ewalk2(h5pipe_H5E_DEFAULT(), H5E_WALK_UPWARD, walker,
+                         Unmanaged.passUnretained(collector).toOpaque())
+        }
+        _ = H5Eclear2(h5pipe_H5E_DEFAULT())
+        let detail = collector.messages.first { !$0.isEmpty } ?? ""
+        return detail.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
+    /// Number of files, groups, datasets, datatypes and attributes the library holds open in
+    /// this process. Zero when no `HDF5File` is open: tests use it to prove nothing leaks.
+    static func openObjectCount() -> Int {
+        Int(H5Fget_obj_count(hid_t(h5pipe_H5F_OBJ_ALL()), h5pipe_H5F_OBJ_ALL()))
+    }
+}
+
+/// Normalises an object path: always absolute, no repeated or trailing slashes ("/" for the root).
+func normalizedPath(_ path: String) -> String {
+    let components = path.split(separator: "/", omittingEmptySubsequences: true)
+    return "/" + components.joined(separator: "/")
+}
+
+/// The parent group path of a normalised path ("/" for top-level objects).
+func parentPath(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+    return String(path[..<slash])
+}

@@ -1,0 +1,195 @@
+import Foundation
+
+/// Batch normalisation over each channel (as `torch.nn.BatchNorm2d`), on a shard in CNHW layout.
+///
+/// - input and output `[channels, batch, height, width]`
+/// - weight γ `[channels]` (initially 1), bias β `[channels]` (initially 0)
+/// - running mean and variance `[channels]` (initially 0 and 1)
+///
+/// Training mode normalises with the mean and biased variance of the whole batch (all shards,
+/// combined by the ``ShardReducer``) and moves the running statistics by `momentum` towards the
+/// batch mean and the unbiased batch variance. Inference mode uses the running statistics.
+final class BatchNorm2d: Layer {
+    let inputShape: SampleShape
+    var outputShape: SampleShape { inputShape }
+    let momentum: Float
+    let epsilon: Float
+    private var channels: Int { inputShape.channels }
+
+    init(shape: SampleShape, momentum: Float, epsilon: Float) {
+        inputShape = shape
+        self.momentum = momentum
+        self.epsilon = epsilon
+    }
+
+    var parameterTensors: [(name: String, shape: [Int])] {
+        [(name: "weight", shape: [channels]), (name: "bias", shape: [channels])]
+    }
+
+    var statisticTensors: [(name: String, shape: [Int])] {
+        [(name: "running_mean", shape: [channels]), (name: "running_var", shape: [channels])]
+    }
+
+    /// The batch mean and inverse standard deviation `[2, channels]`, then the two reductions'
+    /// partial sums `[2, channels]` as doubles (4 floats each).
+    var savedCount: Int { 2 * channels + 4 * channels * 2 }
+
+    func initialize(
+        parameters: UnsafeMutablePointer<Float>, statistics: UnsafeMutablePointer<Float>,
+        generator: inout SeededGenerator
+    ) {
+        parameters.update(repeating: 1, count: channels)
+        (parameters + channels).update(repeating: 0, count: channels)
+        statistics.update(repeating: 0, count: channels)
+        (statistics + channels).update(repeating: 1, count: channels)
+    }
+
+    private func partials(_ step: LayerStep) -> UnsafeMutablePointer<Double> {
+        UnsafeMutableRawPointer(step.saved + 2 * channels).bindMemory(to: Double.self, capacity: 2 * channels)
+    }
+
+    func forward(_ step: LayerStep) {
+        let length = step.batch * inputShape.planeCount
+        let gamma = step.parameters, beta = step.parameters + channels
+        let mean = step.saved, inverseDeviation = step.saved + channels
+        if step.training {
+            // One pass of shifted sums Σ(x−K), Σ(x−K)² with K the running mean, which is the same on
+            // every shard and close to the batch mean, so E[(x−K)²] − E[x−K]² does not cancel badly.
+            let sums = partials(step)
+            for channel in 0..<channels {
+                // Kept per shard: shard 0 moves the running mean once the sums are combined.
+                let shift = step.statistics[channel]
+                mean[channel] = shift
+                let (sum, squares) = shiftedSums(step.input + channel * length, count: length, shift: shift)
+                sums[channel] = sum
+                sums[channels + channel] = squares
+            }
+            step.reducer.sumAcrossShards(sums, count: 2 * channels, shard: step.shard)
+            let n = Double(step.totalBatch * inputShape.planeCount)
+            for channel in 0..<channels {
+                let centred = sums[channel] / n
+                let variance = max(0, sums[channels + channel] / n - centred * centred)
+                mean[channel] = Float(Double(mean[channel]) + centred)
+                inverseDeviation[channel] = Float(1 / (variance + Double(epsilon)).squareRoot())
+                sums[channels + channel] = variance
+            }
+            if step.isLeadShard {
+                let unbiased = n > 1 ? n / (n - 1) : 1
+                for channel in 0..<channels {
+                    step.statistics[channel] = (1 - momentum) * step.statistics[channel] + momentum * mean[channel]
+                    step.statistics[channels + channel] = (1 - momentum) * step.statistics[channels + channel]
+                        + momentum * Float(sums[channels + channel] * unbiased)
+                }
+            }
+        } else {
+            for channel in 0..<channels {
+                mean[channel] = step.statistics[channel]
+                inverseDeviation[channel] = 1 / (step.statistics[channels + channel] + epsilon).squareRoot()
+            }
+        }
+        for channel in 0..<channels {
+            let scale = gamma[channel] * inverseDeviation[channel]
+            let offset = beta[channel] - mean[channel] * scale
+            let source = step.input + channel * length, destination = step.output + channel * length
+            for index in 0..<length { destination[index] = source[index] * scale + offset }
+        }
+    }
+
+    func backward(_ step: LayerStep) {
+        let length = step.batch * inputShape.planeCount
+        let gamma = step.parameters
+        let mean = step.saved, inverseDeviation = step.saved + channels
+        let sums = partials(step)
+        for channel in 0..<channels {
+            let (gradientSum, weighted) = gradientSums(
+                step.outputGradient + channel * length, step.input + channel * length, count: length,
+                mean: mean[channel])
+            sums[channel] = gradientSum
+            sums[channels + channel] = weighted
+            // This shard's part of dγ = Σ dy·x̂ and dβ = Σ dy; the trainer adds the shards' parts.
+            step.parameterGradient[channel] = Float(weighted) * inverseDeviation[channel]
+            step.parameterGradient[channels + channel] = Float(gradientSum)
+        }
+        guard let inputGradient = step.inputGradient else { return }
+        if step.training {
+            step.reducer.sumAcrossShards(sums, count: 2 * channels, shard: step.shard)
+        }
+        let n = Float(step.totalBatch * inputShape.planeCount)
+        for channel in 0..<channels {
+            let scale = gamma[channel] * inverseDeviation[channel]
+            // dx = scale·(dy − mean(dy) − x̂·mean(dy·x̂)) = scale·dy + slope·x + offset in training mode.
+            var slope: Float = 0, offset: Float = 0
+            if step.training {
+                let meanGradient = Float(sums[channel]) / n
+                let meanWeighted = Float(sums[channels + channel]) * inverseDeviation[channel] / n
+                slope = -scale * inverseDeviation[channel] * meanWeighted
+                offset = -scale * meanGradient - slope * mean[channel]
+            }
+            let gradient = step.outputGradient + channel * length, input = step.input + channel * length
+            let destination = inputGradient + channel * length
+            for index in 0..<length {
+                destination[index] = scale * gradient[index] + slope * input[index] + offset
+            }
+        }
+    }
+
+    /// `(Σ(x − shift), Σ(x − shift)²)` in float lanes per block, double across blocks.
+    private func shiftedSums(_ values: UnsafePointer<Float>, count: Int, shift: Float) -> (Double, Double) {
+        var sum = 0.0, squares = 0.0
+        var start = 0
+        let shiftLanes = SIMD8<Float>(repeating: shift)
+        while start < count {
+            let end = min(count, start + 512)
+            var lanes = SIMD8<Float>(), squareLanes = SIMD8<Float>()
+            var index = start
+            while index + 8 <= end {
+                let value = UnsafeRawPointer(values + index).loadUnaligned(as: SIMD8<Float>.self) - shiftLanes
+                lanes += value
+                squareLanes += value * value
+                index += 8
+            }
+            var partial = lanes.sum(), partialSquares = squareLanes.sum()
+            while index < end {
+                let value = values[index] - shift
+                partial += value
+                partialSquares += value * value
+                index += 1
+            }
+            sum += Double(partial)
+            squares += Double(partialSquares)
+            start = end
+        }
+        return (sum, squares)
+    }
+
+    /// `(Σ dy, Σ dy·(x − mean))` in float lanes per block, double across blocks.
+    private func gradientSums(
+        _ gradient: UnsafePointer<Float>, _ input: UnsafePointer<Float>, count: Int, mean: Float
+    ) -> (Double, Double) {
+        var sum = 0.0, weighted = 0.0
+        var start = 0
+        let meanLanes = SIMD8<Float>(repeating: mean)
+        while start < count {
+            let end = min(count, start + 512)
+            var lanes = SIMD8<Float>(), weightedLanes = SIMD8<Float>()
+            var index = start
+            while index + 8 <= end {
+                let dy = UnsafeRawPointer(gradient + index).loadUnaligned(as: SIMD8<Float>.self)
+                let x = UnsafeRawPointer(input + index).loadUnaligned(as: SIMD8<Float>.self)
+                lanes += dy
+                weightedLanes += dy * (x - meanLanes)
+                index += 8
+            }
+            var partial = lanes.sum(), partialWeighted = weightedLanes.sum()
+            while index < end {
+                partial += gradient[index]
+                partialWeighted += gradient[index] * (input[index] - mean)
+                index += 1
+            }
+            sum += Double(partial)
+            weighted += Double(partialWeighted)
+            start = end
+        }
+        return (sum, weighted)
+    }
+}

@@ -1,0 +1,281 @@
+import CBLAS
+import Foundation
+
+/// Trains a ``Network`` as an autoencoder (the target is the input) and runs it in inference mode,
+/// splitting every batch into one shard per thread.
+///
+/// Each thread runs the whole network on its shard; batch-norm statistics are summed across shards
+/// at a barrier, and parameter gradients are summed in shard order after the backward pass. The
+/// result is therefore identical from run to run for a given thread count (and differs only by
+/// float rounding between thread counts). Every buffer is allocated once, here: a training step
+/// allocates nothing.
+public final class Trainer: @unchecked Sendable {
+    /// The network being trained; its ``Network/parameters`` and ``Network/statistics`` change in place.
+    public let network: Network
+    /// Threads (and shards) used per batch.
+    public let threads: Int
+    /// The largest batch a step accepts.
+    public let maxBatch: Int
+    /// The training loss.
+    public let lossFunction: LossFunction
+    /// The optimiser and its state (saved in checkpoints).
+    public var optimizer: Adam
+
+    private let pool: WorkerPool
+    private let reducer: ShardReducer
+    private let workspaces: [Workspace]
+    private let parameterGradients: UnsafeMutablePointer<Float>
+    private let shardLosses: UnsafeMutablePointer<Double>
+
+    /// Buffers owned by one shard, all sized for `maxShard` samples.
+    private final class Workspace {
+        let memory: UnsafeMutablePointer<Float>
+        /// `activations[0]` is the input; `activations[i + 1]` is layer i's output (CNHW).
+        var activations: [UnsafeMutablePointer<Float>] = []
+        var gradients: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+        var saved: [UnsafeMutablePointer<Float>] = []
+        let scratch: UnsafeMutablePointer<Float>
+        /// Samples in NCHW order, for inputs and outputs with more than one channel.
+        let staging: UnsafeMutablePointer<Float>
+
+        init(network: Network, maxShard: Int) {
+            func rounded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
+            let shapes = [network.inputShape] + network.shapes
+            let largest = shapes.map(\.count).max() ?? 0
+            var total = rounded(network.inputShape.count * maxShard)
+            for (index, layer) in network.layers.enumerated() where !(layer.isInPlace && index > 0) {
+                total += rounded(layer.outputShape.count * maxShard)
+            }
+            total += 3 * rounded(largest * maxShard)
+            total += network.layers.map { rounded($0.savedCount) }.reduce(0, +)
+            let scratchCount = network.layers.map { $0.scratchCount(batch: maxShard) }.max() ?? 0
+            total += rounded(scratchCount)
+            memory = .allocate(capacity: max(total, 1))
+            memory.initialize(repeating: 0, count: max(total, 1))
+            var cursor = memory
+            func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+                defer { cursor += rounded(count) }
+                return cursor
+            }
+            activations.append(take(network.inputShape.count * maxShard))
+            for (index, layer) in network.layers.enumerated() {
+                if layer.isInPlace && index > 0 {
+                    activations.append(activations[index])
+                } else {
+                    activations.append(take(layer.outputShape.count * maxShard))
+                }
+            }
+            gradients = (take(largest * maxShard), take(largest * maxShard))
+            staging = take(largest * maxShard)
+            for layer in network.layers { saved.append(take(layer.savedCount)) }
+            scratch = take(scratchCount)
+        }
+
+        deinit { memory.deallocate() }
+    }
+
+    /// Prepares buffers for batches of up to `maxBatch` samples on `threads` threads.
+    /// - Parameters:
+    ///   - learningRate: Adam's step size; betas and epsilon are PyTorch's defaults.
+    public init(network: Network, threads: Int, maxBatch: Int, lossFunction: LossFunction, learningRate: Float) {
+        self.network = network
+        self.threads = max(1, min(threads, maxBatch))
+        self.maxBatch = max(1, maxBatch)
+        self.lossFunction = lossFunction
+        optimizer = Adam(parameterCount: network.parameters.count, learningRate: learningRate)
+        // Parallelism comes from the shards; each matrix product runs on its shard's thread.
+        openblas_set_num_threads(1)
+        let maxShard = (self.maxBatch + self.threads - 1) / self.threads
+        workspaces = (0..<self.threads).map { _ in Workspace(network: network, maxShard: maxShard) }
+        let barrier = SpinBarrier(parties: self.threads)
+        let reduction = network.architecture.map { spec -> Int in
+            if case .batchNorm2d(let channels, _, _) = spec { return 2 * channels }
+            return 0
+        }.max() ?? 0
+        reducer = ShardReducer(shards: self.threads, capacity: max(1, reduction), barrier: barrier)
+        pool = WorkerPool(threads: self.threads)
+        parameterGradients = .allocate(capacity: max(1, self.threads * network.parameters.count))
+        parameterGradients.initialize(repeating: 0, count: max(1, self.threads * network.parameters.count))
+        shardLosses = .allocate(capacity: self.threads)
+        shardLosses.initialize(repeating: 0, count: self.threads)
+    }
+
+    deinit {
+        pool.shutdown()
+        parameterGradients.deallocate()
+        shardLosses.deallocate()
+    }
+
+    /// Fills `count` samples, starting at sample `first` of the batch, into `destination` as
+    /// `[count, channels, height, width]` floats. Called concurrently from every shard's thread.
+    public typealias Loader = (_ first: Int, _ count: Int, _ destination: UnsafeMutablePointer<Float>) -> Void
+
+    /// Receives `count` outputs, starting at sample `first` of the batch, as
+    /// `[count, channels, height, width]` floats. Called concurrently from every shard's thread.
+    public typealias Receiver = (_ first: Int, _ count: Int, _ values: UnsafePointer<Float>) -> Void
+
+    /// One optimisation step on a batch of `batch` samples: forward in training mode, the loss
+    /// against the input itself, backward, and an Adam update.
+    /// - Returns: the batch's mean loss (before the update).
+    public func trainStep(batch: Int, load: Loader) -> Double {
+        let count = network.parameters.count
+        let loss = runTraining(batch: batch, training: true, load: load, outputGradient: nil)
+        for shard in 1..<threads {
+            let source = parameterGradients + shard * count
+            for index in 0..<count { parameterGradients[index] += source[index] }
+        }
+        network.parameters.withUnsafeMutableBufferPointer { parameters in
+            optimizer.update(parameters: parameters.baseAddress!, gradient: parameterGradients)
+        }
+        return loss
+    }
+
+    /// Runs the first `layerCount` layers (all by default) in inference mode and hands the last one's
+    /// output to `store`, shard by shard.
+    public func infer(batch: Int, layerCount: Int? = nil, load: Loader, store: Receiver) {
+        forward(batch: batch, training: false, layerCount: layerCount, load: load, store: store)
+    }
+
+    /// Runs the first `layerCount` layers; in training mode this also moves the running statistics.
+    func forward(batch: Int, training: Bool, layerCount: Int? = nil, load: Loader, store: Receiver) {
+        let layerCount = layerCount ?? network.layers.count
+        let shape = layerCount == 0 ? network.inputShape : network.layers[layerCount - 1].outputShape
+        withLayerSteps(batch: batch, training: training) { shard, first, size, steps in
+            let workspace = workspaces[shard]
+            loadInput(workspace, first: first, count: size, load: load)
+            for (layer, step) in zip(network.layers, steps).prefix(layerCount) { layer.forward(step) }
+            let output = workspace.activations[layerCount]
+            store(first, size, reorder(output, shape: shape, batch: size, into: workspace.staging, toSampleMajor: true))
+        }
+    }
+
+    // MARK: - Shard steps
+
+    private func shardRange(_ shard: Int, batch: Int) -> (first: Int, count: Int) {
+        let first = shard * batch / threads
+        return (first, (shard + 1) * batch / threads - first)
+    }
+
+    /// Converts between `[channels, batch, plane]` and `[batch, channels, plane]`; a copy-free
+    /// pass-through when there is one channel.
+    private func reorder(
+        _ values: UnsafeMutablePointer<Float>, shape: SampleShape, batch: Int, into staging: UnsafeMutablePointer<Float>,
+        toSampleMajor: Bool
+    ) -> UnsafeMutablePointer<Float> {
+        if shape.channels == 1 { return values }
+        let plane = shape.planeCount
+        for channel in 0..<shape.channels {
+            for sample in 0..<batch {
+                let channelMajor = values + (channel * batch + sample) * plane
+                let sampleMajor = staging + (sample * shape.channels + channel) * plane
+                if toSampleMajor {
+                    sampleMajor.update(from: channelMajor, count: plane)
+                } else {
+                    channelMajor.update(from: sampleMajor, count: plane)
+                }
+            }
+        }
+        return toSampleMajor ? staging : values
+    }
+
+    private func loadInput(_ workspace: Workspace, first: Int, count: Int, load: Loader) {
+        let input = workspace.activations[0]
+        if network.inputShape.channels == 1 {
+            load(first, count, input)
+        } else {
+            load(first, count, workspace.staging)
+            _ = reorder(input, shape: network.inputShape, batch: count, into: workspace.staging, toSampleMajor: false)
+        }
+    }
+
+    /// Calls `body(shard, first, count, steps)` on every shard's thread with one ``LayerStep`` per
+    /// layer wired to that shard's buffers.
+    private func withLayerSteps(
+        batch: Int, training: Bool, wantsInputGradient: Bool = false, _ body: (Int, Int, Int, [LayerStep]) -> Void
+    ) {
+        precondition(batch >= 1 && batch <= maxBatch, "batch must be in 1...maxBatch")
+        let parameterCount = network.parameters.count
+        network.parameters.withUnsafeMutableBufferPointer { parameters in
+            network.statistics.withUnsafeMutableBufferPointer { statistics in
+                let parameterBase = parameters.baseAddress ?? UnsafeMutablePointer<Float>(bitPattern: 16)!
+                let statisticBase = statistics.baseAddress ?? UnsafeMutablePointer<Float>(bitPattern: 16)!
+                pool.run { shard in
+                    let workspace = workspaces[shard]
+                    let (first, count) = shardRange(shard, batch: batch)
+                    var current = workspace.gradients.0, other = workspace.gradients.1
+                    var steps: [LayerStep] = []
+                    steps.reserveCapacity(network.layers.count)
+                    // Gradient buffers alternate backwards from the last layer.
+                    var gradientOf: [UnsafeMutablePointer<Float>] = Array(repeating: current, count: network.layers.count + 1)
+                    for index in stride(from: network.layers.count - 1, through: 0, by: -1) {
+                        gradientOf[index + 1] = current
+                        if !(network.layers[index].isInPlace && index > 0) { swap(&current, &other) }
+                        gradientOf[index] = current
+                    }
+                    for index in network.layers.indices {
+                        steps.append(LayerStep(
+                            batch: count, totalBatch: batch, input: workspace.activations[index],
+                            output: workspace.activations[index + 1], outputGradient: gradientOf[index + 1],
+                            inputGradient: index == 0 && !wantsInputGradient ? nil : gradientOf[index],
+                            parameters: parameterBase + network.parameterOffsets[index],
+                            parameterGradient: parameterGradients + shard * parameterCount + network.parameterOffsets[index],
+                            statistics: statisticBase + network.statisticOffsets[index], saved: workspace.saved[index],
+                            scratch: workspace.scratch, training: training, reducer: reducer, shard: shard))
+                    }
+                    body(shard, first, count, steps)
+                }
+            }
+        }
+    }
+
+    /// Forward, loss and backward on every shard; leaves each shard's parameter gradient in place.
+    /// - Parameters:
+    ///   - outputGradient: when given (`[batch, outputShape]`), replaces the loss's gradient.
+    ///   - inputGradient: when given, receives `∂loss/∂input` as `[batch, inputShape]`.
+    /// - Returns: the batch's mean loss.
+    @discardableResult
+    func runTraining(
+        batch: Int, training: Bool, load: Loader, outputGradient: [Float]?,
+        inputGradient: UnsafeMutablePointer<Float>? = nil
+    ) -> Double {
+        let outputShape = network.outputShape
+        precondition(outputGradient != nil || outputShape == network.inputShape, "an autoencoder's output must match its input")
+        withLayerSteps(batch: batch, training: training, wantsInputGradient: inputGradient != nil) { shard, first, count, steps in
+            let workspace = workspaces[shard]
+            loadInput(workspace, first: first, count: count, load: load)
+            for (layer, step) in zip(network.layers, steps) { layer.forward(step) }
+            let outputCount = count * outputShape.count
+            let lastGradient = steps.last!.outputGradient
+            if let outputGradient {
+                outputGradient.withUnsafeBufferPointer { given in
+                    (workspace.staging).update(from: given.baseAddress! + first * outputShape.count, count: outputCount)
+                }
+                _ = reorder(lastGradient, shape: outputShape, batch: count, into: workspace.staging, toSampleMajor: false)
+                if outputShape.channels == 1 { lastGradient.update(from: workspace.staging, count: outputCount) }
+                shardLosses[shard] = 0
+            } else {
+                shardLosses[shard] = lossFunction.accumulate(
+                    output: workspace.activations[network.layers.count], target: workspace.activations[0],
+                    count: outputCount, totalCount: batch * outputShape.count, gradient: lastGradient)
+            }
+            for (layer, step) in zip(network.layers, steps).reversed() { layer.backward(step) }
+            if let inputGradient, let gradient = steps[0].inputGradient {
+                let values = reorder(gradient, shape: network.inputShape, batch: count, into: workspace.staging, toSampleMajor: true)
+                (inputGradient + first * network.inputShape.count).update(from: values, count: count * network.inputShape.count)
+            }
+        }
+        var total = 0.0
+        for shard in 0..<threads { total += shardLosses[shard] }
+        return total / Double(batch * outputShape.count)
+    }
+
+    /// The parameter gradient of the last ``runTraining`` call, summed over shards in shard order.
+    func summedParameterGradient() -> [Float] {
+        let count = network.parameters.count
+        var total = [Float](repeating: 0, count: count)
+        for shard in 0..<threads {
+            for index in 0..<count { total[index] += parameterGradients[shard * count + index] }
+        }
+        return total
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// A fixed set of threads that run one closure per shard, started and joined through spin
+/// barriers so a batch costs microseconds of synchronisation, not a dispatch per layer.
+final class WorkerPool: @unchecked Sendable {
+    /// Shared with the worker threads, which must not keep the pool itself alive.
+    private final class State: @unchecked Sendable {
+        let start: SpinBarrier
+        let finish: SpinBarrier
+        var job: ((Int) -> Void)?
+        var stopping = false
+
+        init(threads: Int) {
+            start = SpinBarrier(parties: threads)
+            finish = SpinBarrier(parties: threads)
+        }
+    }
+
+    let threads: Int
+    private let state: State
+
+    init(threads: Int) {
+        self.threads = threads
+        state = State(threads: threads)
+        for shard in 1..<max(1, threads) {
+            let state = self.state
+            let thread = Thread {
+                while true {
+                    state.start.wait()
+                    if state.stopping { return }
+                    state.job?(shard)
+                    state.finish.wait()
+                }
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Runs `body(shard)` for every shard in `0..<threads`, shard 0 on the calling thread, and
+    /// returns when all have finished. Not reentrant.
+    func run(_ body: (Int) -> Void) {
+        if threads == 1 {
+            body(0)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            state.job = body
+            state.start.wait()
+            body(0)
+            state.finish.wait()
+            state.job = nil
+        }
+    }
+
+    /// Stops the worker threads; the pool must not be used afterwards.
+    func shutdown() {
+        guard threads > 1, !state.stopping else { return }
+        state.stopping = true
+        state.start.wait()
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+
+// MARK: - Layout
+
+/// Where h5pipe keeps things under an artifacts folder (default `artifacts/`):
+///
+/// ```
+/// artifacts/
+///   <pipeline>/<stage-id>.h5          published artifact (hard link to a store object)
+///   <pipeline>/<stage-id>.<suffix>    published side files (figures)
+///   <pipeline>/run.json               what the last run did, per stage
+///   <pipeline>/.h5pipe-state.json     what is published: cache key, hashes, stat fingerprints
+///   .h5pipe/objects/ab/<sha256>       content-addressed store: artifacts and side files
+///   .h5pipe/cache/<cache-key>.json    run-cache: cache key → content hashes of a stage's outputs
+///   .h5pipe/scratch/<cache-key>/      a stage's checkpoint folder, removed after it succeeds
+///   .h5pipe/tmp/                      outputs being written (cleared at the start of a run)
+///   .h5pipe/file-hashes.json          hashes of external files (datasets, scripts) by stat fingerprint
+///   .h5pipe/lock                      flock'ed by the run that owns the folder
+/// ```
+public struct ArtifactLayout: Sendable {
+    /// The artifacts folder.
+    public var root: URL
+
+    /// A layout rooted at `root`.
+    public init(root: URL) { self.root = root.standardizedFileURL }
+
+    var internalDirectory: URL { root.appendingPathComponent(".h5pipe", isDirectory: true) }
+    var objectsDirectory: URL { internalDirectory.appendingPathComponent("objects", isDirectory: true) }
+    var cacheDirectory: URL { internalDirectory.appendingPathComponent("cache", isDirectory: true) }
+    var scratchRoot: URL { internalDirectory.appendingPathComponent("scratch", isDirectory: true) }
+    var temporaryRoot: URL { internalDirectory.appendingPathComponent("tmp", isDirectory: true) }
+    var lockFile: URL { internalDirectory.appendingPathComponent("lock") }
+    var fileHashesFile: URL { internalDirectory.appendingPathComponent("file-hashes.json") }
+
+    /// The folder of a pipeline's published artifacts.
+    public func pipelineDirectory(_ pipeline: String) -> URL {
+        root.appendingPathComponent(pipeline, isDirectory: true)
+    }
+
+    /// The published artifact of a stage: `<root>/<pipeline>/<stage-id>.h5`.
+    public func artifact(pipeline: String, stage: String) -> URL {
+        pipelineDirectory(pipeline).appendingPathComponent("\(stage).h5")
+    }
+
+    /// A published side file: `<root>/<pipeline>/<stage-id>.<suffix>`.
+    public func sideFile(pipeline: String, stage: String, suffix: String) -> URL {
+        pipelineDirectory(pipeline).appendingPathComponent("\(stage).\(suffix)")
+    }
+
+    /// The run record: `<root>/<pipeline>/run.json`.
+    public func runRecord(pipeline: String) -> URL {
+        pipelineDirectory(pipeline).appendingPathComponent("run.json")
+    }
+
+    func stateFile(pipeline: String) -> URL {
+        pipelineDirectory(pipeline).appendingPathComponent(".h5pipe-state.json")
+    }
+
+    func object(_ hash: String) -> URL {
+        objectsDirectory.appendingPathComponent(String(hash.prefix(2)), isDirectory: true).appendingPathComponent(hash)
+    }
+
+    func cacheEntry(_ key: String) -> URL { cacheDirectory.appendingPathComponent("\(key).json") }
+
+    /// The scratch folder of a run with `cacheKey`.
+    public func scratch(_ cacheKey: String) -> URL { scratchRoot.appendingPathComponent(cacheKey, isDirectory: true) }
+}
+
+// MARK: - Records
+
+/// A file's content hash and the stat fingerprint it had when hashed.
+public struct FileRecord: Codable, Sendable, Hashable {
+    public var sha256: String
+    public var fingerprint: FileFingerprint
+}
+
+/// What is published for one stage id of a pipeline.
+public struct PublishedStage: Codable, Sendable, Hashable {
+    /// The stage name (`uses`).
+    public var uses: String
+    /// The stage version.
+    public var version: Int
+    /// The cache key of the published result.
+    public var cacheKey: String
+    /// Canonical parameters JSON.
+    public var params: String
+    /// Input port → content hash.
+    public var inputs: [String: String]
+    /// External file path → content hash.
+    public var files: [String: String]
+    /// The published HDF5 artifact.
+    public var artifact: FileRecord
+    /// Published side files by suffix.
+    public var sideFiles: [String: FileRecord]
+}
+
+/// The published state of one pipeline, kept in `<pipeline>/.h5pipe-state.json`.
+struct PipelineState: Codable, Sendable {
+    var format = 1
+    var stages: [String: PublishedStage] = [:]
+}
+
+/// A run-cache entry: the outputs a stage produced for one cache key.
+struct CacheEntry: Codable, Sendable {
+    var stage: String
+    var artifact: String
+    var sideFiles: [String: String]
+    var seconds: Double
+    var created: String
+}
+
+// MARK: - File operations
+
+/// Errors from the artifacts folder itself (permissions, a full disk), naming the path.
+struct StorageError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+enum FileOperations {
+    static func createDirectory(_ url: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw StorageError(message: "cannot create folder \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `data` to a temporary file beside `url`, then renames it over `url`.
+    static func writeAtomically(_ data: Data, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        do {
+            try data.write(to: temporary)
+        } catch {
+            throw StorageError(message: "cannot write \(temporary.path): \(error.localizedDescription)")
+        }
+        try rename(temporary, to: url)
+    }
+
+    static func rename(_ source: URL, to destination: URL) throws {
+        guard Foundation.rename(source.path, destination.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(source.path)
+            throw StorageError(message: "cannot move \(source.path) to \(destination.path): \(reason)")
+        }
+    }
+
+    /// Makes `destination` name the same content as `source`, atomically: a hard link (or a copy
+    /// where links are not supported) under a temporary name, then a rename.
+    static func publish(_ source: URL, to destination: URL) throws {
+        let temporary = destination.deletingLastPathComponent()
+            .appendingPathComponent(".\(destination.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        if link(source.path, temporary.path) != 0 {
+            do {
+                try FileManager.default.copyItem(at: source, to: temporary)
+            } catch {
+                throw StorageError(message: "cannot publish \(destination.path): \(error.localizedDescription)")
+            }
+        }
+        try rename(temporary, to: destination)
+    }
+
+    static func removeItem(_ url: URL) {
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    static func exists(_ url: URL) -> Bool { access(url.path, F_OK) == 0 }
+}
+
+// MARK: - Lock
+
+/// An exclusive `flock` on `<artifacts>/.h5pipe/lock`, held for a whole run so that two runs on
+/// one artifacts folder take turns. The kernel drops it if the process dies.
+final class ArtifactsLock {
+    private let descriptor: Int32
+
+    /// Takes the lock, calling `waiting` once (with the holder's pid when known) if another
+    /// process holds it, then blocking until it is free.
+    init(layout: ArtifactLayout, waiting: (Int32?) -> Void) throws {
+        try FileOperations.createDirectory(layout.internalDirectory)
+        let path = layout.lockFile.path
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw StorageError(message: "cannot open lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let count = pread(descriptor, &buffer, buffer.count, 0)
+            let holder = count > 0 ? Int32(String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+            waiting(holder)
+            while flock(descriptor, LOCK_EX) != 0 {
+                guard errno == EINTR else {
+                    let reason = String(cString: strerror(errno))
+                    close(descriptor)
+                    throw StorageError(message: "cannot lock \(path): \(reason)")
+                }
+            }
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        ftruncate(descriptor, 0)
+        _ = pwrite(descriptor, pid, pid.count, 0)
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}
+
+// MARK: - Hashes of files, trusted by fingerprint
+
+/// Content hashes of files, re-read only when their stat fingerprint changed.
+final class FileHashCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: FileRecord]
+    private var dirty = false
+    private let url: URL
+
+    init(url: URL) {
+        self.url = url
+        if let data = try? Data(contentsOf: url), let decoded = try? JSONDecoder().decode([String: FileRecord].self, from: data) {
+            entries = decoded
+        } else {
+            entries = [:]
+        }
+    }
+
+    /// The SHA-256 of the file at `path`, from the cache when its fingerprint is unchanged.
+    func hash(path: String) throws -> String {
+        guard let fingerprint = FileFingerprint(path: path) else {
+            throw StageError("file \(path) does not exist")
+        }
+        lock.lock()
+        let known = entries[path]
+        lock.unlock()
+        if let known, known.fingerprint == fingerprint { return known.sha256 }
+        let hash = try SHA256.hash(fileAt: URL(fileURLWithPath: path))
+        lock.lock()
+        entries[path] = FileRecord(sha256: hash, fingerprint: fingerprint)
+        dirty = true
+        lock.unlock()
+        return hash
+    }
+
+    func save() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard dirty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try FileOperations.writeAtomically(try encoder.encode(entries), to: url)
+        dirty = false
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import Embedding
-
-final class EmbeddingSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}

@@ -1,0 +1,69 @@
+import Foundation
+import HDF5
+import XCTest
+
+/// Runs the built `h5pipe` binary: exit codes and the one-line errors a user sees.
+final class InspectProcessTests: XCTestCase {
+    /// `H5PIPE_BINARY` when set (scripts/test points it at the release build), otherwise the
+    /// binary beside the test bundle: SwiftPM builds both into the same products folder.
+    private var executable: URL {
+        if let path = ProcessInfo.processInfo.environment["H5PIPE_BINARY"] {
+            return URL(fileURLWithPath: path)
+        }
+        return Bundle.main.bundleURL.appendingPathComponent("h5pipe")
+    }
+
+    private func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw XCTSkip("h5pipe is not built at \(executable.path)")
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self),
+                String(decoding: errorData, as: UTF8.self))
+    }
+
+    func testExitCodesAndOneLineErrors() throws {
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("h5pipe-inspect-process-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        let good = folder.appendingPathComponent("good.h5")
+        let file = try HDF5File.create(good)
+        try file.write((0..<2000).map { Float($0) }, shape: [100, 20], to: "/x", options: .compressed())
+        try file.close()
+        let ok = try run(["inspect", good.path])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("/x (dataset)"), ok.stdout)
+        XCTAssertEqual(ok.stderr, "")
+
+        let text = folder.appendingPathComponent("text.h5")
+        try "not hdf5\n".write(to: text, atomically: true, encoding: .utf8)
+        let truncated = folder.appendingPathComponent("truncated.h5")
+        let bytes = try Data(contentsOf: good)
+        try bytes.prefix(bytes.count / 2).write(to: truncated)
+        let cases: [(URL, String)] = [
+            (folder.appendingPathComponent("missing.h5"), "no such file"),
+            (text, "not a readable HDF5 file (no HDF5 signature found)"),
+            (truncated, "not a readable HDF5 file (truncated file"),
+        ]
+        for (url, message) in cases {
+            let result = try run(["inspect", url.path])
+            XCTAssertNotEqual(result.status, 0, url.path)
+            XCTAssertEqual(result.stdout, "")
+            let lines = result.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("\(url.path): \(message)"), result.stderr)
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import IDX
-
-final class IDXSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}

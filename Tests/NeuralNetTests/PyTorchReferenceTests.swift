@@ -1,0 +1,81 @@
+import Foundation
+import XCTest
+@testable import NeuralNet
+
+/// Compares forward output, loss, one Adam step and the running statistics with numbers PyTorch
+/// produced for the same networks, inputs and weights (Fixtures/make_pytorch_fixture.py).
+final class PyTorchReferenceTests: XCTestCase {
+    struct Case: Decodable {
+        var name: String
+        var architecture: [LayerSpec]
+        var inputShape: [Int]
+        var loss: LossFunction
+        var learningRate: Float
+        var input: [Float]
+        var parameters: [Float]
+        var statistics: [Float]
+        var output: [Float]
+        var lossValue: Double
+        var parametersAfterStep: [Float]
+        var statisticsAfterStep: [Float]
+        var inferenceOutputAfterStep: [Float]
+    }
+
+    struct Fixture: Decodable {
+        var torch: String
+        var cases: [Case]
+    }
+
+    private func loadFixture() throws -> Fixture {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "pytorch_reference", withExtension: "json", subdirectory: "Fixtures"))
+        return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+    }
+
+    private func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
+        XCTAssertEqual(a.count, b.count)
+        return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    func testMatchesPyTorch() throws {
+        let fixture = try loadFixture()
+        XCTAssertEqual(fixture.cases.count, 3)
+        for threads in [1, 2] {
+            for reference in fixture.cases {
+                let batch = reference.inputShape[0]
+                let shape = SampleShape(channels: reference.inputShape[1], height: reference.inputShape[2], width: reference.inputShape[3])
+                let network = try Network(architecture: reference.architecture, inputShape: shape, seed: 0)
+                XCTAssertEqual(network.parameters.count, reference.parameters.count, reference.name)
+                XCTAssertEqual(network.statistics.count, reference.statistics.count, reference.name)
+                network.parameters = reference.parameters
+                network.statistics = reference.statistics
+                let trainer = Trainer(
+                    network: network, threads: threads, maxBatch: batch, lossFunction: reference.loss,
+                    learningRate: reference.learningRate)
+                let load: Trainer.Loader = { first, count, destination in
+                    reference.input.withUnsafeBufferPointer {
+                        destination.update(from: $0.baseAddress! + first * shape.count, count: count * shape.count)
+                    }
+                }
+                var output = [Float](repeating: 0, count: reference.output.count)
+                func collect(_ first: Int, _ count: Int, _ values: UnsafePointer<Float>) {
+                    let per = network.outputShape.count
+                    output.withUnsafeMutableBufferPointer { ($0.baseAddress! + first * per).update(from: values, count: count * per) }
+                }
+                // Forward in training mode (this also moves the running statistics once).
+                trainer.forward(batch: batch, training: true, load: load, store: collect)
+                let label = "\(reference.name), \(threads) threads"
+                XCTAssertLessThan(maxDifference(output, reference.output), 2e-5, "forward output, \(label)")
+                XCTAssertEqual(
+                    reference.loss.evaluate(output: output, target: reference.input), reference.lossValue,
+                    accuracy: 1e-6, "loss, \(label)")
+                network.statistics = reference.statistics
+                let loss = trainer.trainStep(batch: batch, load: load)
+                XCTAssertEqual(loss, reference.lossValue, accuracy: 1e-6, "training step loss, \(label)")
+                XCTAssertLessThan(maxDifference(network.parameters, reference.parametersAfterStep), 2e-5, "Adam step, \(label)")
+                XCTAssertLessThan(maxDifference(network.statistics, reference.statisticsAfterStep), 2e-5, "running statistics, \(label)")
+                trainer.infer(batch: batch, load: load, store: collect)
+                XCTAssertLessThan(maxDifference(output, reference.inferenceOutputAfterStep), 1e-4, "inference output, \(label)")
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import XCTest
+@testable import NeuralNet
+
+final class TrainerTests: XCTestCase {
+    /// Smooth blobs, so a few steps visibly lower the loss.
+    private func images(_ count: Int) -> [Float] {
+        var generator = SeededGenerator(seed: 5)
+        var values: [Float] = []
+        for _ in 0..<count {
+            let cx = generator.uniform(8, 20), cy = generator.uniform(8, 20), radius = generator.uniform(3, 7)
+            for y in 0..<28 {
+                for x in 0..<28 {
+                    let d = ((Float(x) - cx) * (Float(x) - cx) + (Float(y) - cy) * (Float(y) - cy)).squareRoot()
+                    values.append(max(0, min(1, radius - d)))
+                }
+            }
+        }
+        return values
+    }
+
+    private func train(threads: Int, seed: UInt64, data: [Float], epochs: Int) throws -> (Network, [Double]) {
+        let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: SampleShape(channels: 1, height: 28, width: 28), seed: seed)
+        let trainer = Trainer(network: network, threads: threads, maxBatch: 20, lossFunction: .l1, learningRate: 0.005)
+        var losses: [Double] = []
+        for epoch in 0..<epochs {
+            var generator = SeededGenerator(seed: seed, stream: UInt64(epoch))
+            let order = generator.permutation(data.count / 784)
+            var total = 0.0
+            for start in stride(from: 0, to: order.count, by: 20) {
+                let batch = min(20, order.count - start)
+                total += trainer.trainStep(batch: batch) { first, count, destination in
+                    for sample in 0..<count {
+                        let index = order[start + first + sample]
+                        for pixel in 0..<784 { destination[sample * 784 + pixel] = data[index * 784 + pixel] }
+                    }
+                }
+            }
+            losses.append(total / Double((order.count + 19) / 20))
+        }
+        return (network, losses)
+    }
+
+    func testSameSeedAndThreadsGiveIdenticalWeights() throws {
+        let data = images(50)
+        for threads in [1, 2] {
+            let (first, losses) = try train(threads: threads, seed: 1, data: data, epochs: 3)
+            let (second, _) = try train(threads: threads, seed: 1, data: data, epochs: 3)
+            XCTAssertEqual(first.parameters, second.parameters, "\(threads) threads")
+            XCTAssertEqual(first.statistics, second.statistics, "\(threads) threads")
+            XCTAssertLessThan(losses.last!, losses.first!, "loss should fall, \(losses)")
+        }
+        let (one, _) = try train(threads: 1, seed: 1, data: data, epochs: 1)
+        let (two, _) = try train(threads: 2, seed: 1, data: data, epochs: 1)
+        let (otherSeed, _) = try train(threads: 2, seed: 2, data: data, epochs: 1)
+        // Thread counts differ only by rounding; seeds differ entirely.
+        XCTAssertLessThan(zip(one.parameters, two.parameters).map { abs($0 - $1) }.max()!, 1e-3)
+        XCTAssertGreaterThan(zip(two.parameters, otherSeed.parameters).map { abs($0 - $1) }.max()!, 1e-2)
+    }
+
+    func testInferReturnsCodesInSampleMajorOrder() throws {
+        let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: SampleShape(channels: 1, height: 28, width: 28), seed: 0)
+        let data = images(5)
+        let code = try XCTUnwrap(network.codeLayerIndex)
+        func codes(threads: Int, batch: Int) -> [Float] {
+            let trainer = Trainer(network: network, threads: threads, maxBatch: 5, lossFunction: .l1, learningRate: 0)
+            var result = [Float](repeating: 0, count: 5 * 24)
+            for start in stride(from: 0, to: 5, by: batch) {
+                let size = min(batch, 5 - start)
+                trainer.infer(batch: size, layerCount: code + 1, load: { first, count, destination in
+                    for value in 0..<(count * 784) { destination[value] = data[(start + first) * 784 + value] }
+                }, store: { first, count, values in
+                    for value in 0..<(count * 24) { result[(start + first) * 24 + value] = values[value] }
+                })
+            }
+            return result
+        }
+        let whole = codes(threads: 1, batch: 5)
+        // Each sample's code lands at its own place whatever the batching (up to the rounding of
+        // matrix products of other sizes).
+        for other in [codes(threads: 2, batch: 5), codes(threads: 1, batch: 1), codes(threads: 2, batch: 2)] {
+            XCTAssertLessThan(zip(whole, other).map { abs($0 - $1) }.max()!, 1e-6)
+        }
+        XCTAssertNotEqual(Array(whole[0..<24]), Array(whole[24..<48]))
+    }
+}

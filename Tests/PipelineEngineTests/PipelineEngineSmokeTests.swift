@@ -1,6 +1,0 @@
-import XCTest
-@testable import PipelineEngine
-
-final class PipelineEngineSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}

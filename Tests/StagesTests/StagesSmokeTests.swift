@@ -1,6 +1,0 @@
-import XCTest
-@testable import Stages
-
-final class StagesSmokeTests: XCTestCase {
-    func testModuleLinks() {}
-}
