@@ -33,7 +33,7 @@ public enum Charts {
     ///   - y: second coordinate, one per x.
     ///   - labels: one class value per point, or nil for unlabelled points (one colour, no legend).
     ///   - classNames: names by class value (`classNames[v]` names class `v`); legend rows read
-    ///     "v: name" when present, "v" otherwise.
+    ///     "v: name" when present, "v" otherwise (also when the name is just "v", as for digits).
     ///   - options: looks.
     /// - Throws: ``PlotError`` when the counts of `x`, `y` and `labels` differ.
     public static func labelledScatter(
@@ -74,7 +74,9 @@ public enum Charts {
         }
         let entries = classes.enumerated().map { slot, value -> LegendEntry in
             var label = "\(value)"
-            if let classNames, value >= 0, value < classNames.count, !classNames[value].isEmpty {
+            if let classNames, value >= 0, value < classNames.count, !classNames[value].isEmpty,
+                classNames[value] != label
+            {
                 label += ": \(classNames[value])"
             }
             return LegendEntry(label, symbol: .marker(palette[slot]))

@@ -5,5 +5,7 @@ public enum BuiltinStages {
     /// Every built-in stage type, in the order `h5pipe stages` lists them.
     public static let all: [any Stage.Type] = [
         // ingest-idx, train-autoencoder, encode, tsne, render-*, command
+        RenderScatterStage.self,
+        RenderLossStage.self,
     ]
 }

@@ -236,6 +236,9 @@ final class RenderTests: XCTestCase {
             return nil
         }
         XCTAssertEqual(texts, ["0", "1"])
+        let digits = try Charts.labelledScatter(x: [0, 1], y: [0, 1], labels: [0, 1], classNames: ["0", "1"])
+        guard case .axes(let digitAxes) = digits.panels[0] else { return XCTFail("expected axes") }
+        XCTAssertEqual(digitAxes.legend?.entries.map(\.label), ["0", "1"])
     }
 
     func testInconsistentInputThrows() {
