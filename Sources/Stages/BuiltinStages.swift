@@ -7,5 +7,6 @@ public enum BuiltinStages {
         // ingest-idx, train-autoencoder, encode, tsne, render-*, command
         RenderScatterStage.self,
         RenderLossStage.self,
+        RenderReconstructionsStage.self,
     ]
 }
