@@ -23,16 +23,16 @@ struct RenderBench: ParsableCommand {
     var width = 1000.0
 
     @Option(help: "Figure height in points.")
-    var height = 900.0
+    var height = 1000.0
 
     @Option(help: "Device pixels per point.")
     var scale = 1.0
 
     @Option(help: "Disc diameter in points.")
-    var pointSize = 3.0
+    var pointSize = Charts.ScatterOptions().pointSize
 
     @Option(help: "Point opacity.")
-    var alpha = 0.6
+    var alpha = Charts.ScatterOptions().alpha
 
     @Option(help: "Write the data files for the Python peer here.")
     var dataDirectory: String?
@@ -47,7 +47,6 @@ struct RenderBench: ParsableCommand {
         options.height = height
         options.pointSize = pointSize
         options.alpha = alpha
-        options.title = "t-SNE of synthetic clusters"
         for count in pointCounts {
             let (x, y, labels) = SyntheticClusters.make(count: count, seed: 42)
             if let dataDirectory {

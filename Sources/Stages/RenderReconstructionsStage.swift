@@ -16,8 +16,9 @@ public struct RenderReconstructionsStage: Stage {
         public var count = 16
         /// The split the images come from: `test` or `train`.
         public var split = "test"
-        /// Seeds the choice of `count` distinct images.
-        public var seed = 0
+        /// Draws `count` distinct images at random with this seed; absent: the first `count`
+        /// images, as the recipe shows them.
+        public var seed: Int?
         /// Exactly these image indices (of the split), in this order; overrides `count` and `seed`.
         public var indices: [Int]?
         /// Images per grid row; 0 picks the smallest square grid (4 for 16).
@@ -46,7 +47,9 @@ public struct RenderReconstructionsStage: Stage {
             if !["test", "train"].contains(split) {
                 problems.append(ParameterProblem(field: "split", message: "must be `test` or `train`, got `\(split)`"))
             }
-            if seed < 0 { problems.append(ParameterProblem(field: "seed", message: "must be at least 0, got \(seed)")) }
+            if let seed, seed < 0 {
+                problems.append(ParameterProblem(field: "seed", message: "must be at least 0, got \(seed)"))
+            }
             if let indices {
                 if indices.isEmpty || indices.count > Self.maximumCount {
                     problems.append(ParameterProblem(
@@ -115,7 +118,7 @@ public struct RenderReconstructionsStage: Stage {
     }
 
     /// The image indices to draw: `indices` when given (each checked against the split's size),
-    /// else `count` distinct indices drawn with `seed`, in increasing order.
+    /// else `count` distinct indices drawn with `seed` in increasing order, else the first `count`.
     static func chooseIndices(_ parameters: Parameters, available: Int, context: StageContext) throws -> [Int] {
         if let indices = parameters.indices {
             if let outside = indices.first(where: { $0 < 0 || $0 >= available }) {
@@ -127,7 +130,8 @@ public struct RenderReconstructionsStage: Stage {
         guard available > 0 else {
             throw StageError("stage `\(context.stageID)`: the \(parameters.split) split has no images")
         }
-        var generator = SeededGenerator(seed: UInt64(parameters.seed))
+        guard let seed = parameters.seed else { return Array(0..<min(parameters.count, available)) }
+        var generator = SeededGenerator(seed: UInt64(seed))
         return Array(generator.permutation(available).prefix(parameters.count)).sorted()
     }
 }

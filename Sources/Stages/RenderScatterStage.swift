@@ -16,13 +16,13 @@ public struct RenderScatterStage: Stage {
         /// `scatter(c=labels, cmap=…)` colours them.
         public var colormap = "plasma"
         /// Disc diameter in points (matplotlib's `s` is its square, at 72 points per inch).
-        public var pointSize = 3.0
+        public var pointSize = Charts.ScatterOptions().pointSize
         /// Point opacity, 0 < alpha ≤ 1.
-        public var alpha = 0.6
+        public var alpha = Charts.ScatterOptions().alpha
         /// Figure width in points (PNG pixels at scale 1).
-        public var width = 1000.0
+        public var width = Charts.ScatterOptions().width
         /// Figure height in points.
-        public var height = 900.0
+        public var height = Charts.ScatterOptions().height
         /// PNG pixels per point (2 for high-DPI screens); SVG and PDF are unaffected.
         public var scale = 1.0
         /// Figure title; empty for none.
@@ -30,7 +30,7 @@ public struct RenderScatterStage: Stage {
         /// Files to write: any of `png`, `svg`, `pdf`.
         public var formats = ["png", "svg"]
         /// Write each class's value at the mean of its points, in a white half-transparent box.
-        public var labelClusters = true
+        public var labelClusters = Charts.ScatterOptions().labelClusters
 
         public init() {}
 

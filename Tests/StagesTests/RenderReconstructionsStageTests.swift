@@ -65,10 +65,15 @@ final class RenderReconstructionsStageTests: XCTestCase {
         let png = try Raster(pngData: Data(contentsOf: try XCTUnwrap(context.sideFiles["png"])))
         XCTAssertEqual(png.width, 1000)
         XCTAssertEqual(png.height, 520)
-        let recorded = try HDF5File.open(context.outputURL).attribute("indices", at: "/")?.intsValue
+        XCTAssertEqual(try HDF5File.open(context.outputURL).attribute("indices", at: "/")?.intsValue, [0, 1, 2, 3])
+
+        parameters.seed = 3
+        let seeded = try harness.run(RenderReconstructionsStage(), parameters, inputs: inputs, id: "seeded")
+        let recorded = try HDF5File.open(seeded.outputURL).attribute("indices", at: "/")?.intsValue
         XCTAssertEqual(recorded?.count, 4)
         XCTAssertEqual(recorded, recorded?.sorted())
         XCTAssertEqual(Set(recorded ?? []).count, 4)
+        XCTAssertNotEqual(recorded, [0, 1, 2, 3])
 
         // The same seed chooses the same images; another seed others.
         let again = try harness.run(RenderReconstructionsStage(), parameters, inputs: inputs, id: "again")
