@@ -62,6 +62,26 @@ struct RenderBench: ParsableCommand {
             }
             seconds.sort()
             let median = seconds[seconds.count / 2]
+            if ProcessInfo.processInfo.environment["H5PIPE_RENDER_BREAKDOWN"] != nil {
+                func time(_ body: () throws -> Void) rethrows -> Double {
+                    var best = Double.infinity
+                    for _ in 0..<max(1, repeats) {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        try body()
+                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    }
+                    return best
+                }
+                let figure = try Charts.labelledScatter(x: x, y: y, labels: labels, options: options)
+                let build = try time { _ = try Charts.labelledScatter(x: x, y: y, labels: labels, options: options) }
+                let raster = try time { _ = try figure.rasterize(scale: scale) }
+                var empty = options
+                empty.labelClusters = false
+                let frame = try Charts.labelledScatter(x: [], y: [], labels: [], options: empty)
+                let frameOnly = try time { _ = try frame.rasterize(scale: scale) }
+                let encode = try time { _ = try frame.render(.png, scale: scale) }
+                print(String(format: "  build %.4f, rasterize %.4f (empty axes %.4f), empty axes to PNG %.4f", build, raster, frameOnly, encode))
+            }
             print(String(format: "h5pipe render-scatter n=%d png %.0fx%.0f scale %.1f: median %.4f s (min %.4f, %d runs, %d bytes)",
                 count, width, height, scale, median, seconds[0], seconds.count, png.count))
             if let figureDirectory {
