@@ -24,11 +24,13 @@ public struct RenderLossStage: Stage {
 
         public init() {}
 
+        /// Reports sizes, formats and ranges a figure cannot be drawn with.
         public func validate() -> [ParameterProblem] {
             RenderStageSupport.figureProblems(width: width, height: height, scale: scale, formats: formats)
         }
     }
 
+    /// Name, version, input ports and the `figure` output kind.
     public static let configuration = StageConfiguration(
         name: "render-loss", version: 1,
         summary: "Training and test loss per epoch of a trained model",
@@ -37,6 +39,7 @@ public struct RenderLossStage: Stage {
 
     public init() {}
 
+    /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
         let file = try RenderStageSupport.open("model", context)
         let train = try RenderStageSupport.readNumbers("/history/train_loss", in: file, context: context).values

@@ -39,6 +39,7 @@ public struct RenderReconstructionsStage: Stage {
         /// The most images one figure shows.
         static let maximumCount = 400
 
+        /// Reports sizes, formats and ranges a figure cannot be drawn with.
         public func validate() -> [ParameterProblem] {
             var problems = RenderStageSupport.figureProblems(width: width, height: height, scale: scale, formats: formats)
             if !(1...Self.maximumCount).contains(count) {
@@ -64,6 +65,7 @@ public struct RenderReconstructionsStage: Stage {
         }
     }
 
+    /// Name, version, input ports and the `figure` output kind.
     public static let configuration = StageConfiguration(
         name: "render-reconstructions", version: 1,
         summary: "Images beside the autoencoder's reconstructions of them",
@@ -75,6 +77,7 @@ public struct RenderReconstructionsStage: Stage {
 
     public init() {}
 
+    /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
         let imagesFile = try RenderStageSupport.open("images", context)
         let path = "/\(parameters.split)/images"

@@ -34,6 +34,7 @@ public struct RenderScatterStage: Stage {
 
         public init() {}
 
+        /// Reports sizes, formats and ranges a figure cannot be drawn with.
         public func validate() -> [ParameterProblem] {
             var problems = RenderStageSupport.figureProblems(width: width, height: height, scale: scale, formats: formats)
             if Colormap.named(colormap) == nil {
@@ -51,6 +52,7 @@ public struct RenderScatterStage: Stage {
         }
     }
 
+    /// Name, version, input ports and the `figure` output kind.
     public static let configuration = StageConfiguration(
         name: "render-scatter", version: 1,
         summary: "Labelled scatter of a 2-D embedding: class colours, legend, class numbers at the class means",
@@ -59,6 +61,7 @@ public struct RenderScatterStage: Stage {
 
     public init() {}
 
+    /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
         let file = try RenderStageSupport.open("points", context)
         let embedding = try RenderStageSupport.readNumbers("/embedding", in: file, context: context)
