@@ -5,7 +5,10 @@ struct H5PipeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "h5pipe-bench",
         abstract: "Time h5pipe's compute modules on real data.",
-        subcommands: [HDF5Bench.self, RenderBench.self])
+        subcommands: [
+            HDF5Bench.self,
+            RenderBench.self,
+        ])
 }
 
 H5PipeBench.main()
