@@ -63,12 +63,10 @@ public struct Provenance: Sendable {
             }
             list.append(("h5pipe.side_files", .string(JSONValue.object(members).canonicalText)))
         }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         list += [
             ("h5pipe.cache_key", .string(cacheKey)),
             ("h5pipe.version", .string(h5pipeVersion)),
-            ("h5pipe.started", .string(formatter.string(from: started))),
+            ("h5pipe.started", .string(timestamp(started))),
             ("h5pipe.seconds", .double(seconds)),
             ("h5pipe.threads", .int(Int64(threads))),
         ]
