@@ -70,7 +70,9 @@ public struct ArtifactLayout: Sendable {
 
 /// A file's content hash and the stat fingerprint it had when hashed.
 public struct FileRecord: Codable, Sendable, Hashable {
+    /// SHA-256 of the content, hexadecimal.
     public var sha256: String
+    /// What `stat` said when the hash was taken.
     public var fingerprint: FileFingerprint
 }
 

@@ -25,16 +25,27 @@ public struct Provenance: Sendable {
     /// Prefix of every attribute the engine owns.
     public static let attributePrefix = "h5pipe."
 
+    /// `h5pipe.stage`.
     public var stage: String
+    /// `h5pipe.stage_id`.
     public var stageID: String
+    /// `h5pipe.pipeline`.
     public var pipeline: String
+    /// `h5pipe.stage_version`.
     public var stageVersion: Int
+    /// `h5pipe.params`: canonical JSON.
     public var params: String
+    /// `h5pipe.inputs`: port → SHA-256.
     public var inputs: [String: String]
+    /// `h5pipe.files`: path → SHA-256.
     public var files: [String: String]
+    /// `h5pipe.cache_key`.
     public var cacheKey: String
+    /// `h5pipe.started`.
     public var started: Date
+    /// `h5pipe.seconds`.
     public var seconds: Double
+    /// `h5pipe.threads`.
     public var threads: Int
     /// Side file suffix → SHA-256.
     public var sideFiles: [String: String]
