@@ -45,34 +45,35 @@ directory=$(awk '$1 == "directory" { print $2 }' "$work/swift.txt")
 # found through H5PIPE_DATA_PATH (the folder above the one h5pipe-bench used).
 for _ in $(seq "$repeats"); do
   rm -rf "$work/run" && mkdir "$work/run"
-  (cd "$work/run" && H5PIPE_DATA_PATH="$(dirname "$directory")" /usr/bin/time -f "cold_run %e %M" \
+  (cd "$work/run" && H5PIPE_DATA_PATH="$(dirname "$directory")" /usr/bin/time -f "cold_run %e %M %U %S" \
     "$h5pipe" run "$pipeline" --threads "$threads" --plain >/dev/null 2>>"$work/cold.txt")
 done
-grep '^cold_run' "$work/cold.txt" | sort -n -k2 | awk '{ line[NR] = $2; if ($3 > peak) peak = $3 }
-  END { print "cold_run_seconds", (NR % 2 ? line[(NR + 1) / 2] : (line[NR / 2] + line[NR / 2 + 1]) / 2);
-        print "cold_run_peak_kib", peak }' >>"$work/swift.txt"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+echo "cold_run_seconds $(awk '$1 == "cold_run" { print $2 }' "$work/cold.txt" | median)" >>"$work/swift.txt"
+echo "cold_run_cpu_seconds $(awk '$1 == "cold_run" { print $4 + $5 }' "$work/cold.txt" | median)" >>"$work/swift.txt"
+echo "cold_run_peak_kib $(awk '$1 == "cold_run" { print $3 }' "$work/cold.txt" | sort -n | tail -1)" >>"$work/swift.txt"
 # numpy's peak memory for reference.
 /usr/bin/time -v "$python" Benchmarks/ingest_numpy.py --directory "$directory" --repeats 1 --read-only \
   >/dev/null 2>"$work/time-numpy.txt"
 
 value() { awk -v key="$1" '$1 == key { print $2 }' "$work/swift.txt" "$work/numpy.txt"; }
+ratio() { echo "$(value "$1") / $(value "$2")" | bc -l; }
 peak() { awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
-stage=$(value stage_seconds)
-read=$(value read_seconds)
-numpy=$(value numpy_read_seconds)
-numpy_h5py=$(value numpy_h5py_seconds)
 
 echo "MNIST IDX files: $directory; $threads thread(s); medians of $repeats runs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-44s %9s\n' measure seconds
-printf '%-44s %9.3f\n' "h5pipe run ingest-only.json, cold" "$(value cold_run_seconds)"
-printf '%-44s %9.3f\n' "ingest-idx stage (read, hash, write HDF5)" "$stage"
-printf '%-44s %9.3f\n' "ingest-idx stage, first run in the process" "$(value stage_first_seconds)"
-printf '%-44s %9.3f\n' "IDX read only (LabelledImages.read)" "$read"
-printf '%-44s %9.3f\n' "numpy read (gzip + frombuffer)" "$numpy"
-printf '%-44s %9.3f\n' "numpy read + h5py write of the same artifact" "$numpy_h5py"
-printf '%-44s %9.2f\n' "ratio cold run / numpy read" "$(echo "$(value cold_run_seconds) / $numpy" | bc -l)"
-printf '%-44s %9.2f\n' "ratio stage / numpy read" "$(echo "$stage / $numpy" | bc -l)"
-printf '%-44s %9.2f\n' "ratio IDX read / numpy read" "$(echo "$read / $numpy" | bc -l)"
-printf '%-44s %9.2f\n' "ratio stage / (numpy read + h5py write)" "$(echo "$stage / $numpy_h5py" | bc -l)"
-printf '%-44s %9.1f\n' "peak memory, cold run (MiB)" "$(echo "$(value cold_run_peak_kib) / 1024" | bc -l)"
-printf '%-44s %9s\n' "peak memory, numpy read (MiB)" "$(peak "$work/time-numpy.txt")"
+echo "CPU seconds count every thread of the process: steadier than wall seconds on a busy machine."
+row() { printf '%-46s %9.3f %9.3f\n' "$1" "$(value "$2")" "$(value "$3")"; }
+printf '%-46s %9s %9s\n' measure wall-s cpu-s
+row "h5pipe run ingest-only.json, cold process" cold_run_seconds cold_run_cpu_seconds
+row "ingest-idx stage (read, hash, write HDF5)" stage_seconds stage_cpu_seconds
+row "IDX read only (LabelledImages.read)" read_seconds read_cpu_seconds
+row "numpy read (gzip + frombuffer)" numpy_read_seconds numpy_read_cpu_seconds
+row "numpy read + h5py write of the same artifact" numpy_h5py_seconds numpy_h5py_cpu_seconds
+printf '%-46s %9.3f\n' "ingest-idx stage, first run in the process" "$(value stage_first_seconds)"
+ratios() { printf '%-46s %9.2f %9.2f\n' "$1" "$(ratio "$2" "$4")" "$(ratio "$3" "$5")"; }
+ratios "ratio cold run / numpy read" cold_run_seconds cold_run_cpu_seconds numpy_read_seconds numpy_read_cpu_seconds
+ratios "ratio stage / numpy read" stage_seconds stage_cpu_seconds numpy_read_seconds numpy_read_cpu_seconds
+ratios "ratio IDX read / numpy read" read_seconds read_cpu_seconds numpy_read_seconds numpy_read_cpu_seconds
+ratios "ratio stage / (numpy read + h5py write)" stage_seconds stage_cpu_seconds numpy_h5py_seconds numpy_h5py_cpu_seconds
+printf '%-46s %9.1f\n' "peak memory, cold run (MiB)" "$(echo "$(value cold_run_peak_kib) / 1024" | bc -l)"
+printf '%-46s %9s\n' "peak memory, numpy read (MiB)" "$(peak "$work/time-numpy.txt")"
