@@ -25,7 +25,7 @@ final class DatasetResolverTests: XCTestCase {
                 workingDirectory: folder.url.appendingPathComponent("project"),
                 variables: ["H5PIPE_DATA_PATH": dataPath.map { folder.url.appendingPathComponent($0).path }.joined(separator: ":")]),
             systemDirectory: folder.url.appendingPathComponent("system"), catalog: catalog, downloadTimeout: 10,
-            report: lines.record)
+            report: { line, isProgress in lines.record(line, isProgress) })
     }
 
     // MARK: - Search order
