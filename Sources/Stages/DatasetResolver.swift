@@ -241,10 +241,22 @@ public struct DatasetResolver: Sendable {
     /// Downloads the files missing from `folder`, trying each mirror in turn, and returns the
     /// complete set. A file whose decompressed SHA-256 does not match is deleted.
     func download(_ dataset: KnownIDXDataset, into folder: URL) throws -> IDXDatasetFiles {
+        // Folders this call creates, innermost first: removed again if nothing lands in them.
+        var created: [URL] = []
+        var ancestor = folder
+        while !FileManager.default.fileExists(atPath: ancestor.path) && ancestor.path != "/" {
+            created.append(ancestor)
+            ancestor = ancestor.deletingLastPathComponent()
+        }
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
             throw DownloadFailure(attempts: ["cannot create \(folder.path): \(error.localizedDescription)"])
+        }
+        defer {
+            for directory in created where (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.isEmpty == true {
+                try? FileManager.default.removeItem(at: directory)
+            }
         }
         var attempts: [String] = []
         for role in IDXDatasetFile.allCases {
