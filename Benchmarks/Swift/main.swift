@@ -5,7 +5,7 @@ struct H5PipeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "h5pipe-bench",
         abstract: "Time h5pipe's compute modules on real data.",
-        subcommands: [])
+        subcommands: [TSNEBench.self, TSNEKLBench.self])
 }
 
 H5PipeBench.main()
