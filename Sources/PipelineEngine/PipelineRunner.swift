@@ -78,6 +78,7 @@ public final class PipelineRunner: @unchecked Sendable {
         FileOperations.removeItem(layout.temporaryRoot)
         try FileOperations.createDirectory(layout.temporaryRoot)
         try FileOperations.createDirectory(layout.pipelineDirectory(pipeline.name))
+        removeUnfinishedPublications()
         loadState()
 
         let plan = try makePlan(targets: options.targets, force: options.force)
@@ -478,6 +479,15 @@ public final class PipelineRunner: @unchecked Sendable {
         // Saved at least every second, so a run killed later knows most of what it published;
         // what it does not know it restores from the run-cache without executing.
         try saveState(unlessSavedWithin: 1)
+    }
+
+    /// Removes `.<name>.<pid>.<n>.tmp` files a killed run left between linking and renaming.
+    private func removeUnfinishedPublications() {
+        let directory = layout.pipelineDirectory(pipeline.name)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            FileOperations.removeItem(directory.appendingPathComponent(name))
+        }
     }
 
     // MARK: - Store

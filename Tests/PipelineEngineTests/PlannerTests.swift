@@ -29,6 +29,9 @@ final class PlannerTests: XCTestCase {
         let graph = PipelineGraph(ids: ["a", "b", "c", "z"], inputs: ["a": ["p": "c"], "b": ["p": "a"], "c": ["p": "b"], "z": ["p": "z"]])
         XCTAssertEqual(graph.cycles(), [["a", "b", "c", "a"], ["z", "z"]])
         XCTAssertNil(graph.topologicalOrder())
+        XCTAssertThrowsError(try Planner.plan(graph: graph, targets: nil, force: false) { _, _ in .execute(reason: "") }) { error in
+            XCTAssertEqual("\(error)", "cycle: `a` → `b` → `c` → `a`\ncycle: `z` → `z`")
+        }
     }
 
     func testUnchangedPipelineExecutesNothing() throws {

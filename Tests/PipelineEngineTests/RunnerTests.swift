@@ -217,6 +217,15 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [])
     }
 
+    func testLeftoversOfAKilledPublicationAreRemoved() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        let leftover = workspace.artifacts.appendingPathComponent("demo/.scale.h5.4242.17.tmp")
+        try Data("half".utf8).write(to: leftover)
+        try workspace.run(chain())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: leftover.path))
+    }
+
     func testProvenanceAttributesAreWrittenBesideTheStagesOwn() throws {
         let workspace = try Workspace()
         let report = try workspace.runner(chain()).run()
