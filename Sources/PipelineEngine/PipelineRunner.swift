@@ -98,7 +98,7 @@ public final class PipelineRunner: @unchecked Sendable {
 
     private func makePlan(targets: [String]?, force: Bool) throws -> Plan {
         try Planner.plan(graph: pipeline.graph, targets: targets, force: force) { id, inputHashes in
-            assess(pipeline[id]!, inputHashes: inputHashes, verifyObjects: false)
+            assess(pipeline[id]!, inputHashes: inputHashes)
         }
     }
 
@@ -128,7 +128,7 @@ public final class PipelineRunner: @unchecked Sendable {
     /// A published artifact is trusted without reading it when its stat fingerprint (size,
     /// mtime, ctime, inode, device) equals the one recorded at publication; otherwise it is
     /// hashed again, and accepted if the content is the same.
-    func assess(_ stage: PipelineStage, inputHashes: [String: String], verifyObjects: Bool) -> Assessment {
+    func assess(_ stage: PipelineStage, inputHashes: [String: String]) -> Assessment {
         let key: String
         let files: [String: String]
         do {
@@ -331,7 +331,7 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         var reason = "forced with --force"
         if !forced {
-            switch assess(stage, inputHashes: inputHashes, verifyObjects: true) {
+            switch assess(stage, inputHashes: inputHashes) {
             case .upToDate(let hash):
                 return Finished(
                     record: StageRunRecord(
