@@ -137,7 +137,7 @@ public final class PipelineRunner: @unchecked Sendable {
             return .execute(reason: "cannot compute its cache key: \(error)")
         }
         let record = withLock { state.stages[stage.id] }
-        var reason: String
+        let reason: String
         if let record, record.cacheKey == key {
             if let problem = publishedProblem(stage.id, record) {
                 reason = problem
@@ -153,7 +153,6 @@ public final class PipelineRunner: @unchecked Sendable {
         if let entry = cacheEntry(key), objectsPresent(entry) {
             return .restore(hash: entry.artifact, reason: reason)
         }
-        if reason == "artifact missing", record == nil { reason = "never run" }
         return .execute(reason: reason)
     }
 
@@ -352,6 +351,9 @@ public final class PipelineRunner: @unchecked Sendable {
             }
         }
         if withLock({ cancelled }) { return failure("cancelled before it started", key: key) }
+        // The published result no longer matches the pipeline file: withdraw it, so a failure
+        // leaves no artifact at all (the old result stays in the run-cache, restorable).
+        unpublish(stage)
         observer(.started(stage: stage.id, uses: uses, reason: reason, threads: threads))
         let started = Date()
         do {
@@ -479,6 +481,16 @@ public final class PipelineRunner: @unchecked Sendable {
         // Saved at least every second, so a run killed later knows most of what it published;
         // what it does not know it restores from the run-cache without executing.
         try saveState(unlessSavedWithin: 1)
+    }
+
+    /// Removes a stage's published artifact, side files and record.
+    private func unpublish(_ stage: PipelineStage) {
+        let previous = withLock { state.stages.removeValue(forKey: stage.id) }
+        FileOperations.removeItem(layout.artifact(pipeline: pipeline.name, stage: stage.id))
+        for suffix in previous?.sideFiles.keys.sorted() ?? [] {
+            FileOperations.removeItem(layout.sideFile(pipeline: pipeline.name, stage: stage.id, suffix: suffix))
+        }
+        if previous != nil { withLock { stateDirty = true } }
     }
 
     /// Removes `.<name>.<pid>.<n>.tmp` files a killed run left between linking and renaming.

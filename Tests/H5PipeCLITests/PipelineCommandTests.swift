@@ -84,7 +84,7 @@ final class PipelineCommandTests: XCTestCase {
         let first = try h5pipe("run", "pipeline.json")
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertTrue(first.stdout.contains("demo: 2 ran in"), first.stdout)
-        XCTAssertTrue(first.stderr.contains("▶ source (command): never run"), first.stderr)
+        XCTAssertTrue(first.stderr.contains("▶ source (command): artifact missing"), first.stderr)
         let copied = try HDF5File.open(folder.appendingPathComponent("artifacts/demo/copy.h5"))
         XCTAssertEqual(try copied.read(Int32.self, from: "/data").values, [1, 2, 3])
         XCTAssertEqual(try copied.attribute("h5pipe.stage_id", at: "/"), .string("copy"))

@@ -210,6 +210,22 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(again, ["gen": .cached, "broken": .failed, "after": .skipped, "fine": .cached])
     }
 
+    func testAFailedRerunWithdrawsTheOutdatedArtifact() throws {
+        let workspace = try Workspace()
+        let passing = #""gen": {"uses": "generate-matrix"}, "step": {"uses": "fail", "inputs": {"matrix": "gen"}, "params": {"fail": false}}"#
+        XCTAssertEqual(try workspace.run(passing)["step"], .ran)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: workspace.artifact("step").path))
+
+        let failing = passing.replacingOccurrences(of: #""fail": false"#, with: #""fail": true"#)
+        XCTAssertEqual(try workspace.run(failing)["step"], .failed)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifact("step").path), "an outdated artifact stays published")
+        XCTAssertEqual(try workspace.runner(failing).status().last?.reason, "artifact missing")
+
+        // The earlier result is still in the run-cache.
+        XCTAssertEqual(try workspace.run(passing)["step"], .restored)
+        XCTAssertEqual(counts(["step"]), [2])
+    }
+
     func testScratchFolderIsRemovedAfterSuccess() throws {
         let workspace = try Workspace()
         try workspace.run(chain())
