@@ -287,7 +287,8 @@ public final class PipelineRunner: @unchecked Sendable {
                 let isForced = forced.contains(id)
                 let inputs = inputHashes
                 let thread = Thread { [self] in
-                    let result = self.process(stage, inputHashes: inputs, forced: isForced, threads: threads, observer: observer)
+                    var result = self.process(stage, inputHashes: inputs, forced: isForced, threads: threads, observer: observer)
+                    if result.hash != nil { result.record.sideFiles = self.publishedSideFiles(id) }
                     observer(.finished(result.record))
                     schedule.condition.lock()
                     schedule.finished[id] = result
@@ -481,6 +482,12 @@ public final class PipelineRunner: @unchecked Sendable {
         // Saved at least every second, so a run killed later knows most of what it published;
         // what it does not know it restores from the run-cache without executing.
         try saveState(unlessSavedWithin: 1)
+    }
+
+    /// Paths of the side files published for stage `id`, sorted.
+    private func publishedSideFiles(_ id: String) -> [String] {
+        let suffixes = withLock { state.stages[id]?.sideFiles.keys.sorted() } ?? []
+        return suffixes.map { displayPath(layout.sideFile(pipeline: pipeline.name, stage: id, suffix: $0)) }
     }
 
     /// Removes a stage's published artifact, side files and record.

@@ -274,7 +274,9 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(record, #"{"txt":{"file":"describe.txt","sha256":"\#(try SHA256.hash(fileAt: side))"}}"#)
         try FileManager.default.removeItem(at: side)
         XCTAssertEqual(try workspace.runner(stages).status().last?.reason, "side file `describe.txt` missing")
-        XCTAssertEqual(try workspace.run(stages)["describe"], .restored)
+        let restored = try workspace.runner(stages).run().records.last
+        XCTAssertEqual(restored?.outcome, .restored)
+        XCTAssertEqual(restored?.sideFiles, ["artifacts/demo/describe.txt"])
         XCTAssertEqual(try String(contentsOf: side, encoding: .utf8), text)
         XCTAssertEqual(counts(["describe"]), [1])
     }
