@@ -98,7 +98,7 @@ final class PipelineCommandTests: XCTestCase {
         let status = try h5pipe("status", "pipeline.json")
         XCTAssertEqual(status.status, 0)
         XCTAssertTrue(status.stdout.contains("source  command  stale: param `run` changed"), status.stdout)
-        XCTAssertTrue(status.stdout.contains("copy    command  stale: input `data` will change (`source` runs)"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("copy    command  stale: input `data` will change (upstream `source` runs)"), status.stdout)
 
         let json = try h5pipe("status", "pipeline.json", "--json")
         let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]

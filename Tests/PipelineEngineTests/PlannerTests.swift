@@ -47,7 +47,7 @@ final class PlannerTests: XCTestCase {
             graph: diamond, targets: nil, force: false, assess: assess(execute: ["c": "param `k` changed 1 → 2"]))
         XCTAssertEqual(plan.executing, ["c", "d"])
         XCTAssertEqual(plan["c"]?.reason, "param `k` changed 1 → 2")
-        XCTAssertEqual(plan["d"]?.reason, "input `right` will change (`c` runs)")
+        XCTAssertEqual(plan["d"]?.reason, "input `right` will change (upstream `c` runs)")
         XCTAssertEqual(plan["b"]?.action, .upToDate)
     }
 

@@ -82,7 +82,7 @@ final class RunnerTests: XCTestCase {
 
         let status = try workspace.runner(chain(factor: 3)).status()
         XCTAssertEqual(status.map(\.reason), [
-            "unchanged", "param `factor` changed 2 → 3", "input `matrix` will change (`scale` runs)", "unchanged",
+            "unchanged", "param `factor` changed 2 → 3", "input `matrix` will change (upstream `scale` runs)", "unchanged",
         ])
 
         let changed = try workspace.run(chain(factor: 3))
