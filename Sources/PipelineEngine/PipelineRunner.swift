@@ -397,7 +397,12 @@ public final class PipelineRunner: @unchecked Sendable {
             environment: options.environment,
             progress: { observer(.progress(stage: id, $0)) },
             log: { observer(.log(stage: id, message: $0)) })
-        withLock { runningContexts[id] = context }
+        let cancelledAlready = withLock { () -> Bool in
+            runningContexts[id] = context
+            return cancelled
+        }
+        // A cancel that came before the context was registered still reaches it.
+        if cancelledAlready { context.cancel() }
         defer { withLock { runningContexts[id] = nil } }
 
         try stage.descriptor.run(stage.parameters, context: context)
