@@ -144,6 +144,17 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(result.stdout, "")
     }
 
+    func testGarbageCollection() throws {
+        XCTAssertEqual(try h5pipe("run", "pipeline.json").status, 0)
+        try write("pipeline.json", pipeline(value: 7))
+        XCTAssertEqual(try h5pipe("run", "pipeline.json").status, 0)
+        let dry = try h5pipe("gc", "--dry-run")
+        XCTAssertTrue(dry.stdout.hasPrefix("would remove 2 run-cache entries and 2 stored files ("), dry.stdout)
+        let removed = try h5pipe("gc")
+        XCTAssertTrue(removed.stdout.hasPrefix("removed 2 run-cache entries and 2 stored files ("), removed.stdout)
+        XCTAssertTrue(try h5pipe("run", "pipeline.json").stdout.contains("demo: 2 cached"))
+    }
+
     func testGraphFormats() throws {
         let dot = try h5pipe("graph", "pipeline.json")
         XCTAssertEqual(dot.status, 0)

@@ -106,6 +106,18 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try workspace.run(swapped), ["gen": .cached, "scale": .cached, "double": .cached, "other": .ran])
     }
 
+    func testGarbageCollectionKeepsOnlyWhatIsPublished() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain(factor: 2))
+        try workspace.run(chain(factor: 3))
+        let dry = try collectGarbage(in: workspace.artifacts, dryRun: true)
+        XCTAssertEqual([dry.cacheEntries, dry.objects], [2, 2], "scale and double of factor 2")
+        XCTAssertEqual(try collectGarbage(in: workspace.artifacts), dry)
+        XCTAssertEqual(try collectGarbage(in: workspace.artifacts, dryRun: true).objects, 0)
+        XCTAssertEqual(Set(try workspace.run(chain(factor: 3)).values), [.cached])
+        XCTAssertEqual(try workspace.run(chain(factor: 2)), ["gen": .cached, "scale": .ran, "double": .ran, "other": .cached])
+    }
+
     func testForceReexecutesOnlyTheTargets() throws {
         let workspace = try Workspace()
         try workspace.run(chain())
