@@ -1,8 +1,9 @@
-"""matplotlib peer of `h5pipe-bench render`: the same labelled scatter, timed the same way.
+"""matplotlib peer of `h5pipe-bench render`: the recipe's labelled scatter, timed the same way.
 
 Reads the points and labels `h5pipe-bench render --data-directory DIR` wrote (raw little-endian
 float32 x, y pairs and uint8 labels), draws the recipe's figure (plasma colours, legend, each
-class's number boxed at its mean) and times scatter + savefig to PNG at the same pixel size.
+class's number boxed at its mean) and times scatter + savefig to PNG at the same pixel size
+(width and height in h5pipe points = pixels at scale 1 = figsize × 100 dpi).
 Prints one line per count: `matplotlib render-scatter n=N ...: median S s`.
 """
 import argparse
@@ -21,17 +22,19 @@ DPI = 100  # one figure point of h5pipe = one pixel at scale 1 = 0.72 matplotlib
 
 
 def draw(points, labels, args):
+    """The recipe's scatter (Benchmarks/recipe_python.py): one `scatter` per class in plasma
+    colours, the class number at each class mean in a half-transparent box, a legend."""
     figure = plt.figure(figsize=(args.width / DPI, args.height / DPI), dpi=DPI)
-    axes = figure.add_subplot(1, 1, 1)
-    marker_points = args.point_size * 72 / DPI
-    scatter = axes.scatter(points[:, 0], points[:, 1], c=labels, cmap="plasma", s=marker_points**2,
-                           alpha=args.alpha, edgecolors="none")
-    for value in np.unique(labels):
-        centre = points[labels == value].mean(axis=0)
-        axes.text(centre[0], centre[1], str(value), fontsize=12, ha="center", va="center",
-                  bbox=dict(facecolor="white", alpha=0.5))
-    axes.legend(*scatter.legend_elements(), loc="upper left", bbox_to_anchor=(1.01, 1))
-    figure.suptitle("t-SNE of synthetic clusters")
+    colors = plt.cm.plasma(np.linspace(0, 1, 10))
+    for digit in range(10):
+        selected = points[labels == digit]
+        plt.scatter(selected[:, 0], selected[:, 1], s=3, color=colors[digit], label=str(digit))
+        mean = selected.mean(axis=0)
+        plt.text(mean[0], mean[1], str(digit), fontsize=18, bbox=dict(facecolor="white", alpha=0.5))
+    if args.legend == "best":
+        plt.legend()
+    else:  # beside the axes, as h5pipe draws it: no search for the emptiest corner
+        plt.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI * args.scale)
     plt.close(figure)
@@ -44,10 +47,12 @@ def main():
     parser.add_argument("--points", type=int, nargs="+", default=[10_000, 70_000])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--width", type=float, default=1000)
-    parser.add_argument("--height", type=float, default=900)
+    parser.add_argument("--height", type=float, default=1000)
     parser.add_argument("--scale", type=float, default=1)
-    parser.add_argument("--point-size", type=float, default=3)
-    parser.add_argument("--alpha", type=float, default=0.6)
+    parser.add_argument("--point-size", type=float, help="ignored: the recipe's s=3 is used")
+    parser.add_argument("--alpha", type=float, help="ignored: the recipe's opaque points are used")
+    parser.add_argument("--legend", choices=["outside", "best"], default="outside",
+                        help="outside (as h5pipe places it) or the recipe's plt.legend() search for the best corner")
     parser.add_argument("--figure-directory")
     args = parser.parse_args()
     for count in args.points:

@@ -23,16 +23,16 @@ struct RenderBench: ParsableCommand {
     var width = 1000.0
 
     @Option(help: "Figure height in points.")
-    var height = 900.0
+    var height = 1000.0
 
     @Option(help: "Device pixels per point.")
     var scale = 1.0
 
     @Option(help: "Disc diameter in points.")
-    var pointSize = 3.0
+    var pointSize = Charts.ScatterOptions().pointSize
 
     @Option(help: "Point opacity.")
-    var alpha = 0.6
+    var alpha = Charts.ScatterOptions().alpha
 
     @Option(help: "Write the data files for the Python peer here.")
     var dataDirectory: String?
@@ -47,7 +47,6 @@ struct RenderBench: ParsableCommand {
         options.height = height
         options.pointSize = pointSize
         options.alpha = alpha
-        options.title = "t-SNE of synthetic clusters"
         for count in pointCounts {
             let (x, y, labels) = SyntheticClusters.make(count: count, seed: 42)
             if let dataDirectory {
@@ -63,6 +62,26 @@ struct RenderBench: ParsableCommand {
             }
             seconds.sort()
             let median = seconds[seconds.count / 2]
+            if ProcessInfo.processInfo.environment["H5PIPE_RENDER_BREAKDOWN"] != nil {
+                func time(_ body: () throws -> Void) rethrows -> Double {
+                    var best = Double.infinity
+                    for _ in 0..<max(1, repeats) {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        try body()
+                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    }
+                    return best
+                }
+                let figure = try Charts.labelledScatter(x: x, y: y, labels: labels, options: options)
+                let build = try time { _ = try Charts.labelledScatter(x: x, y: y, labels: labels, options: options) }
+                let raster = try time { _ = try figure.rasterize(scale: scale) }
+                var empty = options
+                empty.labelClusters = false
+                let frame = try Charts.labelledScatter(x: [], y: [], labels: [], options: empty)
+                let frameOnly = try time { _ = try frame.rasterize(scale: scale) }
+                let encode = try time { _ = try frame.render(.png, scale: scale) }
+                print(String(format: "  build %.4f, rasterize %.4f (empty axes %.4f), empty axes to PNG %.4f", build, raster, frameOnly, encode))
+            }
             print(String(format: "h5pipe render-scatter n=%d png %.0fx%.0f scale %.1f: median %.4f s (min %.4f, %d runs, %d bytes)",
                 count, width, height, scale, median, seconds[0], seconds.count, png.count))
             if let figureDirectory {

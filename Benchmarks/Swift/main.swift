@@ -8,7 +8,10 @@ struct H5PipeBench: ParsableCommand {
         subcommands: [
             AutoencoderBench.self,
             HDF5Bench.self,
+            IngestBench.self,
             RenderBench.self,
+            TSNEBench.self,
+            TSNEKLBench.self,
         ])
 }
 

@@ -98,34 +98,46 @@ struct ScatterPainter {
 
         var cache = SpriteCache(palette: palette, alpha: scatter.alpha)
         let phases = Double(Self.phases)
-        for index in scatter.x.indices {
-            let (x, y) = (scatter.x[index], scatter.y[index])
-            let diameter = size(at: index) * scale
-            guard x.isFinite, y.isFinite, diameter > 0 else { continue }
-            let sprite = cache.sprite(colorIndex: indices?[index] ?? 0, diameter: diameter)
-            // The sprite's disc centre sits `sprite.offset` (+ phase / phases) from its corner.
-            let left = (transform.x(x) * scale - sprite.offset) * phases
-            let top = (transform.y(y) * scale - sprite.offset) * phases
+        let uniformDiameter = scatter.sizes.count == 1 ? scatter.sizes[0] * scale : nil
+        if let uniformDiameter, !(uniformDiameter > 0) { return }
+        // With one size for all points, one sprite sheet per colour is fetched by index, not by hash.
+        let sheets = uniformDiameter.map { diameter in palette.indices.map { cache.sheet(colorIndex: $0, diameter: diameter) } }
+        let xs = scatter.x, ys = scatter.y
+        for index in xs.indices {
+            let (x, y) = (xs[index], ys[index])
+            let colorIndex = indices?[index] ?? 0
+            let sheet: SpriteSheet
+            if let sheets {
+                sheet = sheets[colorIndex]
+            } else {
+                let diameter = scatter.sizes[index] * scale
+                guard diameter > 0 else { continue }
+                sheet = cache.sheet(colorIndex: colorIndex, diameter: diameter)
+            }
+            guard x.isFinite, y.isFinite, sheet.size > 0 else { continue }
+            // The sheet's disc centre sits `offset` (+ phase / phases) from each image's corner.
+            let left = (transform.x(x) * scale - sheet.offset) * phases
+            let top = (transform.y(y) * scale - sheet.offset) * phases
             guard left > -1e9, left < 1e9, top > -1e9, top < 1e9 else { continue }
             let leftQuarters = Int(left.rounded()), topQuarters = Int(top.rounded())
             let originX = leftQuarters >> 2, originY = topQuarters >> 2
-            let image = sprite.images[(topQuarters & 3) * Self.phases + (leftQuarters & 3)]
-            let size = sprite.size
+            let size = sheet.size
             let rowStart = max(0, clipTop - originY), rowEnd = min(size, clipBottom - originY)
             let columnStart = max(0, clipLeft - originX), columnEnd = min(size, clipRight - originX)
             guard rowStart < rowEnd, columnStart < columnEnd else { continue }
-            image.withUnsafeBufferPointer { source in
-                for row in rowStart..<rowEnd {
-                    let destinationRow = pixels + (originY + row) * stride + originX
-                    let sourceRow = row * size
-                    for column in columnStart..<columnEnd {
-                        let value = source[sourceRow + column]
-                        if value == 0 { continue }
-                        destinationRow[column] = Self.over(value, destinationRow[column])
-                    }
+            let source = sheet.image(phaseX: leftQuarters & 3, phaseY: topQuarters & 3)
+            for row in rowStart..<rowEnd {
+                let destinationRow = pixels + (originY + row) * stride + originX
+                let sourceRow = source + row * size
+                for column in columnStart..<columnEnd {
+                    let value = sourceRow[column]
+                    if value == 0 { continue }
+                    destinationRow[column] = Self.over(value, destinationRow[column])
                 }
             }
         }
+        withExtendedLifetime(sheets) {}
+        withExtendedLifetime(cache) {}
         cairo_surface_mark_dirty(surface)
     }
 
@@ -143,43 +155,23 @@ struct ScatterPainter {
     }
 }
 
-/// Pre-drawn discs, one image per sub-pixel phase, for each (colour, diameter) in use.
-struct SpriteCache {
-    struct Sprite {
-        /// Side length in device pixels.
-        let size: Int
-        /// Distance from the sprite's corner to the disc centre at phase 0.
-        let offset: Double
-        /// `phases²` premultiplied ARGB32 images, indexed `phaseY × phases + phaseX`.
-        let images: [[UInt32]]
-    }
+/// One disc drawn at every sub-pixel phase: `phases²` premultiplied ARGB32 images of
+/// `size × size` pixels in one contiguous block.
+final class SpriteSheet {
+    /// Side length in device pixels.
+    let size: Int
+    /// Distance from an image's corner to the disc centre at phase 0.
+    let offset: Double
+    private let pixels: UnsafeMutablePointer<UInt32>
 
-    let palette: [Color]
-    let alpha: Double
-    private var sprites: [Int: Sprite] = [:]
-
-    init(palette: [Color], alpha: Double) {
-        self.palette = palette
-        self.alpha = alpha
-    }
-
-    /// The sprite for a palette colour and a diameter in device pixels (diameters are rounded to
-    /// 1/16 pixel so per-point sizes share sprites).
-    mutating func sprite(colorIndex: Int, diameter: Double) -> Sprite {
-        let sixteenths = max(1, min(1 << 20, Int((diameter * 16).rounded())))
-        let key = colorIndex << 21 | sixteenths
-        if let sprite = sprites[key] { return sprite }
-        let sprite = Self.draw(color: palette[colorIndex], alpha: alpha, diameter: Double(sixteenths) / 16)
-        sprites[key] = sprite
-        return sprite
-    }
-
-    private static func draw(color: Color, alpha: Double, diameter: Double) -> Sprite {
+    init(color: Color, alpha: Double, diameter: Double) {
         let radius = diameter / 2
-        let offset = radius + 1
-        let size = Int((diameter + 3).rounded(.up))
         let phases = ScatterPainter.phases
-        var images: [[UInt32]] = []
+        offset = radius + 1
+        size = Int((diameter + 3).rounded(.up))
+        let area = size * size
+        pixels = .allocate(capacity: area * phases * phases)
+        pixels.initialize(repeating: 0, count: area * phases * phases)
         for phaseY in 0..<phases {
             for phaseX in 0..<phases {
                 let surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(size), Int32(size))
@@ -191,18 +183,45 @@ struct SpriteCache {
                 cairo_fill(context)
                 cairo_destroy(context)
                 cairo_surface_flush(surface)
-                let stride = Int(cairo_image_surface_get_stride(surface)) / 4
-                var image = [UInt32](repeating: 0, count: size * size)
                 if let data = cairo_image_surface_get_data(surface) {
-                    let pixels = UnsafeMutableRawPointer(data).assumingMemoryBound(to: UInt32.self)
-                    for row in 0..<size {
-                        for column in 0..<size { image[row * size + column] = pixels[row * stride + column] }
-                    }
+                    let stride = Int(cairo_image_surface_get_stride(surface)) / 4
+                    let source = UnsafeMutableRawPointer(data).assumingMemoryBound(to: UInt32.self)
+                    let target = pixels + (phaseY * phases + phaseX) * area
+                    for row in 0..<size { (target + row * size).update(from: source + row * stride, count: size) }
                 }
                 cairo_surface_destroy(surface)
-                images.append(image)
             }
         }
-        return Sprite(size: size, offset: offset, images: images)
+    }
+
+    deinit { pixels.deallocate() }
+
+    /// The image for a sub-pixel phase (each in `0..<phases`), valid while the sheet lives.
+    @inline(__always)
+    func image(phaseX: Int, phaseY: Int) -> UnsafeMutablePointer<UInt32> {
+        pixels + (phaseY * ScatterPainter.phases + phaseX) * size * size
+    }
+}
+
+/// Sprite sheets for each (colour, diameter) in use.
+struct SpriteCache {
+    let palette: [Color]
+    let alpha: Double
+    private var sheets: [Int: SpriteSheet] = [:]
+
+    init(palette: [Color], alpha: Double) {
+        self.palette = palette
+        self.alpha = alpha
+    }
+
+    /// The sheet for a palette colour and a diameter in device pixels (diameters are rounded to
+    /// 1/16 pixel so per-point sizes share sheets).
+    mutating func sheet(colorIndex: Int, diameter: Double) -> SpriteSheet {
+        let sixteenths = max(1, min(1 << 20, Int((diameter * 16).rounded())))
+        let key = colorIndex << 21 | sixteenths
+        if let sheet = sheets[key] { return sheet }
+        let sheet = SpriteSheet(color: palette[colorIndex], alpha: alpha, diameter: Double(sixteenths) / 16)
+        sheets[key] = sheet
+        return sheet
     }
 }

@@ -59,6 +59,28 @@ final class RenderTests: XCTestCase {
         }
     }
 
+    func testPerPointColoursAndSizes() throws {
+        let red = Color(red: 1, green: 0, blue: 0), green = Color(red: 0, green: 0.5, blue: 0)
+        let scatter = Scatter(
+            x: [0.25, 0.75, 0.5], y: [0.5, 0.5, 0.5], colors: .perPoint([red, green, red]), sizes: [20, 6, 0])
+        let figure = bareFigure([.scatter(scatter)])
+        let transform = try XCTUnwrap(figure.dataTransforms(scale: 2).first ?? nil)
+        let raster = try figure.rasterize(scale: 2)
+        func pixel(_ x: Double, _ y: Double, offset: Double) -> (Int, Int) {
+            (Int(transform.x(x) * 2 + offset * 2), Int(transform.y(y) * 2))
+        }
+        // 7 points right of the big red disc's centre is inside it; of the small green one, outside.
+        let (redX, redY) = pixel(0.25, 0.5, offset: 7)
+        assertPixel(raster, x: redX, y: redY, equals: red)
+        let (greenX, greenY) = pixel(0.75, 0.5, offset: 0)
+        assertPixel(raster, x: greenX, y: greenY, equals: green)
+        let (outsideX, outsideY) = pixel(0.75, 0.5, offset: 7)
+        assertPixel(raster, x: outsideX, y: outsideY, equals: .white)
+        // The zero-size point is not drawn.
+        let (hiddenX, hiddenY) = pixel(0.5, 0.5, offset: 0)
+        assertPixel(raster, x: hiddenX, y: hiddenY, equals: .white)
+    }
+
     func testTranslucentPointsBlendOverWhiteAndStack() throws {
         let color = Color(red: 0, green: 0, blue: 1)
         let single = Scatter(x: [0.5], y: [0.5], colors: .uniform(color), sizes: [10], alpha: 0.5)
@@ -236,6 +258,9 @@ final class RenderTests: XCTestCase {
             return nil
         }
         XCTAssertEqual(texts, ["0", "1"])
+        let digits = try Charts.labelledScatter(x: [0, 1], y: [0, 1], labels: [0, 1], classNames: ["0", "1"])
+        guard case .axes(let digitAxes) = digits.panels[0] else { return XCTFail("expected axes") }
+        XCTAssertEqual(digitAxes.legend?.entries.map(\.label), ["0", "1"])
     }
 
     func testInconsistentInputThrows() {

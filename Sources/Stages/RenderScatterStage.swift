@@ -1,0 +1,121 @@
+import Foundation
+import HDF5
+import PipelineEngine
+import Plot
+
+/// `render-scatter`: the labelled 2-D scatter of an embedding (the t-SNE map), one colour per
+/// class, a legend, and each class's value boxed at the mean of its points.
+///
+/// Reads `/embedding` [N, d ≥ 2] (any float or integer type; the first two columns are drawn),
+/// `/labels` [N] when present, and the root attribute `class_names` (a JSON array of strings, as
+/// `ingest-idx` writes it) to name the legend rows. Writes one figure file per format.
+public struct RenderScatterStage: Stage {
+    /// Parameters of `render-scatter`.
+    public struct Parameters: StageParameters {
+        /// `plasma`, `viridis` or `tab10`; classes are coloured as matplotlib's
+        /// `scatter(c=labels, cmap=…)` colours them.
+        public var colormap = "plasma"
+        /// Disc diameter in points (matplotlib's `s` is its square, at 72 points per inch).
+        public var pointSize = Charts.ScatterOptions().pointSize
+        /// Point opacity, 0 < alpha ≤ 1.
+        public var alpha = Charts.ScatterOptions().alpha
+        /// Figure width in points (PNG pixels at scale 1).
+        public var width = Charts.ScatterOptions().width
+        /// Figure height in points.
+        public var height = Charts.ScatterOptions().height
+        /// PNG pixels per point (2 for high-DPI screens); SVG and PDF are unaffected.
+        public var scale = 1.0
+        /// Figure title; empty for none.
+        public var title = ""
+        /// Files to write: any of `png`, `svg`, `pdf`.
+        public var formats = ["png", "svg"]
+        /// Write each class's value at the mean of its points, in a white half-transparent box.
+        public var labelClusters = Charts.ScatterOptions().labelClusters
+
+        public init() {}
+
+        /// Reports sizes, formats and ranges a figure cannot be drawn with.
+        public func validate() -> [ParameterProblem] {
+            var problems = RenderStageSupport.figureProblems(width: width, height: height, scale: scale, formats: formats)
+            if Colormap.named(colormap) == nil {
+                problems.append(ParameterProblem(
+                    field: "colormap",
+                    message: "unknown colormap `\(colormap)`; use one of \(Colormap.all.map(\.name).joined(separator: ", "))"))
+            }
+            if !(pointSize > 0 && pointSize <= 100) {
+                problems.append(ParameterProblem(field: "pointSize", message: "must be in (0, 100] points, got \(pointSize)"))
+            }
+            if !(alpha > 0 && alpha <= 1) {
+                problems.append(ParameterProblem(field: "alpha", message: "must be in (0, 1], got \(alpha)"))
+            }
+            return problems
+        }
+    }
+
+    /// Name, version, input ports and the `figure` output kind.
+    public static let configuration = StageConfiguration(
+        name: "render-scatter", version: 1,
+        summary: "Labelled scatter of a 2-D embedding: class colours, legend, class numbers at the class means",
+        inputs: [InputPort("points", accepts: [.embedding], help: "/embedding [N, 2] and optional /labels [N]")],
+        output: .figure)
+
+    public init() {}
+
+    /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
+    public func run(_ parameters: Parameters, context: StageContext) throws {
+        let file = try RenderStageSupport.open("points", context)
+        let embedding = try RenderStageSupport.readNumbers("/embedding", in: file, context: context)
+        guard embedding.shape.count == 2, embedding.shape[1] >= 2 else {
+            throw StageError(
+                "stage `\(context.stageID)`: `/embedding` in \(file.url.path) has shape \(embedding.shape); expected [N, 2]")
+        }
+        let (count, dimensions) = (embedding.shape[0], embedding.shape[1])
+        if dimensions > 2 { context.log("`/embedding` has \(dimensions) columns; drawing the first two") }
+        let x = (0..<count).map { embedding.values[$0 * dimensions] }
+        let y = (0..<count).map { embedding.values[$0 * dimensions + 1] }
+
+        var labels: [Int]?
+        if file.exists("/labels") {
+            let stored = try RenderStageSupport.readNumbers("/labels", in: file, context: context)
+            guard stored.values.count == count else {
+                throw StageError(
+                    "stage `\(context.stageID)`: `/labels` in \(file.url.path) has \(stored.values.count) values for \(count) points")
+            }
+            guard stored.values.allSatisfy({ $0.rounded() == $0 && abs($0) < 1e9 }) else {
+                throw StageError("stage `\(context.stageID)`: `/labels` in \(file.url.path) holds non-integer values")
+            }
+            labels = stored.values.map { Int($0) }
+        }
+        let classNames = try Self.classNames(in: file, context: context)
+
+        var options = Charts.ScatterOptions()
+        options.colormap = Colormap.named(parameters.colormap) ?? .plasma
+        options.pointSize = parameters.pointSize
+        options.alpha = parameters.alpha
+        options.width = parameters.width
+        options.height = parameters.height
+        options.title = parameters.title
+        options.labelClusters = parameters.labelClusters
+        let figure: Figure
+        do {
+            figure = try Charts.labelledScatter(x: x, y: y, labels: labels, classNames: classNames, options: options)
+        } catch {
+            throw StageError("stage `\(context.stageID)`: \(error)")
+        }
+        try RenderStageSupport.writeFigure(
+            figure, kind: "scatter", formats: parameters.formats, scale: parameters.scale, context: context,
+            extraAttributes: [("points", .int(Int64(count)))])
+    }
+
+    /// The `class_names` root attribute as strings, or nil when absent or unreadable (logged).
+    static func classNames(in file: HDF5File, context: StageContext) throws -> [String]? {
+        guard let value = try file.attribute("class_names", at: "/") else { return nil }
+        guard let text = value.stringValue,
+            let names = try? JSONDecoder().decode([String].self, from: Data(text.utf8))
+        else {
+            context.log("ignoring the `class_names` attribute of \(file.url.path): expected a JSON array of strings")
+            return nil
+        }
+        return names
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import HDF5
+import PipelineEngine
+import Plot
+
+/// What the render stages share: figure parameters, reading numeric datasets whatever their
+/// stored type, and writing the figure files plus the stage's HDF5 record.
+enum RenderStageSupport {
+    /// Problems with the size, scale and formats every render stage takes.
+    static func figureProblems(width: Double, height: Double, scale: Double, formats: [String]) -> [ParameterProblem] {
+        var problems: [ParameterProblem] = []
+        for (field, value) in [("width", width), ("height", height)] where !(value >= 50 && value <= 20000) {
+            problems.append(ParameterProblem(field: field, message: "must be between 50 and 20000 points, got \(value)"))
+        }
+        if !(scale >= 0.25 && scale <= 8) {
+            problems.append(ParameterProblem(field: "scale", message: "must be between 0.25 and 8, got \(scale)"))
+        } else if max(width, height) * scale > 32767 {
+            problems.append(ParameterProblem(
+                field: "scale",
+                message: "gives a \(Int(width * scale))×\(Int(height * scale)) pixel PNG; keep width × scale and height × scale under 32768"))
+        }
+        let known = OutputFormat.allCases.map(\.rawValue)
+        if formats.isEmpty {
+            problems.append(ParameterProblem(field: "formats", message: "must name at least one of \(known.joined(separator: ", "))"))
+        }
+        for format in formats where OutputFormat(rawValue: format) == nil {
+            problems.append(ParameterProblem(
+                field: "formats", message: "has unknown format `\(format)`; use any of \(known.joined(separator: ", "))"))
+        }
+        if Set(formats).count != formats.count {
+            problems.append(ParameterProblem(field: "formats", message: "lists a format twice: \(formats)"))
+        }
+        return problems
+    }
+
+    /// Opens an input artifact, naming the stage and port when it cannot be read.
+    static func open(_ port: String, _ context: StageContext) throws -> HDF5File {
+        let url = try context.input(port)
+        do {
+            return try HDF5File.open(url)
+        } catch {
+            throw StageError("stage `\(context.stageID)`: cannot open input `\(port)` (\(url.path)): \(error)")
+        }
+    }
+
+    /// A numeric dataset of any stored integer or float type, as Doubles with its shape.
+    /// - Throws: ``StageError`` naming the file and dataset when it is missing or not numeric.
+    static func readNumbers(_ path: String, in file: HDF5File, context: StageContext) throws -> (values: [Double], shape: [Int]) {
+        guard file.exists(path) else {
+            throw StageError("stage `\(context.stageID)`: \(file.url.path) has no dataset `\(path)`")
+        }
+        let info = try file.datasetInfo(path)
+        guard let type = info.elementType else {
+            throw StageError(
+                "stage `\(context.stageID)`: dataset `\(path)` in \(file.url.path) holds \(info.typeDescription), expected numbers")
+        }
+        func read<T: HDF5Scalar>(_ scalar: T.Type) throws -> [Double] {
+            try file.read(scalar, from: path).values.map(\.doubleValue)
+        }
+        return (try read(type.scalarType), info.shape)
+    }
+
+    /// Writes `figure` once per format as side files, then the stage's HDF5 record naming them.
+    ///
+    /// The record holds root attributes `figure` (what was drawn), `figure_files` (a JSON array of
+    /// the file names, `<stage-id>.<format>`), `width`, `height` (points) and `scale`; the engine
+    /// adds each file's SHA-256 when it publishes them.
+    static func writeFigure(
+        _ figure: Figure, kind: String, formats: [String], scale: Double, context: StageContext,
+        extraAttributes: [(String, AttributeValue)] = []
+    ) throws {
+        var names: [String] = []
+        for name in formats {
+            guard let format = OutputFormat(rawValue: name) else {
+                throw StageError("stage `\(context.stageID)`: unknown figure format `\(name)`")
+            }
+            if context.isCancelled { throw StageError.cancelled }
+            let url = context.sideFile(format.rawValue)
+            do {
+                try figure.write(to: url, format: format, scale: scale)
+            } catch {
+                throw StageError("stage `\(context.stageID)`: cannot write the \(name) figure: \(error)")
+            }
+            names.append("\(context.stageID).\(format.rawValue)")
+            context.progress(names.count, of: formats.count, "wrote \(context.stageID).\(format.rawValue)")
+        }
+        let listing = String(decoding: try JSONEncoder().encode(names), as: UTF8.self)
+        let record = try HDF5File.create(context.outputURL)
+        try record.setAttribute("figure", .string(kind))
+        try record.setAttribute("figure_files", .string(listing))
+        try record.setAttribute("width", .double(figure.width))
+        try record.setAttribute("height", .double(figure.height))
+        try record.setAttribute("scale", .double(scale))
+        for (name, value) in extraAttributes { try record.setAttribute(name, value) }
+        try record.close()
+    }
+}
