@@ -49,8 +49,8 @@ def prepare(args):
     codes.tofile(args.codes)
 
 
-def measure(name, values, path, chunks, level, shuffle, repeats):
-    writes, reads = [], []
+def measure(name, values, path, chunks, level, shuffle, repeats, batch_rows):
+    writes, reads, batches = [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
         with h5py.File(path, "w", libver=("v108", "v110")) as f:
@@ -63,9 +63,17 @@ def measure(name, values, path, chunks, level, shuffle, repeats):
         reads.append(time.perf_counter() - start)
         if not np.array_equal(back, values):
             sys.exit(f"{path}: read back differs from what was written")
+        start = time.perf_counter()
+        checksum = 0.0
+        with h5py.File(path, "r") as f:
+            data = f["data"]
+            for first in range(0, len(values), batch_rows):
+                checksum += float(data[first:first + batch_rows].flat[0])
+        batches.append(time.perf_counter() - start)
     print(f"{name}_write {statistics.median(writes)}")
     print(f"{name}_read {statistics.median(reads)}")
     print(f"{name}_bytes {os.path.getsize(path)}")
+    print(f"{name}_batches {statistics.median(batches)}")
 
 
 def run(args):
@@ -73,9 +81,9 @@ def run(args):
     codes = np.fromfile(args.codes, dtype="<f4").reshape(-1, 24)
     out = args.output_directory
     measure("images", images, os.path.join(out, "h5py-images.h5"),
-            (args.image_chunk_rows, 28, 28), args.image_level, False, args.repeats)
+            (args.image_chunk_rows, 28, 28), args.image_level, False, args.repeats, args.batch_rows)
     measure("codes", codes, os.path.join(out, "h5py-codes.h5"),
-            codes.shape, args.code_level, True, args.repeats)
+            codes.shape, args.code_level, True, args.repeats, args.batch_rows)
 
 
 def main():
@@ -87,6 +95,7 @@ def main():
     parser.add_argument("--image-chunk-rows", type=int, default=1337)
     parser.add_argument("--image-level", type=int, default=4)
     parser.add_argument("--code-level", type=int, default=4)
+    parser.add_argument("--batch-rows", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     prepare(args) if args.mode == "prepare" else run(args)

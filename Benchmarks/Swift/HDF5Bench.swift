@@ -4,6 +4,7 @@ import HDF5
 
 /// Times writing and reading back the pipeline's two typical datasets through the HDF5 module:
 /// images (uint8 [N, 28, 28], chunked, gzip) and codes (float32 [N, 24], gzip + shuffle).
+/// Also times reading the images back in minibatches of rows (`readRows`).
 /// Benchmarks/hdf5_io.py does the same with h5py; Benchmarks/hdf5.sh runs both and prints ratios.
 struct HDF5Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,9 @@ struct HDF5Bench: ParsableCommand {
 
     @Option(help: "gzip level of the codes dataset (with shuffle).")
     var codeLevel: Int = 4
+
+    @Option(help: "Rows per read in the minibatch measurement.")
+    var batchRows: Int = 128
 
     @Option(help: "Timed repetitions; the median is printed.")
     var repeats: Int = 5
@@ -52,6 +56,7 @@ struct HDF5Bench: ParsableCommand {
                                         options: DatasetOptions, url: URL) throws {
         var writeSeconds: [Double] = []
         var readSeconds: [Double] = []
+        var batchSeconds: [Double] = []
         for _ in 0..<repeats {
             var start = DispatchTime.now()
             let writer = try HDF5File.create(url)
@@ -67,11 +72,31 @@ struct HDF5Bench: ParsableCommand {
             guard array.values == values, array.shape == shape else {
                 throw ValidationError("\(url.path): read back differs from what was written")
             }
+
+            // Minibatch access: consecutive blocks of `batchRows` rows, as a training loop reads.
+            start = DispatchTime.now()
+            let batches = try HDF5File.open(url)
+            var checksum = 0.0
+            for first in stride(from: 0, to: shape[0], by: batchRows) {
+                let batch = try batches.readRows(T.self, from: "/data",
+                                                 rows: first..<min(first + batchRows, shape[0]))
+                checksum += batch.values[0].doubleValue
+            }
+            try batches.close()
+            batchSeconds.append(secondsSince(start))
+            blackHole(checksum)
         }
         let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber
         print("\(name)_write \(median(writeSeconds))")
         print("\(name)_read \(median(readSeconds))")
         print("\(name)_bytes \(size?.intValue ?? 0)")
+        print("\(name)_batches \(median(batchSeconds))")
+    }
+
+    /// Keeps a result alive so the optimiser cannot drop the reads that produced it.
+    @inline(never)
+    private func blackHole(_ value: Double) {
+        if value.isNaN { print("") }
     }
 
     private func secondsSince(_ start: DispatchTime) -> Double {

@@ -6,7 +6,9 @@ struct H5PipeBench: ParsableCommand {
         commandName: "h5pipe-bench",
         abstract: "Time h5pipe's compute modules on real data.",
         subcommands: [
+            AutoencoderBench.self,
             HDF5Bench.self,
+            IngestBench.self,
             RenderBench.self,
         ])
 }

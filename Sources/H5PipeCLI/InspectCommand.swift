@@ -5,6 +5,7 @@ import HDF5
 /// `h5pipe inspect FILE.h5`: the tree of groups and datasets with types, shapes, storage and
 /// statistics, or the values of some rows of one dataset.
 public struct InspectCommand: ParsableCommand {
+    /// Name, abstract and help text of `h5pipe inspect`.
     public static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show what an HDF5 file holds: groups, datasets, attributes, statistics.",
@@ -44,21 +45,26 @@ public struct InspectCommand: ParsableCommand {
 
     /// Prints the report (or the rows) to standard output; errors name the file and path.
     public func run() throws {
-        print(try output(), terminator: "")
+        let (text, failures) = try output()
+        print(text, terminator: "")
+        if let first = failures.first {
+            throw InspectFailure(file: file, count: failures.count, first: first)
+        }
     }
 
-    /// Everything `run()` prints, so tests can check it without a process.
-    public func output() throws -> String {
+    /// Everything `run()` prints, so tests can check it without a process, and the datasets
+    /// that could not be read (the report still lists them; `run()` then exits non-zero).
+    public func output() throws -> (text: String, failures: [HDF5Error]) {
         let url = URL(fileURLWithPath: file)
         let hdf5 = try HDF5File.open(url)
         defer { try? hdf5.close() }
         if let data {
             let range = try rows.map { try RowRange(parsing: $0) } ?? RowRange(start: 0, end: 10)
             let excerpt = try DataExcerpt(file: hdf5, path: data, rows: range)
-            return json ? excerpt.json() : excerpt.text()
+            return (json ? excerpt.json() : excerpt.text(), [])
         }
         let report = try InspectReport(file: hdf5)
-        return json ? report.json() : report.text()
+        return (json ? report.json() : report.text(), report.failures)
     }
 }
 
@@ -96,5 +102,16 @@ struct RowRange: Equatable {
     func clamped(to count: Int) -> Range<Int> {
         let upper = min(end ?? count, count)
         return min(start, upper)..<upper
+    }
+}
+
+/// Some datasets of an inspected file could not be read; the report above says which.
+struct InspectFailure: Error, CustomStringConvertible {
+    var file: String
+    var count: Int
+    var first: HDF5Error
+
+    var description: String {
+        count == 1 ? "\(first)" : "\(first) (and \(count - 1) more unreadable datasets in \(file))"
     }
 }

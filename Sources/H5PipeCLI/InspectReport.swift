@@ -6,6 +6,8 @@ struct InspectReport {
     struct Entry {
         var object: InspectedObject
         var statistics: DatasetStatistics?
+        /// Why statistics are missing for a numeric dataset.
+        var statisticsError: HDF5Error?
     }
 
     var path: String
@@ -20,7 +22,22 @@ struct InspectReport {
             guard case .dataset(let info) = object.kind, info.elementType != nil else {
                 return Entry(object: object, statistics: nil)
             }
-            return Entry(object: object, statistics: try file.statistics(info.path))
+            do {
+                return Entry(object: object, statistics: try file.statistics(info.path))
+            } catch let error as HDF5Error {
+                // One unreadable dataset should not hide the rest of the file.
+                return Entry(object: object, statistics: nil, statisticsError: error)
+            }
+        }
+    }
+
+    /// Datasets whose data could not be read (damaged chunks, missing filters). Skipped
+    /// statistics of unwritten datasets are not failures.
+    var failures: [HDF5Error] {
+        entries.compactMap { entry in
+            guard let error = entry.statisticsError else { return nil }
+            if case .invalidArgument = error { return nil }
+            return error
         }
     }
 
@@ -45,6 +62,9 @@ struct InspectReport {
                 lines.append("  " + describeLayout(info))
                 if let statistics = entry.statistics {
                     lines.append("  " + describeStatistics(statistics))
+                }
+                if let error = entry.statisticsError {
+                    lines.append("  no statistics: \(error)")
                 }
             }
             for attribute in object.attributes {
@@ -146,6 +166,7 @@ struct InspectReport {
                         "mean": statistics.mean.map(JSONValue.number) ?? .null,
                     ])
                 } ?? .null
+                fields["statisticsError"] = entry.statisticsError.map { .string("\($0)") } ?? .null
             }
             return .object(fields)
         }
@@ -169,8 +190,9 @@ func formatShape(_ shape: [Int]) -> String {
 func formatBytes(_ bytes: Int) -> String {
     if bytes < 1024 { return "\(bytes) B" }
     var value = Double(bytes) / 1024
-    for unit in ["KiB", "MiB", "GiB"] {
-        if value < 1024 || unit == "GiB" { return String(format: "%.1f %@", value, unit) }
+    let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    for unit in units {
+        if value < 1024 || unit == units.last { return String(format: "%.1f %@", value, unit) }
         value /= 1024
     }
     return "\(bytes) B"

@@ -193,22 +193,20 @@ extension HDF5File {
     }
 
     private func attributeNames(object: hid_t, path: String) throws -> [String] {
-        var names: [String] = []
-        var index: hsize_t = 0
-        while true {
-            let length = H5Aget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0,
-                                            h5pipe_H5P_DEFAULT())
-            if length < 0 {
-                // Past the last attribute; the library reports that as a failure.
-                _ = H5Eclear2(h5pipe_H5E_DEFAULT())
-                return names
-            }
-            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            _ = H5Aget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer,
-                                   buffer.count, h5pipe_H5P_DEFAULT())
-            names.append(String(cString: buffer))
-            index += 1
+        final class Names { var values: [String] = [] }
+        let names = Names()
+        let collect: H5A_operator2_t = { _, name, _, context in
+            guard let name, let context else { return -1 }
+            Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().values.append(String(cString: name))
+            return 0
         }
+        var index: hsize_t = 0
+        let status = withExtendedLifetime(names) {
+            H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, collect,
+                        Unmanaged.passUnretained(names).toOpaque())
+        }
+        guard status >= 0 else { throw libraryError(path, "list the attributes") }
+        return names.values
     }
 
     private func readAttribute(object: hid_t, path: String, name: String) throws -> StoredAttribute {

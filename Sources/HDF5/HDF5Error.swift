@@ -1,3 +1,5 @@
+import Foundation
+
 /// A failure of the HDF5 layer. Every case names the file and, where one is involved, the object
 /// path inside it, so the message alone tells a user what to look at.
 public enum HDF5Error: Error, CustomStringConvertible, Equatable, Sendable {
@@ -41,4 +43,9 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): '\(path)': cannot \(operation)\(suffix)"
         }
     }
+}
+
+extension HDF5Error: LocalizedError {
+    /// The same one-line message as `description`, for code that shows `localizedDescription`.
+    public var errorDescription: String? { description }
 }

@@ -26,6 +26,10 @@ public final class HDF5File: @unchecked Sendable {
 
     private var fileID: hid_t
     private let lock = NSRecursiveLock()
+    /// The dataset read last, kept open so its chunk cache survives between calls: reading a
+    /// dataset in minibatches of rows then decompresses each chunk once, not once per batch.
+    /// Closed by any write or removal, and with the file.
+    private var openDataset: (path: String, id: hid_t)?
 
     private init(url: URL, mode: AccessMode, fileID: hid_t) {
         self.url = url
@@ -34,6 +38,7 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     deinit {
+        closeOpenDataset()
         if fileID >= 0 { _ = H5Fclose(fileID) }
     }
 
@@ -116,6 +121,7 @@ public final class HDF5File: @unchecked Sendable {
         defer { lock.unlock() }
         guard fileID >= 0 else { return }
         HDF5Library.prepareThread()
+        closeOpenDataset()
         let status = H5Fclose(fileID)
         fileID = -1
         if status < 0 {
@@ -138,6 +144,55 @@ public final class HDF5File: @unchecked Sendable {
         guard fileID >= 0 else { throw HDF5Error.fileClosed(file: fileName) }
         HDF5Library.prepareThread()
         return try body(fileID)
+    }
+
+    /// Runs `body` with the dataset at `path` open, reusing the handle kept from the last call.
+    func withOpenDataset<Result>(_ path: String, _ body: (hid_t) throws -> Result) throws -> Result {
+        try withFileID { id in
+            if let openDataset, openDataset.path == path { return try body(openDataset.id) }
+            closeOpenDataset()
+            let dataset = try openDatasetWithChunkCache(fileID: id, path)
+            openDataset = (path, dataset)
+            return try body(dataset)
+        }
+    }
+
+    /// Closes the kept dataset handle; called before anything that changes datasets.
+    func closeOpenDataset() {
+        if let openDataset { H5Oclose(openDataset.id) }
+        openDataset = nil
+    }
+
+    /// Opens a dataset with a chunk cache that holds at least two of its chunks (HDF5's default
+    /// 1 MiB cache skips larger chunks entirely, so every partial read would decompress again).
+    private func openDatasetWithChunkCache(fileID: hid_t, _ path: String) throws -> hid_t {
+        let dataset = try openObject(fileID: fileID, path, expecting: .dataset)
+        let chunkBytes = datasetChunkBytes(dataset)
+        let defaultCacheBytes = 1 << 20
+        guard chunkBytes * 2 > defaultCacheBytes else { return dataset }
+        H5Oclose(dataset)
+        let access = H5Pcreate(h5pipe_H5P_DATASET_ACCESS())
+        guard access >= 0 else { throw libraryError(path, "create a property list") }
+        defer { H5Pclose(access) }
+        // 521 hash slots (HDF5's default, a prime); 0.75: evict fully read chunks first.
+        _ = H5Pset_chunk_cache(access, 521, min(chunkBytes * 2, 256 << 20), 0.75)
+        let reopened = H5Dopen2(fileID, path, access)
+        guard reopened >= 0 else { throw libraryError(path, "open the dataset") }
+        return reopened
+    }
+
+    /// Bytes in one chunk of an open dataset, 0 when it is not chunked.
+    private func datasetChunkBytes(_ dataset: hid_t) -> Int {
+        let creation = H5Dget_create_plist(dataset)
+        guard creation >= 0 else { return 0 }
+        defer { H5Pclose(creation) }
+        guard H5Pget_layout(creation) == H5D_CHUNKED else { return 0 }
+        var dims = [hsize_t](repeating: 0, count: 32)
+        let rank = H5Pget_chunk(creation, Int32(dims.count), &dims)
+        let type = H5Dget_type(dataset)
+        guard rank > 0, type >= 0 else { return 0 }
+        defer { H5Tclose(type) }
+        return dims.prefix(Int(rank)).reduce(H5Tget_size(type)) { $0 * Int($1) }
     }
 
     /// An `HDF5Error.library` for `path` carrying the library's most specific message.
@@ -281,6 +336,7 @@ public final class HDF5File: @unchecked Sendable {
             guard linkExists(fileID: id, path) else {
                 throw HDF5Error.objectNotFound(file: fileName, path: path)
             }
+            closeOpenDataset()
             if H5Ldelete(id, path, h5pipe_H5P_DEFAULT()) < 0 { throw libraryError(path, "remove") }
         }
     }

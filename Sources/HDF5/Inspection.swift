@@ -89,10 +89,15 @@ extension HDF5File {
         }
     }
 
-    /// Minimum, maximum and mean of a numeric dataset, read in blocks of whole chunks of rows so
-    /// memory stays near `maximumBlockBytes` whatever the dataset's size.
+    /// Most uncompressed bytes one stored byte can hold: gzip's limit is about 1032:1.
+    static let plausibleCompressionRatio = 1100
+
+    /// Minimum, maximum and mean of a numeric dataset, read in blocks of whole chunks so memory
+    /// stays near `maximumBlockBytes` whatever the dataset's size or row length.
     /// - Complexity: reads (and decompresses) every chunk once.
-    /// - Throws: `invalidArgument` for a non-numeric dataset; otherwise as `read(_:from:)`.
+    /// - Throws: `invalidArgument` for a non-numeric dataset, or when the file stores far fewer
+    ///   bytes than the data would compress to (unwritten chunks, which read as fill values, or
+    ///   a damaged file claiming a huge shape); otherwise as `read(_:from:)`.
     public func statistics(_ path: String, maximumBlockBytes: Int = 16 << 20) throws -> DatasetStatistics {
         let path = normalizedPath(path)
         let info = try datasetInfo(path)
@@ -101,37 +106,102 @@ extension HDF5File {
                 file: fileName, path: path,
                 message: "statistics need a numeric dataset, this one stores \(info.typeDescription)")
         }
+        let plausibleBytes = saturatingProduct([info.storageBytes, HDF5File.plausibleCompressionRatio])
+        guard info.logicalBytes <= max(plausibleBytes, 1 << 20) else {
+            throw HDF5Error.invalidArgument(
+                file: fileName, path: path,
+                message: "only \(info.storageBytes) of its \(info.logicalBytes) bytes are stored "
+                    + "(unwritten chunks or a damaged file); statistics skipped")
+        }
         return try statistics(of: elementType.scalarType, info: info,
-                              maximumBlockBytes: maximumBlockBytes)
+                              maximumBlockBytes: max(maximumBlockBytes, elementType.byteCount))
     }
 
     private func statistics<T: HDF5Scalar>(of type: T.Type, info: DatasetInfo,
                                            maximumBlockBytes: Int) throws -> DatasetStatistics {
-        let shape = info.shape
         var accumulator = StatisticsAccumulator()
         guard info.elementCount > 0 else { return accumulator.result }
-        let rowElements = shape.dropFirst().reduce(1, *)
-        let totalRows = shape.first ?? 1
-        var blockRows = max(1, maximumBlockBytes / max(1, rowElements * T.elementType.byteCount))
-        if let chunkRows = info.chunkShape?.first {
-            // Whole chunks per block so each chunk is decompressed exactly once.
-            blockRows = max(chunkRows, blockRows / chunkRows * chunkRows)
-        }
-        blockRows = min(blockRows, totalRows)
-        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: blockRows * rowElements)
+        let blocks = BlockPlan(shape: info.shape, chunkShape: info.chunkShape,
+                               elementBytes: T.elementType.byteCount,
+                               maximumBlockBytes: maximumBlockBytes)
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: blocks.maximumElements)
         defer { buffer.deallocate() }
         try withOpenDataset(info.path) { dataset in
-            var start = 0
-            repeat {
-                let rows = start..<min(start + blockRows, totalRows)
-                try readBlock(dataset: dataset, path: info.path, shape: shape,
-                              rows: shape.isEmpty ? nil : rows, elementType: T.elementType,
-                              into: UnsafeMutableRawPointer(buffer.baseAddress))
-                accumulator.add(UnsafeBufferPointer(rebasing: buffer[..<(rows.count * rowElements)]))
-                start = rows.upperBound
-            } while start < totalRows
+            if info.shape.isEmpty {
+                try readBlock(dataset: dataset, path: info.path, shape: [], rows: nil,
+                              elementType: T.elementType, into: UnsafeMutableRawPointer(buffer.baseAddress))
+                accumulator.add(UnsafeBufferPointer(rebasing: buffer[..<1]))
+                return
+            }
+            try blocks.forEach { start, count in
+                try readHyperslab(dataset: dataset, path: info.path, start: start, count: count,
+                                  elementType: T.elementType,
+                                  into: UnsafeMutableRawPointer(buffer.baseAddress))
+                let elements = count.reduce(1, *)
+                accumulator.add(UnsafeBufferPointer(rebasing: buffer[..<elements]))
+            }
         }
         return accumulator.result
+    }
+}
+
+/// Splits a dataset into boxes of at most about `maximumBlockBytes` that follow the chunk
+/// grid, so each chunk is decompressed once: whole trailing dimensions when they fit, and the
+/// first dimension that does not fit is cut into runs of whole chunks.
+struct BlockPlan {
+    let shape: [Int]
+    /// The dimension cut into runs; dimensions before it are visited one index at a time.
+    let splitDimension: Int
+    /// Indices of `splitDimension` per block.
+    let step: Int
+
+    init(shape: [Int], chunkShape: [Int]?, elementBytes: Int, maximumBlockBytes: Int) {
+        self.shape = shape
+        var dimension = 0
+        var innerBytes = saturatingProduct(Array(shape.dropFirst()) + [elementBytes])
+        while dimension < shape.count - 1, innerBytes > maximumBlockBytes {
+            dimension += 1
+            innerBytes /= max(shape[dimension], 1)
+        }
+        var step = max(1, maximumBlockBytes / max(innerBytes, 1))
+        if let chunk = chunkShape?[dimension], chunk > 0 {
+            // Round to whole chunks, allowing up to four times the budget to keep one chunk whole.
+            let aligned = max(chunk, step / chunk * chunk)
+            if saturatingProduct([aligned, innerBytes]) <= saturatingProduct([maximumBlockBytes, 4]) {
+                step = aligned
+            }
+        }
+        splitDimension = dimension
+        self.step = min(step, max(shape.isEmpty ? 1 : shape[dimension], 1))
+    }
+
+    /// Elements in the largest block.
+    var maximumElements: Int {
+        guard !shape.isEmpty else { return 1 }
+        return step * shape[(splitDimension + 1)...].reduce(1, *)
+    }
+
+    /// Calls `body(start, count)` for every block, in row-major order.
+    func forEach(_ body: (_ start: [Int], _ count: [Int]) throws -> Void) throws {
+        guard !shape.isEmpty, !shape.contains(0) else { return }
+        var index = [Int](repeating: 0, count: splitDimension)
+        while true {
+            for first in stride(from: 0, to: shape[splitDimension], by: step) {
+                let start = index + [first] + Array(repeating: 0, count: shape.count - splitDimension - 1)
+                let count = Array(repeating: 1, count: splitDimension)
+                    + [min(step, shape[splitDimension] - first)] + shape[(splitDimension + 1)...]
+                try body(start, count)
+            }
+            // Advance the odometer over the dimensions before the split one.
+            var dimension = splitDimension - 1
+            while dimension >= 0 {
+                index[dimension] += 1
+                if index[dimension] < shape[dimension] { break }
+                index[dimension] = 0
+                dimension -= 1
+            }
+            if dimension < 0 { return }
+        }
     }
 }
 

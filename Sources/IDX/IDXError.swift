@@ -3,8 +3,9 @@
 public enum IDXError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file cannot be opened, read or written; `reason` is the system's message.
     case io(file: String, reason: String)
-    /// The first four bytes are not `00 00 <type> <rank>`; `found` holds the bytes read (up to 4).
-    case badMagic(file: String, found: [UInt8])
+    /// The first four bytes are not `00 00 <type> <rank>`; `found` holds the bytes read (up to 4),
+    /// after gzip decompression when `decompressed`.
+    case badMagic(file: String, found: [UInt8], decompressed: Bool)
     /// The type byte of the magic number is not one of the six IDX element types.
     case unknownElementType(file: String, code: UInt8)
     /// The magic number declares rank 0.
@@ -35,9 +36,12 @@ public enum IDXError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .io(file, reason):
             return "\(file): \(reason)"
-        case let .badMagic(file, found):
+        case let .badMagic(file, found, decompressed):
             let bytes = found.map { hex($0) }.joined(separator: " ")
-            let shown = found.count < 4 ? "the file holds only \(found.count) byte(s) (\(bytes))" : "it starts with \(bytes)"
+            let content = decompressed ? "its decompressed content" : "the file"
+            let shown = found.isEmpty
+                ? "\(content) is empty"
+                : found.count < 4 ? "\(content) holds only \(found.count) byte(s) (\(bytes))" : "\(content) starts with \(bytes)"
             return "\(file): not an IDX file: \(shown), but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
         case let .unknownElementType(file, code):
             return "\(file): unknown IDX element type code \(hex(code, prefix: true)) (known: \(IDXElementType.knownCodes))"

@@ -100,7 +100,7 @@ public enum IDXFile {
         var magic = [UInt8](repeating: 0, count: 4)
         let magicCount = try magic.withUnsafeMutableBytes { try source.read(into: $0) }
         guard magicCount == 4, magic[0] == 0, magic[1] == 0 else {
-            throw IDXError.badMagic(file: path, found: Array(magic.prefix(magicCount)))
+            throw IDXError.badMagic(file: path, found: Array(magic.prefix(magicCount)), decompressed: decompressed)
         }
         guard let elementType = IDXElementType(rawValue: magic[2]) else {
             throw IDXError.unknownElementType(file: path, code: magic[2])

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Batch normalisation over each channel (as `torch.nn.BatchNorm2d`), on a shard in CNHW layout.
+/// Batch normalisation over each channel (as `torch.nn.BatchNorm2d`), on a shard (batch innermost).
 ///
-/// - input and output `[channels, batch, height, width]`
+/// - input and output `[channels, height, width, batch]`
 /// - weight γ `[channels]` (initially 1), bias β `[channels]` (initially 0)
 /// - running mean and variance `[channels]` (initially 0 and 1)
 ///
@@ -14,6 +14,9 @@ final class BatchNorm2d: Layer {
     var outputShape: SampleShape { inputShape }
     let momentum: Float
     let epsilon: Float
+    /// The slope of a ReLU (0) or LeakyReLU that directly follows and is folded into this layer's
+    /// loops (one pass over memory instead of two); nil when none is.
+    var fusedNegativeSlope: Float?
     private var channels: Int { inputShape.channels }
 
     init(shape: SampleShape, momentum: Float, epsilon: Float) {
@@ -32,7 +35,7 @@ final class BatchNorm2d: Layer {
 
     /// The batch mean and inverse standard deviation `[2, channels]`, then the two reductions'
     /// partial sums `[2, channels]` as doubles (4 floats each).
-    var savedCount: Int { 2 * channels + 4 * channels * 2 }
+    func savedCount(batch: Int) -> Int { 2 * channels + 4 * channels * 2 }
 
     func initialize(
         parameters: UnsafeMutablePointer<Float>, statistics: UnsafeMutablePointer<Float>,
@@ -91,7 +94,13 @@ final class BatchNorm2d: Layer {
             let scale = gamma[channel] * inverseDeviation[channel]
             let offset = beta[channel] - mean[channel] * scale
             let source = step.input + channel * length, destination = step.output + channel * length
-            for index in 0..<length { destination[index] = source[index] * scale + offset }
+            if let slope = fusedNegativeSlope {
+                affine(source, destination, count: length, scale: scale, offset: offset) {
+                    $0.replacing(with: $0 * slope, where: $0 .< 0)
+                }
+            } else {
+                affine(source, destination, count: length, scale: scale, offset: offset) { $0 }
+            }
         }
     }
 
@@ -103,7 +112,7 @@ final class BatchNorm2d: Layer {
         for channel in 0..<channels {
             let (gradientSum, weighted) = gradientSums(
                 step.outputGradient + channel * length, step.input + channel * length, count: length,
-                mean: mean[channel])
+                mean: mean[channel], activated: step.output + channel * length)
             sums[channel] = gradientSum
             sums[channels + channel] = weighted
             // This shard's part of dγ = Σ dy·x̂ and dβ = Σ dy; the trainer adds the shards' parts.
@@ -163,18 +172,29 @@ final class BatchNorm2d: Layer {
     }
 
     /// `(Σ dy, Σ dy·(x − mean))` in float lanes per block, double across blocks.
+    ///
+    /// With a fused activation, `gradient` arrives as the gradient of the activation's output and is
+    /// first replaced, in place, by the gradient of this layer's output (through the activation's
+    /// derivative, read off the sign of its output `activated`).
     private func gradientSums(
-        _ gradient: UnsafePointer<Float>, _ input: UnsafePointer<Float>, count: Int, mean: Float
+        _ gradient: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, count: Int, mean: Float,
+        activated: UnsafePointer<Float>
     ) -> (Double, Double) {
         var sum = 0.0, weighted = 0.0
         var start = 0
         let meanLanes = SIMD8<Float>(repeating: mean)
+        let slope = fusedNegativeSlope
         while start < count {
             let end = min(count, start + 512)
             var lanes = SIMD8<Float>(), weightedLanes = SIMD8<Float>()
             var index = start
             while index + 8 <= end {
-                let dy = UnsafeRawPointer(gradient + index).loadUnaligned(as: SIMD8<Float>.self)
+                var dy = UnsafeRawPointer(gradient + index).loadUnaligned(as: SIMD8<Float>.self)
+                if let slope {
+                    let y = UnsafeRawPointer(activated + index).loadUnaligned(as: SIMD8<Float>.self)
+                    dy.replace(with: dy * slope, where: y .<= 0)
+                    UnsafeMutableRawPointer(gradient + index).storeBytes(of: dy, as: SIMD8<Float>.self)
+                }
                 let x = UnsafeRawPointer(input + index).loadUnaligned(as: SIMD8<Float>.self)
                 lanes += dy
                 weightedLanes += dy * (x - meanLanes)
@@ -182,6 +202,7 @@ final class BatchNorm2d: Layer {
             }
             var partial = lanes.sum(), partialWeighted = weightedLanes.sum()
             while index < end {
+                if let slope, activated[index] <= 0 { gradient[index] *= slope }
                 partial += gradient[index]
                 partialWeighted += gradient[index] * (input[index] - mean)
                 index += 1
@@ -191,5 +212,25 @@ final class BatchNorm2d: Layer {
             start = end
         }
         return (sum, weighted)
+    }
+
+    /// `destination[i] = f(source[i] · scale + offset)`, eight lanes at a time.
+    @inline(__always)
+    private func affine(
+        _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int, scale: Float,
+        offset: Float, _ function: (SIMD8<Float>) -> SIMD8<Float>
+    ) {
+        let scaleLanes = SIMD8<Float>(repeating: scale), offsetLanes = SIMD8<Float>(repeating: offset)
+        var index = 0
+        while index + 8 <= count {
+            let x = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(destination + index).storeBytes(
+                of: function(x * scaleLanes + offsetLanes), as: SIMD8<Float>.self)
+            index += 8
+        }
+        while index < count {
+            destination[index] = function(SIMD8(repeating: source[index] * scale + offset))[0]
+            index += 1
+        }
     }
 }

@@ -1,7 +1,7 @@
-/// A 2-D convolution (cross-correlation, as `torch.nn.Conv2d`) over a shard in CNHW layout.
+/// A 2-D convolution (cross-correlation, as `torch.nn.Conv2d`) over a shard (batch innermost).
 ///
-/// - input `[inChannels, batch, height, width]`
-/// - output `[outChannels, batch, outHeight, outWidth]`, `outHeight = (height + 2·padding − k) / stride + 1`
+/// - input `[inChannels, height, width, batch]`
+/// - output `[outChannels, outHeight, outWidth, batch]`, `outHeight = (height + 2·padding − k) / stride + 1`
 /// - weight `[outChannels, inChannels, k, k]`, bias `[outChannels]` (optional)
 ///
 /// Forward is `Y = W · im2col(X)` (one matrix product for the whole shard); backward is
@@ -30,6 +30,9 @@ final class Conv2d: Layer {
 
     func scratchCount(batch: Int) -> Int { geometry.isIdentity ? 0 : geometry.rows * geometry.columns(batch: batch) }
 
+    /// The im2col matrix of the input, kept from forward for the weight gradient.
+    func savedCount(batch: Int) -> Int { scratchCount(batch: batch) }
+
     /// U(−1/√fanIn, 1/√fanIn) with `fanIn = inChannels·k·k`, as PyTorch's default.
     func initialize(
         parameters: UnsafeMutablePointer<Float>, statistics: UnsafeMutablePointer<Float>,
@@ -44,8 +47,8 @@ final class Conv2d: Layer {
         let columnCount = geometry.columns(batch: step.batch)
         var columns = UnsafePointer(step.input)
         if !geometry.isIdentity {
-            geometry.imageToColumns(step.input, batch: step.batch, step.scratch)
-            columns = UnsafePointer(step.scratch)
+            geometry.imageToColumns(step.input, batch: step.batch, step.saved)
+            columns = UnsafePointer(step.saved)
         }
         matrixMultiply(
             transposeA: false, transposeB: false, m: spec.outChannels, n: columnCount, k: geometry.rows,
@@ -57,14 +60,9 @@ final class Conv2d: Layer {
 
     func backward(_ step: LayerStep) {
         let columnCount = geometry.columns(batch: step.batch)
-        var columns = UnsafePointer(step.input)
-        if !geometry.isIdentity {
-            geometry.imageToColumns(step.input, batch: step.batch, step.scratch)
-            columns = UnsafePointer(step.scratch)
-        }
-        matrixMultiply(
-            transposeA: false, transposeB: true, m: spec.outChannels, n: geometry.rows, k: columnCount,
-            step.outputGradient, columns, step.parameterGradient)
+        let columns = UnsafePointer(geometry.isIdentity ? step.input : step.saved)
+        multiplyTransposed(
+            m: spec.outChannels, n: geometry.rows, k: columnCount, step.outputGradient, columns, step.parameterGradient)
         if spec.bias {
             sumChannels(step.outputGradient, channels: spec.outChannels, planeLength: columnCount,
                         into: step.parameterGradient + weightCount)

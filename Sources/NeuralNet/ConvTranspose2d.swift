@@ -1,8 +1,8 @@
-/// A 2-D transposed convolution (as `torch.nn.ConvTranspose2d`) over a shard in CNHW layout:
+/// A 2-D transposed convolution (as `torch.nn.ConvTranspose2d`) over a shard (batch innermost):
 /// the adjoint of a ``Conv2d`` that maps the output's shape back to the input's.
 ///
-/// - input `[inChannels, batch, height, width]`
-/// - output `[outChannels, batch, outHeight, outWidth]`, `outHeight = (height − 1)·stride − 2·padding + k`
+/// - input `[inChannels, height, width, batch]`
+/// - output `[outChannels, outHeight, outWidth, batch]`, `outHeight = (height − 1)·stride − 2·padding + k`
 /// - weight `[inChannels, outChannels, k, k]`, bias `[outChannels]` (optional)
 ///
 /// Forward is `Y = col2im(Wᵀ · X)`; backward is `dW = X · im2col(dY)ᵀ` and `dX = W · im2col(dY)`.
@@ -63,9 +63,8 @@ final class ConvTranspose2d: Layer {
             geometry.imageToColumns(step.outputGradient, batch: step.batch, step.scratch)
             columns = UnsafePointer(step.scratch)
         }
-        matrixMultiply(
-            transposeA: false, transposeB: true, m: spec.inChannels, n: geometry.rows, k: columnCount,
-            step.input, columns, step.parameterGradient)
+        multiplyTransposed(
+            m: spec.inChannels, n: geometry.rows, k: columnCount, step.input, columns, step.parameterGradient)
         if spec.bias {
             sumChannels(
                 step.outputGradient, channels: spec.outChannels, planeLength: step.batch * outputShape.planeCount,

@@ -1,16 +1,16 @@
 /// Everything one layer sees while it runs on one shard of a batch.
 ///
-/// Activations are stored channel-major over the shard, `[channels, batch, height, width]`
-/// ("CNHW"), so that a convolution over the whole shard is one matrix product and a batch-norm
-/// channel is one contiguous block.
+/// Activations are stored channel-major with the batch innermost, `[channels, height, width, batch]`,
+/// so that a convolution over the whole shard is one matrix product whose im2col moves contiguous
+/// runs of `batch` floats, and a batch-norm channel is one contiguous block.
 struct LayerStep {
     /// Samples in this shard.
     var batch: Int
     /// Samples in the whole batch (all shards): batch-norm statistics are taken over it.
     var totalBatch: Int
-    /// Layer input `[inChannels, batch, inHeight, inWidth]`.
+    /// Layer input `[inChannels, inHeight, inWidth, batch]`.
     var input: UnsafeMutablePointer<Float>
-    /// Layer output `[outChannels, batch, outHeight, outWidth]` (the input itself for in-place layers).
+    /// Layer output `[outChannels, outHeight, outWidth, batch]` (the input itself for in-place layers).
     var output: UnsafeMutablePointer<Float>
     /// Gradient of the loss with respect to `output` (backward only).
     var outputGradient: UnsafeMutablePointer<Float>
@@ -49,8 +49,8 @@ protocol Layer: AnyObject {
     var parameterTensors: [(name: String, shape: [Int])] { get }
     /// Running statistics (not learned), in the order of PyTorch's `state_dict`.
     var statisticTensors: [(name: String, shape: [Int])] { get }
-    /// Floats kept per shard from forward to backward.
-    var savedCount: Int { get }
+    /// Floats kept per shard from forward to backward, for a shard of `batch` samples.
+    func savedCount(batch: Int) -> Int
     /// Temporary floats needed for a shard of `batch` samples.
     func scratchCount(batch: Int) -> Int
     /// Writes PyTorch's default initial parameters and statistics.
@@ -67,7 +67,7 @@ extension Layer {
     var isInPlace: Bool { false }
     var parameterTensors: [(name: String, shape: [Int])] { [] }
     var statisticTensors: [(name: String, shape: [Int])] { [] }
-    var savedCount: Int { 0 }
+    func savedCount(batch: Int) -> Int { 0 }
     func scratchCount(batch: Int) -> Int { 0 }
     func initialize(
         parameters: UnsafeMutablePointer<Float>, statistics: UnsafeMutablePointer<Float>,

@@ -23,15 +23,35 @@ public enum LossFunction: String, Codable, Sendable, CaseIterable {
         while start < count {
             let end = min(count, start + 1024)
             var partial: Float = 0
+            var index = start
+            var lanes = SIMD8<Float>()
+            while index + 8 <= end {
+                let difference = UnsafeRawPointer(output + index).loadUnaligned(as: SIMD8<Float>.self)
+                    - UnsafeRawPointer(target + index).loadUnaligned(as: SIMD8<Float>.self)
+                var derivative: SIMD8<Float>
+                switch self {
+                case .l1:
+                    lanes += difference.replacing(with: -difference, where: difference .< 0)
+                    derivative = SIMD8(repeating: 0)
+                    derivative.replace(with: scale, where: difference .> 0)
+                    derivative.replace(with: -scale, where: difference .< 0)
+                case .mse:
+                    lanes += difference * difference
+                    derivative = 2 * scale * difference
+                }
+                UnsafeMutableRawPointer(gradient + index).storeBytes(of: derivative, as: SIMD8<Float>.self)
+                index += 8
+            }
+            partial = lanes.sum()
             switch self {
             case .l1:
-                for index in start..<end {
+                for index in index..<end {
                     let difference = output[index] - target[index]
                     partial += abs(difference)
                     gradient[index] = difference > 0 ? scale : (difference < 0 ? -scale : 0)
                 }
             case .mse:
-                for index in start..<end {
+                for index in index..<end {
                     let difference = output[index] - target[index]
                     partial += difference * difference
                     gradient[index] = 2 * scale * difference

@@ -76,6 +76,17 @@ public final class Network: @unchecked Sendable {
         }
         parameterOffsets.append(parameterCount)
         statisticOffsets.append(statisticCount)
+        // A ReLU or LeakyReLU (slope >= 0) right after a batch norm runs inside the batch norm's loops.
+        for index in layers.indices.dropLast() {
+            guard let batchNorm = layers[index] as? BatchNorm2d, let activation = layers[index + 1] as? Activation,
+                  activation.isInPlace else { continue }
+            switch activation.function {
+            case .relu: batchNorm.fusedNegativeSlope = 0
+            case .leakyReLU(let slope): batchNorm.fusedNegativeSlope = slope
+            default: continue
+            }
+            activation.isFusedIntoPrevious = true
+        }
         self.layers = layers
         self.tensors = tensors
         self.parameterOffsets = parameterOffsets

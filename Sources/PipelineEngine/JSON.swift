@@ -109,8 +109,17 @@ extension JSONValue {
 private struct JSONParser {
     let bytes: [UInt8]
     var index = 0
+    /// Offsets where each line starts, to locate an offset before the last one located.
+    let lineStarts: [Int]
+    /// The last located offset with its line and column.
+    var cursor: (offset: Int, line: Int, column: Int) = (0, 1, 1)
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+        var starts = [0]
+        for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") { starts.append(offset + 1) }
+        lineStarts = starts
+    }
 
     mutating func parseDocument() throws -> JSONValue {
         // A UTF-8 byte order mark is tolerated, as most editors may write one.
@@ -124,24 +133,34 @@ private struct JSONParser {
 
     /// The line and column of byte `offset`, counting Unicode scalars (UTF-8 continuation bytes
     /// do not advance the column).
-    func location(of offset: Int) -> SourceLocation {
-        var line = 1
-        var column = 1
-        var position = 0
+    ///
+    /// Member keys are located in increasing order, so each call continues from the previous
+    /// one: O(n) for a whole document even when it is a single long line.
+    mutating func location(of offset: Int) -> SourceLocation {
+        if offset < cursor.offset {
+            var low = 0
+            var high = lineStarts.count - 1
+            while low < high {
+                let middle = (low + high + 1) / 2
+                if lineStarts[middle] <= offset { low = middle } else { high = middle - 1 }
+            }
+            cursor = (lineStarts[low], low + 1, 1)
+        }
+        var (position, line, column) = cursor
         while position < offset && position < bytes.count {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\n") {
+            if bytes[position] == UInt8(ascii: "\n") {
                 line += 1
                 column = 1
-            } else if byte & 0xC0 != 0x80 {
+            } else if bytes[position] & 0xC0 != 0x80 {
                 column += 1
             }
             position += 1
         }
+        cursor = (position, line, column)
         return SourceLocation(line: line, column: column)
     }
 
-    func error(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
+    mutating func error(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
         JSONSyntaxError(location: location(of: offset ?? index), message: message)
     }
 

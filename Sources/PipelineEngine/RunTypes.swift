@@ -104,6 +104,9 @@ public struct PipelineRunError: Error, CustomStringConvertible, LocalizedError, 
     /// The report of the run.
     public var report: RunReport
 
+    /// Wraps the report of a run in which a stage failed.
+    public init(report: RunReport) { self.report = report }
+
     public var description: String {
         var lines: [String] = []
         for record in report.records where record.outcome == .failed {

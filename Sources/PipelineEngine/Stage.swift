@@ -179,6 +179,14 @@ public struct StageEnvironment: Sendable {
         self.workingDirectory = workingDirectory
         self.variables = variables
     }
+
+    /// `path` as a file URL: absolute paths as they are, relative ones (and `~`) against
+    /// ``workingDirectory``, whether or not that URL ends in a slash.
+    public func resolve(_ path: String) -> URL {
+        let expanded = (path as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }
+        return workingDirectory.appendingPathComponent(expanded).standardizedFileURL
+    }
 }
 
 /// Progress a stage reports: `done` of `total` units, and a short message ("epoch 3/20 loss 0.071").

@@ -4,9 +4,12 @@ import PipelineEngine
 public enum BuiltinStages {
     /// Every built-in stage type, in the order `h5pipe stages` lists them.
     public static let all: [any Stage.Type] = [
-        // ingest-idx, train-autoencoder, encode, tsne, render-*, command
+        IngestIDXStage.self,
+        TrainAutoencoderStage.self,
+        EncodeStage.self,
         RenderScatterStage.self,
         RenderLossStage.self,
         RenderReconstructionsStage.self,
+        CommandStage.self,
     ]
 }

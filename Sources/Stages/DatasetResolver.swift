@@ -1,4 +1,3 @@
-import COpenSSL
 import Foundation
 import IDX
 import PipelineEngine
@@ -66,9 +65,13 @@ public struct KnownIDXDataset: Sendable {
 
 /// The roles of the four files of an IDX image dataset, with their standard names.
 public enum IDXDatasetFile: String, CaseIterable, Sendable {
+    /// Training images, unsigned bytes `[N, H, W]`.
     case trainImages = "train-images-idx3-ubyte"
+    /// Training labels, unsigned bytes `[N]`.
     case trainLabels = "train-labels-idx1-ubyte"
+    /// Test images, unsigned bytes `[M, H, W]`.
     case testImages = "t10k-images-idx3-ubyte"
+    /// Test labels, unsigned bytes `[M]`.
     case testLabels = "t10k-labels-idx1-ubyte"
 
     /// Names accepted for this file, in order of preference: the standard name with or without
@@ -82,9 +85,9 @@ public enum IDXDatasetFile: String, CaseIterable, Sendable {
 /// Where the four files of an IDX image dataset were found.
 public struct IDXDatasetFiles: Equatable, Sendable {
     /// The folder holding them.
-    public var directory: URL
-    /// Each file by role.
-    public var files: [IDXDatasetFile: URL]
+    public private(set) var directory: URL
+    /// Each file by role; every role is present.
+    public private(set) var files: [IDXDatasetFile: URL]
 
     /// The file for `role`.
     public subscript(role: IDXDatasetFile) -> URL { files[role]! }
@@ -273,11 +276,11 @@ public struct DatasetResolver: Sendable {
         }
     }
 
-    /// Downloads `source` to `destination` through a `.part` file, verifying the SHA-256 of the
-    /// decompressed content before the file takes its final name.
+    /// Downloads `source` to `destination` through a `.part` file of this process, verifying the
+    /// SHA-256 of the decompressed content before the file takes its final name.
     func fetch(_ source: URL, to destination: URL, expectedSHA256: String?) throws {
-        let partial = destination.appendingPathExtension("part")
-        try? FileManager.default.removeItem(at: partial)
+        let partial = destination.appendingPathExtension("part-\(ProcessInfo.processInfo.processIdentifier)")
+        defer { try? FileManager.default.removeItem(at: partial) }
         let name = source.lastPathComponent
         report("downloading \(source.absoluteString)", false)
         try HTTPDownload(timeout: downloadTimeout) { received, expected in
@@ -286,13 +289,11 @@ public struct DatasetResolver: Sendable {
         if let expectedSHA256 {
             let found: String
             do {
-                found = try SHA256Digest.ofDecompressedContent(partial)
+                found = try decompressedSHA256(of: partial)
             } catch {
-                try? FileManager.default.removeItem(at: partial)
                 throw StageError("the downloaded file is not readable IDX data (\(error)); it was deleted")
             }
             guard found == expectedSHA256 else {
-                try? FileManager.default.removeItem(at: partial)
                 throw StageError(
                     "SHA-256 of the decompressed download is \(found), expected \(expectedSHA256); the download was deleted")
             }
@@ -300,6 +301,8 @@ public struct DatasetResolver: Sendable {
         do {
             try FileManager.default.moveItem(at: partial, to: destination)
         } catch {
+            // Another h5pipe process may have finished the same download first.
+            if FileManager.default.fileExists(atPath: destination.path) { return }
             throw StageError("cannot move the download to \(destination.path): \(error.localizedDescription)")
         }
     }
@@ -397,50 +400,11 @@ final class HTTPDownload: NSObject, URLSessionDataDelegate, @unchecked Sendable 
 
 // MARK: - SHA-256
 
-/// Incremental SHA-256 through libcrypto's EVP interface.
-final class SHA256Digest {
-    private let context: OpaquePointer
-
-    init() {
-        context = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
-    }
-
-    deinit { EVP_MD_CTX_free(context) }
-
-    /// Adds `bytes` to the digest.
-    func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        EVP_DigestUpdate(context, base, bytes.count)
-    }
-
-    /// The digest as 64 lowercase hexadecimal digits; call once.
-    func finalize() -> String {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &digest, &length)
-        return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    /// SHA-256 of the file's bytes as stored.
-    static func ofFile(_ url: URL) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw StageError("cannot read \(url.path) to hash it")
-        }
-        defer { try? handle.close() }
-        let digest = SHA256Digest()
-        while true {
-            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-            if chunk.isEmpty { break }
-            chunk.withUnsafeBytes { digest.update($0) }
-        }
-        return digest.finalize()
-    }
-
-    /// SHA-256 of the file's content after gzip decompression (of its bytes if it is not gzip).
-    static func ofDecompressedContent(_ url: URL) throws -> String {
-        let digest = SHA256Digest()
-        try IDXFile.forEachDecompressedChunk(of: url) { digest.update($0) }
-        return digest.finalize()
-    }
+/// SHA-256 of the file's content after gzip decompression (of its bytes if it is not gzip): the
+/// hash dataset publishers list for IDX files, whatever compression a copy went through.
+/// - Throws: ``IDXError`` when the file cannot be read or its gzip stream is corrupt.
+func decompressedSHA256(of url: URL) throws -> String {
+    var hasher = SHA256Hasher()
+    try IDXFile.forEachDecompressedChunk(of: url) { hasher.update($0) }
+    return hasher.finalize()
 }

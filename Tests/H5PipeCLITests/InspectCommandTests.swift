@@ -35,7 +35,9 @@ final class InspectCommandTests: XCTestCase {
     }
 
     private func inspect(_ arguments: [String]) throws -> String {
-        try InspectCommand.parse(arguments).output()
+        let (text, failures) = try InspectCommand.parse(arguments).output()
+        XCTAssertEqual(failures, [])
+        return text
     }
 
     private func fileSize(_ url: URL) throws -> Int {
@@ -98,6 +100,7 @@ final class InspectCommandTests: XCTestCase {
                     "min": -1.0,
                     "nanCount": 1
                   },
+                  "statisticsError": null,
                   "storageBytes": 24
                 },
                 {
@@ -129,6 +132,7 @@ final class InspectCommandTests: XCTestCase {
                     "min": 0.0,
                     "nanCount": 0
                   },
+                  "statisticsError": null,
                   "storageBytes": 34
                 }
               ]
@@ -186,6 +190,7 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual(formatBytes(40), "40 B")
         XCTAssertEqual(formatBytes(1536), "1.5 KiB")
         XCTAssertEqual(formatBytes(47_040_000), "44.9 MiB")
+        XCTAssertEqual(formatBytes(Int.max), "8.0 EiB")
         XCTAssertEqual(formatNumber(7), "7")
         XCTAssertEqual(formatNumber(33.31841), "33.3184")
         XCTAssertEqual(formatNumber(-2.5e-7), "-2.5e-07")

@@ -57,6 +57,22 @@ final class InspectProcessTests: XCTestCase {
             (text, "not a readable HDF5 file (no HDF5 signature found)"),
             (truncated, "not a readable HDF5 file (truncated file"),
         ]
+        // A damaged chunk: the tree is still printed, the failure is the one line on stderr.
+        let damaged = folder.appendingPathComponent("damaged.h5")
+        var damagedBytes = [UInt8](bytes)
+        let zlibHeader: [UInt8] = [0x78, 0x5E]  // deflate levels 2-5
+        let chunkStart = try XCTUnwrap((0..<(damagedBytes.count - 1)).first {
+            Array(damagedBytes[$0...($0 + 1)]) == zlibHeader
+        })
+        for offset in (chunkStart + 2)..<(chunkStart + 66) { damagedBytes[offset] = 0xFF }
+        try Data(damagedBytes).write(to: damaged)
+        let partial = try run(["inspect", damaged.path])
+        XCTAssertNotEqual(partial.status, 0)
+        XCTAssertTrue(partial.stdout.contains("/x (dataset)\n  float32 [100, 20]"), partial.stdout)
+        XCTAssertTrue(partial.stdout.contains("  no statistics: \(damaged.path): '/x': cannot read"), partial.stdout)
+        XCTAssertEqual(partial.stderr.split(separator: "\n").count, 1, partial.stderr)
+        XCTAssertTrue(partial.stderr.contains("\(damaged.path): '/x': cannot read"), partial.stderr)
+
         for (url, message) in cases {
             let result = try run(["inspect", url.path])
             XCTAssertNotEqual(result.status, 0, url.path)

@@ -70,8 +70,28 @@ final class DatasetTests: HDF5TestCase {
     func testRewritingReplacesDataset() throws {
         let writer = try HDF5File.create(file("replace.h5"))
         try writer.write([UInt8](repeating: 1, count: 10), shape: [10], to: "/a")
+        XCTAssertEqual(try writer.read(UInt8.self, from: "/a").values.count, 10)  // keeps /a open
         try writer.write([Float](repeating: 2, count: 4), shape: [2, 2], to: "/a")
         XCTAssertEqual(try writer.read(Float.self, from: "/a").values, [2, 2, 2, 2])
+        try writer.remove("/a")
+        XCTAssertThrowsError(try writer.read(Float.self, from: "/a"))
+    }
+
+    /// Chunks over the default 1 MiB cache are read through a larger cache; results must match.
+    func testBatchedReadsOfLargeChunks() throws {
+        let writer = try HDF5File.create(file("large-chunks.h5"))
+        let values = (0..<(600 * 1000)).map { Int32($0 % 9973) }
+        try writer.write(values, shape: [600, 1000], to: "/x", options: .init(chunks: [300, 1000], compression: 1))
+        for first in stride(from: 0, to: 600, by: 128) {
+            let rows = first..<min(first + 128, 600)
+            XCTAssertEqual(try writer.readRows(Int32.self, from: "/x", rows: rows).values,
+                           Array(values[(rows.lowerBound * 1000)..<(rows.upperBound * 1000)]))
+        }
+    }
+
+    func testArtifactLayoutShufflesOnlyMultiByteTypes() {
+        XCTAssertEqual(DatasetOptions.compressed(UInt8.self), DatasetOptions(compression: 4, shuffle: false))
+        XCTAssertEqual(DatasetOptions.compressed(Float.self, level: 1), DatasetOptions(compression: 1, shuffle: true))
     }
 
     func testAutomaticChunksCoverWholeRowsUpToOneMebibyte() {

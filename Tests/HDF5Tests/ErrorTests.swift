@@ -8,6 +8,7 @@ final class ErrorTests: HDF5TestCase {
         XCTAssertThrowsError(try HDF5File.open(url)) {
             XCTAssertEqual($0 as? HDF5Error, .fileNotFound(file: url.path))
             XCTAssertEqual("\($0)", "\(url.path): no such file")
+            XCTAssertEqual($0.localizedDescription, "\(url.path): no such file")
         }
     }
 

@@ -1,3 +1,4 @@
+import CHDF5
 import Foundation
 import XCTest
 @testable import HDF5
@@ -48,6 +49,67 @@ final class InspectionTests: HDF5TestCase {
         }
     }
 
+    /// Every element is covered exactly once, blocks follow the chunk grid, and stay in budget.
+    func testBlockPlanCoversEveryElementOnce() throws {
+        let cases: [(shape: [Int], chunks: [Int]?, budget: Int)] = [
+            ([3, 5, 7], nil, 4 * 7 * 2),       // splits the middle dimension
+            ([3, 5, 7], [1, 2, 7], 4 * 7 * 3),  // rounds to whole chunks of 2
+            ([2, 3, 1000], nil, 64),            // splits the last dimension
+            ([10], [4], 1 << 20),
+            ([4, 6], nil, 1 << 20),             // one block
+        ]
+        for (shape, chunks, budget) in cases {
+            let plan = BlockPlan(shape: shape, chunkShape: chunks, elementBytes: 4, maximumBlockBytes: budget)
+            var seen = [Int](repeating: 0, count: shape.reduce(1, *))
+            try plan.forEach { start, count in
+                XCTAssertLessThanOrEqual(count.reduce(1, *), plan.maximumElements)
+                XCTAssertLessThanOrEqual(count.reduce(1, *) * 4, budget * 4)
+                var index = start
+                for _ in 0..<count.reduce(1, *) {
+                    let flat = zip(index, shape).reduce(0) { $0 * $1.1 + $1.0 }
+                    seen[flat] += 1
+                    // Next index inside the box, row-major.
+                    var dimension = shape.count - 1
+                    while dimension >= 0 {
+                        index[dimension] += 1
+                        if index[dimension] < start[dimension] + count[dimension] { break }
+                        index[dimension] = start[dimension]
+                        dimension -= 1
+                    }
+                }
+            }
+            XCTAssertEqual(Set(seen), [1], "\(shape) \(String(describing: chunks)) \(budget)")
+        }
+        XCTAssertEqual(BlockPlan(shape: [3, 5, 7], chunkShape: [1, 2, 7], elementBytes: 4,
+                                 maximumBlockBytes: 4 * 7 * 3).step, 2)
+    }
+
+    func testStatisticsOfRowsLargerThanTheBlockBudget() throws {
+        let writer = try HDF5File.create(file("wide.h5"))
+        let values = (0..<(3 * 2 * 500)).map { Int32($0 % 777) - 300 }
+        try writer.write(values, shape: [3, 2, 500], to: "/wide", options: .init(chunks: [1, 1, 100], compression: 1))
+        let statistics = try writer.statistics("/wide", maximumBlockBytes: 256)
+        XCTAssertEqual(statistics.minimum, Double(values.min()!))
+        XCTAssertEqual(statistics.maximum, Double(values.max()!))
+        XCTAssertEqual(statistics.mean!, Double(values.reduce(0, +)) / Double(values.count), accuracy: 1e-9)
+    }
+
+    func testSaturatingSizesAndUnwrittenChunks() throws {
+        XCTAssertEqual(saturatingProduct([1 << 40, 1 << 30]), Int.max)
+        let url = file("unwritten.h5")
+        let writer = try HDF5File.create(url)
+        // Created through the C API shape only: a huge chunked dataset nobody wrote.
+        try writer.write([Float](repeating: 0, count: 4), shape: [2, 2], to: "/small")
+        try writer.createUnwrittenDataset("/huge", shape: [1 << 20, 1 << 20])
+        XCTAssertThrowsError(try writer.statistics("/huge")) {
+            XCTAssertEqual("\($0)", "\(url.path): '/huge': only 0 of its 4398046511104 bytes are stored "
+                + "(unwritten chunks or a damaged file); statistics skipped")
+        }
+        XCTAssertThrowsError(try writer.read(Float.self, from: "/huge")) {
+            XCTAssertTrue("\($0)".contains("reading it needs 4398046511104 bytes, more than the"), "\($0)")
+        }
+    }
+
     func testStatisticsSkipNaNsAndHandleEmptyAndScalar() throws {
         let writer = try HDF5File.create(file("nan.h5"))
         try writer.write([Double.nan, 1, 3, .nan], shape: [2, 2], to: "/nan")
@@ -62,5 +124,24 @@ final class InspectionTests: HDF5TestCase {
                        DatasetStatistics(count: 0, nanCount: 0, minimum: nil, maximum: nil, mean: nil))
         XCTAssertEqual(try writer.statistics("/scalar"),
                        DatasetStatistics(count: 1, nanCount: 0, minimum: -9, maximum: -9, mean: -9))
+    }
+}
+
+extension HDF5File {
+    /// A float32 dataset with chunks allocated lazily and never written.
+    func createUnwrittenDataset(_ path: String, shape: [Int]) throws {
+        try withFileID { id in
+            var dims = shape.map { hsize_t($0) }
+            var chunks = shape.map { _ in hsize_t(256) }
+            let space = H5Screate_simple(Int32(dims.count), &dims, nil)
+            let creation = H5Pcreate(h5pipe_H5P_DATASET_CREATE())
+            H5Pset_chunk(creation, Int32(chunks.count), &chunks)
+            let dataset = H5Dcreate2(id, path, h5pipe_H5T_NATIVE_FLOAT(), space, h5pipe_H5P_DEFAULT(),
+                                     creation, h5pipe_H5P_DEFAULT())
+            XCTAssertGreaterThanOrEqual(dataset, 0)
+            H5Dclose(dataset)
+            H5Pclose(creation)
+            H5Sclose(space)
+        }
     }
 }

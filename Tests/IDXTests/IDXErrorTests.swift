@@ -20,7 +20,7 @@ final class IDXErrorTests: XCTestCase {
     func testBadMagicShowsTheBytesFound() throws {
         let url = try folder.write([0x50, 0x4B, 0x03, 0x04, 0, 0, 0, 1, 0], to: "archive.zip")
         assertThrows(
-            "\(url.path): not an IDX file: it starts with 50 4B 03 04, but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
+            "\(url.path): not an IDX file: the file starts with 50 4B 03 04, but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
         ) { try readBytes(url) }
     }
 
@@ -28,6 +28,27 @@ final class IDXErrorTests: XCTestCase {
         let url = try folder.write([0, 0], to: "tiny")
         assertThrows(
             "\(url.path): not an IDX file: the file holds only 2 byte(s) (00 00), but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
+        ) { try readBytes(url) }
+    }
+
+    func testEmptyFile() throws {
+        let url = try folder.write([], to: "empty")
+        assertThrows(
+            "\(url.path): not an IDX file: the file is empty, but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
+        ) { try readBytes(url) }
+    }
+
+    func testEmptyGzipStream() throws {
+        let url = try folder.write(try folder.gzip([]), to: "empty.gz")
+        assertThrows(
+            "\(url.path): not an IDX file: its decompressed content is empty, but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
+        ) { try readBytes(url) }
+    }
+
+    func testGzipOfSomethingElse() throws {
+        let url = try folder.write(try folder.gzip(Array("<html>".utf8)), to: "page.gz")
+        assertThrows(
+            "\(url.path): not an IDX file: its decompressed content starts with 3C 68 74 6D, but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
         ) { try readBytes(url) }
     }
 

@@ -27,6 +27,18 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    /// A ReLU or LeakyReLU after a batch norm runs inside the batch norm's loops.
+    func testBatchNormWithFusedActivationGradients() throws {
+        for activation in [LayerSpec.leakyReLU(negativeSlope: 0.2), .relu] {
+            for threads in [1, 2] {
+                try GradientCheck(
+                    architecture: [.batchNorm2d(channels: 2), activation, .batchNorm2d(channels: 2)], inputShape: image,
+                    batch: 4, training: true, threads: threads, step: 1e-3, tolerance: 2e-2
+                ).run()
+            }
+        }
+    }
+
     func testBatchNormInferenceModeGradients() throws {
         try GradientCheck(architecture: [.batchNorm2d(channels: 2)], inputShape: image, batch: 3, training: false).run()
     }

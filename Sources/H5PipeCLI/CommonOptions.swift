@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import PipelineEngine
+
+/// The pipeline file and artifacts folder every pipeline verb takes.
+struct PipelineOptions: ParsableArguments {
+    @Argument(help: "The pipeline file (JSON).", completion: .file(extensions: ["json"]))
+    var pipeline: String
+
+    @Option(name: .long, help: ArgumentHelp("The artifacts folder.", valueName: "dir"))
+    var artifacts: String = "artifacts"
+
+    /// The working directory of the process.
+    var workingDirectory: URL { URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true) }
+
+    /// The artifacts folder as a URL (relative paths against the working directory).
+    var artifactsURL: URL { URL(fileURLWithPath: artifacts, isDirectory: true, relativeTo: workingDirectory).standardizedFileURL }
+
+    /// Reads and validates the pipeline file against the current registry.
+    func load() throws -> Pipeline {
+        let url = URL(fileURLWithPath: pipeline, relativeTo: workingDirectory)
+        return try Pipeline.load(contentsOf: url, displayPath: pipeline, registry: try StageCatalog.shared.current())
+    }
+
+    /// `--artifacts DIR` as typed, when it is not the default, for commands printed back to the user.
+    var artifactsArguments: [String] { artifacts == "artifacts" ? [] : ["--artifacts", artifacts] }
+}
+
+/// Turns errors into what the user sees and into the exit status: 2 for a pipeline file that
+/// cannot run or bad arguments, 1 for a failed stage or any other error.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as PipelineValidationError {
+        printError(error.description)
+        throw ExitCode(2)
+    } catch let error as Planner.UnknownTargetError {
+        printError("h5pipe: --stage: \(error)")
+        throw ExitCode(2)
+    } catch let error as PipelineRunError {
+        printError(error.description)
+        throw ExitCode(1)
+    } catch {
+        printError("h5pipe: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+func formatTable(_ rows: [[String]]) -> String {
+    guard let columns = rows.map(\.count).max(), columns > 0 else { return "" }
+    var widths = [Int](repeating: 0, count: columns)
+    for row in rows {
+        for (index, cell) in row.enumerated() where index < columns - 1 { widths[index] = max(widths[index], cell.count) }
+    }
+    return rows.map { row in
+        row.enumerated().map { index, cell in
+            index < row.count - 1 ? cell + String(repeating: " ", count: widths[index] - cell.count) : cell
+        }.joined(separator: "  ")
+    }.joined(separator: "\n")
+}
+
+/// Seconds as people read them: `0.04 s`, `12.3 s`, `4 min 05 s`.
+func formatSeconds(_ seconds: Double) -> String {
+    if seconds < 10 { return String(format: "%.2f s", seconds) }
+    if seconds < 100 { return String(format: "%.1f s", seconds) }
+    let whole = Int(seconds.rounded())
+    if whole < 3600 { return String(format: "%d min %02d s", whole / 60, whole % 60) }
+    return String(format: "%d h %02d min", whole / 3600, (whole % 3600) / 60)
+}

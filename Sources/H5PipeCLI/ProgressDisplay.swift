@@ -1,0 +1,114 @@
+import Foundation
+import PipelineEngine
+
+/// Shows a run as it goes, on standard error.
+///
+/// On a terminal: one live line per running stage (done/total, rate, ETA, the stage's message),
+/// redrawn at most ten times a second, with finished stages printed above them. Otherwise:
+/// plain log lines, progress at most every ten seconds per stage.
+final class ProgressDisplay: @unchecked Sendable {
+    private struct Running {
+        var uses: String
+        var started: Date
+        var threads: Int
+        var progress: StageProgress?
+        var lastPlainLine = Date.distantPast
+    }
+
+    private let live: Bool
+    private let lock = NSLock()
+    private var running: [(id: String, state: Running)] = []
+    private var drawnLines = 0
+    private var lastDraw = Date.distantPast
+    private let columns: Int
+
+    init(live: Bool) {
+        self.live = live
+        var size = winsize()
+        columns = live && ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 100
+    }
+
+    func handle(_ event: RunEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        switch event {
+        case .waitingForLock(let path, let holder):
+            emit("waiting for another h5pipe run to release \(path)" + (holder.map { " (pid \($0))" } ?? "") + " …")
+        case .planned(let plan):
+            let count = plan.executing.count
+            if !live || count > 0 { emit("plan: \(count) of \(plan.steps.count) stages to run") }
+        case .started(let stage, let uses, let reason, let threads):
+            running.append((stage, Running(uses: uses, started: Date(), threads: threads)))
+            emit("▶ \(stage) (\(uses)): \(reason) [\(threads) thread\(threads == 1 ? "" : "s")]")
+        case .progress(let stage, let progress):
+            guard let index = running.firstIndex(where: { $0.id == stage }) else { return }
+            running[index].state.progress = progress
+            if live {
+                if Date().timeIntervalSince(lastDraw) > 0.1 { redraw() }
+            } else if Date().timeIntervalSince(running[index].state.lastPlainLine) >= 10 {
+                running[index].state.lastPlainLine = Date()
+                emit("  \(stage): \(describe(running[index].state))")
+            }
+        case .log(let stage, let message):
+            emit("  \(stage): \(message)")
+        case .finished(let record):
+            running.removeAll { $0.id == record.stage }
+            switch record.outcome {
+            case .ran: emit("✔ \(record.stage) ran in \(formatSeconds(record.seconds))")
+            case .failed: emit("✘ \(record.stage) failed: \(record.reason)")
+            case .skipped: emit("- \(record.stage) skipped: \(record.reason)")
+            case .restored: emit("↺ \(record.stage) restored from the run-cache (\(record.reason))")
+            case .cached: if !live { emit("= \(record.stage) up to date") }
+            }
+        }
+    }
+
+    /// Clears the live lines before the summary.
+    func finish() {
+        lock.lock()
+        clearLive()
+        lock.unlock()
+    }
+
+    private func describe(_ state: Running) -> String {
+        let elapsed = Date().timeIntervalSince(state.started)
+        guard let progress = state.progress, progress.total > 0 else {
+            return "running \(formatSeconds(elapsed))" + (state.progress.map { $0.message.isEmpty ? "" : "  \($0.message)" } ?? "")
+        }
+        let fraction = Double(progress.done) / Double(progress.total)
+        var parts = [String(format: "%3.0f%%", fraction * 100), "\(progress.done)/\(progress.total)"]
+        if progress.done > 0, elapsed > 0 {
+            let rate = Double(progress.done) / elapsed
+            parts.append(rate >= 10 ? String(format: "%.0f/s", rate) : String(format: "%.2f/s", rate))
+            parts.append("ETA " + formatSeconds(Double(progress.total - progress.done) / rate))
+        }
+        if !progress.message.isEmpty { parts.append(progress.message) }
+        return parts.joined(separator: "  ")
+    }
+
+    private func emit(_ line: String) {
+        if live { clearLive() }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+        if live { redraw() }
+    }
+
+    private func clearLive() {
+        guard drawnLines > 0 else { return }
+        // Up to the first live line, then clear to the end of the screen.
+        FileHandle.standardError.write(Data("\u{1B}[\(drawnLines)F\u{1B}[J".utf8))
+        drawnLines = 0
+    }
+
+    private func redraw() {
+        clearLive()
+        var text = ""
+        for (id, state) in running {
+            var line = "  \(id): \(describe(state))"
+            if line.count >= columns { line = String(line.prefix(columns - 2)) + "…" }
+            text += line + "\n"
+        }
+        FileHandle.standardError.write(Data(text.utf8))
+        drawnLines = running.count
+        lastDraw = Date()
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import PipelineEngine
+
+/// `h5pipe run`: brings a pipeline (or some of its stages) up to date.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run what is stale, reuse what is cached.",
+        discussion: """
+            With --stage, runs those stages plus whatever upstream of them is stale or missing; \
+            stages downstream are left alone. --force re-executes the targeted stages (all \
+            stages without --stage) even when cached.
+            """)
+
+    @OptionGroup var options: PipelineOptions
+
+    @Option(name: .customLong("stage"), help: ArgumentHelp("Bring only this stage (and its stale upstream) up to date; repeatable.", valueName: "id"))
+    var stages: [String] = []
+
+    @Flag(help: "Re-execute the targeted stages even when cached.")
+    var force = false
+
+    @Flag(help: "Print the plan with reasons; execute nothing.")
+    var dryRun = false
+
+    @Option(help: "Independent stages run at once (default: the number of cores).")
+    var jobs: Int?
+
+    @Option(help: "Threads shared by running stages (default: the number of cores).")
+    var threads: Int?
+
+    @Flag(help: "Plain log lines even on a terminal.")
+    var plain = false
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let pipeline = try options.load()
+            var invocation = ["h5pipe", "run", options.pipeline] + options.artifactsArguments
+            if let jobs { invocation += ["--jobs", String(jobs)] }
+            let runOptions = RunOptions(
+                targets: stages.isEmpty ? nil : stages, force: force, jobs: jobs, threads: threads,
+                artifactsDirectory: options.artifactsURL, invocation: invocation)
+            let runner = PipelineRunner(pipeline: pipeline, options: runOptions)
+            if dryRun {
+                try printPlan(try runner.plan())
+                return
+            }
+            let display = ProgressDisplay(live: !plain && isatty(STDERR_FILENO) != 0)
+            let interrupt = InterruptHandler { runner.cancel() }
+            let report = try runner.run { display.handle($0) }
+            withExtendedLifetime(interrupt) {}
+            display.finish()
+            print(summary(report))
+            if !report.succeeded { throw PipelineRunError(report: report) }
+        }
+    }
+
+    private func printPlan(_ plan: Plan) throws {
+        let rows = plan.steps.map { step -> [String] in
+            let action: String
+            switch step.action {
+            case .upToDate: action = "up to date"
+            case .restore: action = "restore"
+            case .execute: action = "run"
+            }
+            return [step.id, action, step.reason]
+        }
+        print(formatTable([["stage", "action", "reason"]] + rows))
+        let running = plan.executing.count
+        let restoring = plan.steps.filter { $0.action == .restore }.count
+        print("\ndry run: \(running) to run, \(restoring) to restore, \(plan.steps.count - running - restoring) up to date; nothing executed")
+    }
+
+    private func summary(_ report: RunReport) -> String {
+        let rows = report.records.map { record in
+            [record.stage, record.uses, record.outcome.rawValue,
+             record.outcome == .ran || record.outcome == .failed ? formatSeconds(record.seconds) : "-",
+             record.outcome == .failed ? "see below" : record.reason]
+        }
+        var counts: [String] = []
+        for outcome in [StageOutcome.ran, .restored, .cached, .failed, .skipped] {
+            let count = report.records.filter { $0.outcome == outcome }.count
+            if count > 0 { counts.append("\(count) \(outcome.rawValue)") }
+        }
+        return formatTable([["stage", "uses", "outcome", "time", "reason"]] + rows)
+            + "\n\n\(report.pipeline): \(counts.joined(separator: ", ")) in \(formatSeconds(report.seconds))"
+    }
+}
+
+/// Ctrl-C once asks running stages to stop (they get no artifact); twice exits at once.
+final class InterruptHandler: @unchecked Sendable {
+    private let source: DispatchSourceSignal
+    private var count = 0
+
+    init(onInterrupt: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [unowned self] in
+            self.count += 1
+            if self.count > 1 { exit(130) }
+            printError("\ninterrupted: stopping running stages (Ctrl-C again to quit at once)")
+            onInterrupt()
+        }
+        source.resume()
+    }
+
+    deinit {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}

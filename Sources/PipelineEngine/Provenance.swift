@@ -1,0 +1,99 @@
+import Foundation
+import HDF5
+
+/// The provenance the engine writes as root attributes of every artifact it publishes.
+///
+/// Attribute names all start with `h5pipe.`; that prefix is reserved for the engine, and every
+/// other attribute a stage writes is left as it is.
+///
+/// | attribute | HDF5 type | content |
+/// |---|---|---|
+/// | `h5pipe.stage` | string | the stage name (`tsne`) |
+/// | `h5pipe.stage_id` | string | the stage id in the pipeline file |
+/// | `h5pipe.pipeline` | string | the pipeline name |
+/// | `h5pipe.stage_version` | int64 | the stage version |
+/// | `h5pipe.params` | string | canonical parameters JSON, defaults filled in |
+/// | `h5pipe.inputs` | string | JSON object: input port → SHA-256 of the input artifact |
+/// | `h5pipe.files` | string | JSON object: external file path → SHA-256 (only when there are some) |
+/// | `h5pipe.side_files` | string | JSON object: suffix → `{"file": name, "sha256": hash}` (only when there are some) |
+/// | `h5pipe.cache_key` | string | the cache key (SHA-256, hexadecimal) |
+/// | `h5pipe.version` | string | the h5pipe version that ran the stage |
+/// | `h5pipe.started` | string | start time, ISO 8601 UTC |
+/// | `h5pipe.seconds` | float64 | wall seconds the stage ran |
+/// | `h5pipe.threads` | int64 | the thread budget the stage was given |
+public struct Provenance: Sendable {
+    /// Prefix of every attribute the engine owns.
+    public static let attributePrefix = "h5pipe."
+
+    public var stage: String
+    public var stageID: String
+    public var pipeline: String
+    public var stageVersion: Int
+    public var params: String
+    public var inputs: [String: String]
+    public var files: [String: String]
+    public var cacheKey: String
+    public var started: Date
+    public var seconds: Double
+    public var threads: Int
+    /// Side file suffix → SHA-256.
+    public var sideFiles: [String: String]
+    /// Side file suffix → published file name.
+    public var sideFileNames: [String: String]
+
+    /// The attributes, in the order they are written.
+    public var attributes: [(name: String, value: AttributeValue)] {
+        var list: [(String, AttributeValue)] = [
+            ("h5pipe.stage", .string(stage)),
+            ("h5pipe.stage_id", .string(stageID)),
+            ("h5pipe.pipeline", .string(pipeline)),
+            ("h5pipe.stage_version", .int(Int64(stageVersion))),
+            ("h5pipe.params", .string(params)),
+            ("h5pipe.inputs", .string(Provenance.jsonObject(inputs).canonicalText)),
+        ]
+        if !files.isEmpty { list.append(("h5pipe.files", .string(Provenance.jsonObject(files).canonicalText))) }
+        if !sideFiles.isEmpty {
+            let members = sideFiles.keys.sorted().map { suffix in
+                JSONMember(
+                    key: suffix,
+                    value: .object([
+                        JSONMember(key: "file", value: .string(sideFileNames[suffix] ?? suffix)),
+                        JSONMember(key: "sha256", value: .string(sideFiles[suffix]!)),
+                    ]))
+            }
+            list.append(("h5pipe.side_files", .string(JSONValue.object(members).canonicalText)))
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        list += [
+            ("h5pipe.cache_key", .string(cacheKey)),
+            ("h5pipe.version", .string(h5pipeVersion)),
+            ("h5pipe.started", .string(formatter.string(from: started))),
+            ("h5pipe.seconds", .double(seconds)),
+            ("h5pipe.threads", .int(Int64(threads))),
+        ]
+        return list
+    }
+
+    /// Writes the attributes into the root group of the HDF5 file at `url`.
+    /// - Throws: ``StageError`` when the file is not a valid HDF5 file.
+    public func write(to url: URL) throws {
+        let file: HDF5File
+        do {
+            file = try HDF5File.open(url, mode: .readWrite)
+        } catch {
+            throw StageError("the stage's output is not a valid HDF5 file: \(error)")
+        }
+        do {
+            for (name, value) in attributes { try file.setAttribute(name, value, at: "/") }
+            try file.close()
+        } catch {
+            try? file.close()
+            throw StageError("cannot write provenance into the stage's output: \(error)")
+        }
+    }
+
+    static func jsonObject(_ dictionary: [String: String]) -> JSONValue {
+        .object(dictionary.keys.sorted().map { JSONMember(key: $0, value: .string(dictionary[$0]!)) })
+    }
+}

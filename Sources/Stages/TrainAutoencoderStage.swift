@@ -1,0 +1,265 @@
+import Foundation
+import HDF5
+import NeuralNet
+import PipelineEngine
+
+/// Trains a convolutional autoencoder on an `images` artifact (pixels scaled to [0, 1], the input
+/// itself as target, Adam, shuffled batches) and writes the weights, batch-norm statistics and
+/// loss history as a `model` artifact.
+///
+/// Output layout:
+/// - `/model/layerNN_<type>/<tensor>` f32 with PyTorch's shapes (`weight`, `bias`, `running_mean`,
+///   `running_var`);
+/// - `/history/train_loss`, `/history/test_loss` (L1 on the test split, inference mode) and
+///   `/history/epoch_seconds`, f64 `[epochs]`;
+/// - root attributes `architecture` (the layer list as JSON), `input_shape` `[C, H, W]`, `loss`.
+///
+/// A run killed mid-way resumes from the last finished epoch (a checkpoint in the scratch folder)
+/// and ends with the same weights as an uninterrupted run on the same thread count.
+public struct TrainAutoencoderStage: Stage {
+    /// Training hyperparameters; the defaults reproduce the MNIST recipe.
+    public struct Parameters: StageParameters {
+        /// Passes over the training split.
+        public var epochs = 20
+        /// Images per optimisation step.
+        public var batchSize = 100
+        /// Adam's step size.
+        public var learningRate = 0.0005
+        /// Training loss: `l1` (mean absolute error) or `mse`.
+        public var loss = LossFunction.l1
+        /// Seed of the initial weights and of every epoch's shuffle.
+        public var seed = 0
+        /// The network as a list of layers; it must contain one `code` layer and return its input's shape.
+        public var architecture = LayerSpec.mnistAutoencoder
+
+        public init() {}
+
+        /// Checks ranges and infers the architecture's shapes for 1x28x28 images (MNIST's; the run
+        /// checks again against the actual images).
+        public func validate() -> [ParameterProblem] {
+            var problems: [ParameterProblem] = []
+            if epochs < 1 { problems.append(ParameterProblem(field: "epochs", message: "must be at least 1, got \(epochs)")) }
+            if batchSize < 1 {
+                problems.append(ParameterProblem(field: "batchSize", message: "must be at least 1, got \(batchSize)"))
+            }
+            if !(learningRate > 0 && learningRate.isFinite) {
+                problems.append(ParameterProblem(field: "learningRate", message: "must be a positive number, got \(learningRate)"))
+            }
+            if seed < 0 { problems.append(ParameterProblem(field: "seed", message: "must be at least 0, got \(seed)")) }
+            if let message = ModelArtifact.architectureProblem(architecture, input: ModelArtifact.mnistShape) {
+                problems.append(ParameterProblem(field: "architecture", message: message))
+            }
+            return problems
+        }
+    }
+
+    public static let configuration = StageConfiguration(
+        name: "train-autoencoder", version: 1,
+        summary: "Train a convolutional autoencoder on images (Adam, L1 or MSE reconstruction loss)",
+        inputs: [InputPort("images", accepts: [.images], help: "labelled images (/train/images, /test/images)")],
+        output: .model)
+
+    public init() {}
+
+    /// What a checkpoint holds: everything that decides the rest of the run.
+    struct Checkpoint: Codable {
+        var epochsDone: Int
+        var parameters: [Float]
+        var statistics: [Float]
+        var optimizer: Adam
+        var trainLoss: [Double]
+        var testLoss: [Double]
+        var epochSeconds: [Double]
+        var threads: Int
+    }
+
+    public func run(_ parameters: Parameters, context: StageContext) throws {
+        let imagesURL = try context.input("images")
+        let splits = try ModelArtifact.readImages(imagesURL, splits: ["train", "test"], stageID: context.stageID).splits
+        let (train, test) = (splits[0], splits[1])
+        guard train.images.count > 0 else {
+            throw StageError("stage `\(context.stageID)`: `/train/images` in \(imagesURL.path) holds no image")
+        }
+        if let message = ModelArtifact.architectureProblem(parameters.architecture, input: train.images.shape) {
+            throw StageError("stage `\(context.stageID)`: param `architecture` \(message)")
+        }
+        let network = try Network(
+            architecture: parameters.architecture, inputShape: train.images.shape, seed: UInt64(parameters.seed))
+        let batchSize = min(parameters.batchSize, train.images.count)
+        let trainer = Trainer(
+            network: network, threads: context.threads, maxBatch: batchSize, lossFunction: parameters.loss,
+            learningRate: Float(parameters.learningRate))
+
+        let checkpointURL = context.scratchDirectory.appendingPathComponent("train-autoencoder-checkpoint.json")
+        var state = Checkpoint(
+            epochsDone: 0, parameters: [], statistics: [], optimizer: trainer.optimizer, trainLoss: [], testLoss: [],
+            epochSeconds: [], threads: context.threads)
+        if let data = try? Data(contentsOf: checkpointURL),
+           let saved = try? JSONDecoder().decode(Checkpoint.self, from: data),
+           saved.parameters.count == network.parameters.count, saved.statistics.count == network.statistics.count,
+           saved.epochsDone <= parameters.epochs
+        {
+            state = saved
+            network.parameters = saved.parameters
+            network.statistics = saved.statistics
+            trainer.optimizer = saved.optimizer
+            context.log("resuming after epoch \(saved.epochsDone) from \(checkpointURL.path)"
+                + (saved.threads == context.threads ? "" : " (trained so far on \(saved.threads) threads)"))
+        }
+
+        let batches = (train.images.count + batchSize - 1) / batchSize
+        let total = parameters.epochs * batches
+        for epoch in state.epochsDone..<parameters.epochs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let loss: Double
+            do {
+                loss = try trainer.trainEpoch(
+                    images: train.images, batchSize: batchSize, seed: UInt64(parameters.seed), epoch: epoch
+                ) { done, count, running in
+                    if context.isCancelled { throw StageError.cancelled }
+                    context.progress(
+                        epoch * batches + done, of: total,
+                        "epoch \(epoch + 1)/\(parameters.epochs) batch \(done)/\(count) loss \(String(format: "%.5f", running))")
+                }
+            } catch let error as NonFiniteLossError {
+                throw StageError("stage `\(context.stageID)`: \(error)")
+            }
+            state.epochSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            state.trainLoss.append(loss)
+            state.testLoss.append(test.images.count > 0 ? trainer.evaluate(images: test.images, loss: .l1) : .nan)
+            state.epochsDone = epoch + 1
+            state.parameters = network.parameters
+            state.statistics = network.statistics
+            state.optimizer = trainer.optimizer
+            try saveCheckpoint(state, to: checkpointURL)
+            context.log(String(
+                format: "epoch %d/%d: train loss %.5f, test L1 %.5f, %.2f s", epoch + 1, parameters.epochs, loss,
+                state.testLoss.last!, state.epochSeconds.last!))
+        }
+
+        let file = try HDF5File.create(context.outputURL)
+        try ModelArtifact.write(network, loss: parameters.loss, to: file)
+        try file.write(state.trainLoss, shape: [state.trainLoss.count], to: "/history/train_loss")
+        try file.write(state.testLoss, shape: [state.testLoss.count], to: "/history/test_loss")
+        try file.write(state.epochSeconds, shape: [state.epochSeconds.count], to: "/history/epoch_seconds")
+        try file.close()
+    }
+
+    /// Writes the checkpoint next to its final name, then renames it: a kill never leaves half a file.
+    private func saveCheckpoint(_ state: Checkpoint, to url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = url.appendingPathExtension("partial")
+        try JSONEncoder().encode(state).write(to: temporary)
+        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+        try FileManager.default.moveItem(at: temporary, to: url)
+    }
+}
+
+/// Reading and writing `model` and `images` artifacts, shared by ``TrainAutoencoderStage`` and
+/// ``EncodeStage``.
+enum ModelArtifact {
+    static let mnistShape = SampleShape(channels: 1, height: 28, width: 28)
+
+    /// One split of an `images` artifact.
+    struct Split {
+        var images: ByteImages
+        var labels: [UInt8]
+    }
+
+    /// Splits read from one artifact, in the order asked for.
+    struct Splits {
+        var splits: [Split]
+        var classNames: String?
+    }
+
+    /// Why `architecture` cannot be trained as an autoencoder on `input` images, or nil.
+    static func architectureProblem(_ architecture: [LayerSpec], input: SampleShape) -> String? {
+        if architecture.isEmpty { return "is empty; list at least one layer" }
+        let codes = architecture.indices.filter { if case .code = architecture[$0] { return true } else { return false } }
+        if codes.count != 1 {
+            return "needs exactly one {\"type\": \"code\"} layer marking the encoder's output, found \(codes.count)"
+        }
+        do {
+            let shapes = try LayerSpec.inferShapes(architecture, input: input)
+            if shapes.last != input {
+                return "returns \(shapes.last!) but the images are \(input): the decoder must give back the input's shape"
+            }
+        } catch {
+            return "\(error) (images are \(input))"
+        }
+        return nil
+    }
+
+    /// Reads `/<split>/images` (u8 `[N, H, W]`) and `/<split>/labels` for each split.
+    static func readImages(_ url: URL, splits names: [String], stageID: String) throws -> Splits {
+        let file = try HDF5File.open(url)
+        var splits: [Split] = []
+        for name in names {
+            let images = try file.read(UInt8.self, from: "/\(name)/images")
+            guard images.shape.count == 3 || (images.shape.count == 4 && images.shape[1] >= 1) else {
+                throw StageError(
+                    "stage `\(stageID)`: `/\(name)/images` in \(url.path) has shape \(images.shape); expected [N, height, width]")
+            }
+            let shape = images.shape.count == 3
+                ? SampleShape(channels: 1, height: images.shape[1], width: images.shape[2])
+                : SampleShape(channels: images.shape[1], height: images.shape[2], width: images.shape[3])
+            let labels = try file.read(UInt8.self, from: "/\(name)/labels").values
+            guard labels.count == images.shape[0] else {
+                throw StageError(
+                    "stage `\(stageID)`: `/\(name)/labels` in \(url.path) has \(labels.count) labels for \(images.shape[0]) images")
+            }
+            splits.append(Split(images: ByteImages(pixels: images.values, shape: shape), labels: labels))
+        }
+        let classNames = try file.attribute("class_names", at: "/")?.stringValue
+        try file.close()
+        return Splits(splits: splits, classNames: classNames)
+    }
+
+    /// Writes every tensor of `network` under `/model/` and its description as root attributes.
+    static func write(_ network: Network, loss: LossFunction, to file: HDF5File) throws {
+        for tensor in network.tensors {
+            try file.write(network.values(of: tensor), shape: tensor.shape, to: "/model/" + tensor.name)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let architecture = String(decoding: try encoder.encode(network.architecture), as: UTF8.self)
+        try file.setAttribute("architecture", .string(architecture), at: "/")
+        let shape = network.inputShape
+        try file.setAttribute("input_shape", .ints([shape.channels, shape.height, shape.width].map(Int64.init)), at: "/")
+        try file.setAttribute("loss", .string(loss.rawValue), at: "/")
+    }
+
+    /// Rebuilds the network stored in a `model` artifact.
+    static func readNetwork(_ url: URL, stageID: String) throws -> Network {
+        let file = try HDF5File.open(url)
+        defer { try? file.close() }
+        guard let json = try file.attribute("architecture", at: "/")?.stringValue else {
+            throw StageError("stage `\(stageID)`: \(url.path) has no `architecture` attribute; is it a train-autoencoder model?")
+        }
+        guard let dimensions = try file.attribute("input_shape", at: "/")?.intsValue, dimensions.count == 3 else {
+            throw StageError("stage `\(stageID)`: \(url.path) has no `input_shape` attribute [C, H, W]")
+        }
+        let architecture: [LayerSpec]
+        do {
+            architecture = try JSONDecoder().decode([LayerSpec].self, from: Data(json.utf8))
+        } catch {
+            throw StageError("stage `\(stageID)`: the `architecture` attribute of \(url.path) is not a layer list: \(error)")
+        }
+        let shape = SampleShape(channels: Int(dimensions[0]), height: Int(dimensions[1]), width: Int(dimensions[2]))
+        let network: Network
+        do {
+            network = try Network(architecture: architecture, inputShape: shape, seed: 0)
+        } catch {
+            throw StageError("stage `\(stageID)`: the architecture stored in \(url.path) is invalid: \(error)")
+        }
+        for tensor in network.tensors {
+            let stored = try file.read(Float.self, from: "/model/" + tensor.name)
+            guard stored.shape == tensor.shape else {
+                throw StageError(
+                    "stage `\(stageID)`: `/model/\(tensor.name)` in \(url.path) has shape \(stored.shape), expected \(tensor.shape)")
+            }
+            try network.setValues(stored.values, of: tensor)
+        }
+        return network
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import HDF5
+import XCTest
+
+/// `h5pipe run`, `status`, `graph` and `stages` through the built binary, on pipelines of
+/// `command` stages that write HDF5 with `h5import`.
+final class PipelineCommandTests: XCTestCase {
+    var folder: URL!
+
+    /// `H5PIPE_BINARY` when set (scripts/test points it at the release build), otherwise the
+    /// binary beside the test bundle.
+    var executable: URL {
+        if let path = ProcessInfo.processInfo.environment["H5PIPE_BINARY"] { return URL(fileURLWithPath: path) }
+        return Bundle.main.bundleURL.appendingPathComponent("h5pipe")
+    }
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw XCTSkip("h5pipe is not built at \(executable.path)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/h5import") else {
+            throw XCTSkip("h5import (Debian package hdf5-tools) is not installed")
+        }
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("h5pipe-cli-\(UUID().uuidString)")
+            .resolvingSymlinksInPath()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try write("ints.cfg", "PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 3\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n")
+        try write("pipeline.json", pipeline(value: 1))
+    }
+
+    override func tearDownWithError() throws {
+        if let folder { try? FileManager.default.removeItem(at: folder) }
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try Data(text.utf8).write(to: folder.appendingPathComponent(name))
+    }
+
+    /// source → copy, with `source` writing three integers starting at `value`.
+    func pipeline(value: Int, sleep: Double = 0, failCopy: Bool = false) -> String {
+        let copy = failCopy ? #"["sh", "-c", "echo 'copy: disk full' >&2; exit 4", "{output}"]"# : #"["cp", "{inputs.data}", "{output}"]"#
+        return """
+            {
+              "version": 1,
+              "name": "demo",
+              "stages": {
+                "source": {"uses": "command", "params": {
+                  "run": ["sh", "-c", "sleep \(sleep); echo '\(value) \(value + 1) \(value + 2)' > $0.txt && h5import $0.txt -c ints.cfg -o $0", "{output}"],
+                  "files": ["ints.cfg"], "kind": "numbers"}},
+                "copy": {"uses": "command", "inputs": {"data": "source"}, "params": {"run": \(copy)}}
+              }
+            }
+            """
+    }
+
+    @discardableResult
+    func h5pipe(_ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = try start(arguments)
+        return finish(process)
+    }
+
+    func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        return (process, output, error)
+    }
+
+    func finish(_ running: (Process, Pipe, Pipe)) -> (status: Int32, stdout: String, stderr: String) {
+        let (process, output, error) = running
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+    }
+
+    func testRunThenUnchangedRunThenStatus() throws {
+        let first = try h5pipe("run", "pipeline.json")
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("demo: 2 ran in"), first.stdout)
+        XCTAssertTrue(first.stderr.contains("▶ source (command): never run"), first.stderr)
+        let copied = try HDF5File.open(folder.appendingPathComponent("artifacts/demo/copy.h5"))
+        XCTAssertEqual(try copied.read(Int32.self, from: "/data").values, [1, 2, 3])
+        XCTAssertEqual(try copied.attribute("h5pipe.stage_id", at: "/"), .string("copy"))
+        try copied.close()
+
+        let second = try h5pipe("run", "pipeline.json")
+        XCTAssertEqual(second.status, 0)
+        XCTAssertTrue(second.stdout.contains("demo: 2 cached in"), second.stdout)
+
+        try write("pipeline.json", pipeline(value: 5))
+        let status = try h5pipe("status", "pipeline.json")
+        XCTAssertEqual(status.status, 0)
+        XCTAssertTrue(status.stdout.contains("source  command  stale: param `run` changed"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("copy    command  stale: input `data` will change (`source` runs)"), status.stdout)
+
+        let json = try h5pipe("status", "pipeline.json", "--json")
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(decoded?.map { $0["upToDate"] as? Bool }, [false, false])
+
+        let dry = try h5pipe("run", "pipeline.json", "--dry-run")
+        XCTAssertTrue(dry.stdout.hasSuffix("dry run: 2 to run, 0 to restore, 0 up to date; nothing executed\n"), dry.stdout)
+        XCTAssertTrue(try h5pipe("run", "pipeline.json", "--stage", "source").stdout.contains("source  command  ran"))
+        let record = try String(contentsOf: folder.appendingPathComponent("artifacts/demo/run.json"), encoding: .utf8)
+        XCTAssertTrue(record.contains(#""outcome": "ran""#) && !record.contains(#""stage": "copy""#), record)
+    }
+
+    func testFailureExitsOneAndPrintsTheResumeCommand() throws {
+        try write("pipeline.json", pipeline(value: 1, failCopy: true))
+        let result = try h5pipe("run", "pipeline.json", "--artifacts", "out")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.hasSuffix("""
+            stage `copy` (command) failed: command `sh -c echo 'copy: disk full' >&2; exit 4 {output}` exited with status 4; end of its stderr:
+                copy: disk full
+            fix the problem, then resume with:
+              h5pipe run pipeline.json --artifacts out
+
+            """), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/demo/copy.h5").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/demo/source.h5").path))
+    }
+
+    func testInvalidPipelineExitsTwoWithEveryProblem() throws {
+        try write("bad.json", """
+            {"version": 1, "name": "demo", "stages": {
+              "a": {"uses": "comand"},
+              "b": {"uses": "command", "inputs": {"x": "nope"}, "params": {"run": ["true"], "kindd": "x"}}
+            }}
+            """)
+        let result = try h5pipe("run", "bad.json")
+        XCTAssertEqual(result.status, 2)
+        XCTAssertEqual(result.stderr, """
+            bad.json:2:9: stage `a`: uses: unknown stage `comand`; did you mean `command`?
+            bad.json:3:81: stage `b`: params.kindd: is not a parameter of `command`; did you mean `kind`?
+            bad.json:3:39: stage `b`: inputs.x: no stage `nope` in this pipeline
+
+            """)
+        XCTAssertEqual(result.stdout, "")
+    }
+
+    func testGraphFormats() throws {
+        let dot = try h5pipe("graph", "pipeline.json")
+        XCTAssertEqual(dot.status, 0)
+        XCTAssertTrue(dot.stdout.hasPrefix("digraph \"demo\" {"), dot.stdout)
+        XCTAssertTrue(dot.stdout.contains(#"  "source" -> "copy" [label="data"];"#), dot.stdout)
+        let mermaid = try h5pipe("graph", "pipeline.json", "--format", "mermaid")
+        XCTAssertTrue(mermaid.stdout.contains("  s0 -->|data| s1\n"), mermaid.stdout)
+    }
+
+    func testStagesListsTheCommandStageWithParameters() throws {
+        let text = try h5pipe("stages")
+        XCTAssertTrue(text.stdout.contains("command (version 1)"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("  param   run: [String]"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("  param   kind: String"), text.stdout)
+        let json = try h5pipe("stages", "--json")
+        let list = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        let command = try XCTUnwrap(list?.first { $0["name"] as? String == "command" })
+        XCTAssertEqual((command["params"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["run", "files", "kind", "env"])
+    }
+
+    func testTwoConcurrentRunsTakeTurns() throws {
+        try write("pipeline.json", pipeline(value: 1, sleep: 0.5))
+        let first = try start(["run", "pipeline.json", "--plain"])
+        Thread.sleep(forTimeInterval: 0.15)
+        let second = try start(["run", "pipeline.json", "--plain"])
+        let results = [finish(first), finish(second)]
+        XCTAssertEqual(results.map(\.status), [0, 0], results.map(\.stderr).joined())
+        let ran = results.filter { $0.stdout.contains("2 ran") }.count
+        let cached = results.filter { $0.stdout.contains("2 cached") }.count
+        XCTAssertEqual([ran, cached], [1, 1], results.map(\.stdout).joined())
+        XCTAssertTrue(results[1].stderr.contains("waiting for another h5pipe run to release artifacts"), results[1].stderr)
+    }
+}

@@ -1,0 +1,338 @@
+import Foundation
+import HDF5
+import XCTest
+@testable import PipelineEngine
+
+/// A temporary working directory with a pipeline file in it.
+final class Workspace {
+    let directory: URL
+    let registry: StageRegistry
+
+    init() throws {
+        directory = try makeTemporaryDirectory()
+        registry = try testRegistry()
+        RunCounter.shared.reset()
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    var pipelineURL: URL { directory.appendingPathComponent("pipeline.json") }
+    var artifacts: URL { directory.appendingPathComponent("artifacts") }
+
+    func artifact(_ id: String, pipeline: String = "demo") -> URL {
+        artifacts.appendingPathComponent(pipeline).appendingPathComponent("\(id).h5")
+    }
+
+    /// Writes the pipeline file with `stages` (the JSON object body) and returns the runner.
+    func runner(_ stages: String, targets: [String]? = nil, force: Bool = false, jobs: Int = 2) throws -> PipelineRunner {
+        try Data(#"{"version": 1, "name": "demo", "stages": {\#(stages)}}"#.utf8).write(to: pipelineURL)
+        let pipeline = try Pipeline.load(contentsOf: pipelineURL, displayPath: "pipeline.json", registry: registry)
+        let options = RunOptions(
+            targets: targets, force: force, jobs: jobs, threads: 2,
+            environment: StageEnvironment(workingDirectory: directory, variables: [:]))
+        return PipelineRunner(pipeline: pipeline, options: options)
+    }
+
+    @discardableResult
+    func run(_ stages: String, targets: [String]? = nil, force: Bool = false, jobs: Int = 2) throws -> [String: StageOutcome] {
+        let report = try runner(stages, targets: targets, force: force, jobs: jobs).run()
+        return Dictionary(uniqueKeysWithValues: report.records.map { ($0.stage, $0.outcome) })
+    }
+}
+
+/// gen → scale → double, and gen → other.
+func chain(factor: Double = 2, seed: Int = 0) -> String {
+    """
+    "gen": {"uses": "generate-matrix", "params": {"rows": 5, "columns": 2, "seed": \(seed)}},
+    "scale": {"uses": "scale-matrix", "inputs": {"matrix": "gen"}, "params": {"factor": \(factor)}},
+    "double": {"uses": "scale-matrix", "inputs": {"matrix": "scale"}},
+    "other": {"uses": "scale-matrix", "inputs": {"matrix": "gen"}, "params": {"factor": -1}}
+    """
+}
+
+final class RunnerTests: XCTestCase {
+    let counter = RunCounter.shared
+
+    func counts(_ ids: [String]) -> [Int] { ids.map { counter.count($0) } }
+
+    func testFirstRunExecutesEverythingAndUnchangedRerunExecutesNothing() throws {
+        let workspace = try Workspace()
+        let first = try workspace.run(chain())
+        XCTAssertEqual(first, ["gen": .ran, "scale": .ran, "double": .ran, "other": .ran])
+        XCTAssertEqual(try readMatrix(workspace.artifact("double")).shape, [5, 2])
+
+        let second = try workspace.run(chain())
+        XCTAssertEqual(second, ["gen": .cached, "scale": .cached, "double": .cached, "other": .cached])
+        XCTAssertEqual(counts(["gen", "scale", "double", "other"]), [1, 1, 1, 1])
+
+        let record = try JSONValue.parse(Data(contentsOf: workspace.artifacts.appendingPathComponent("demo/run.json")))
+        guard case .array(let stages)? = record["stages"] else { return XCTFail("run.json has no stages") }
+        XCTAssertEqual(stages.map { $0["stage"] }, ["gen", "scale", "double", "other"].map { .string($0) })
+        XCTAssertEqual(stages[1]["outcome"], .string("cached"))
+        XCTAssertEqual(stages[1]["reason"], .string("unchanged"))
+        XCTAssertEqual(stages[1]["artifact"], .string("artifacts/demo/scale.h5"))
+        guard case .string(let key)? = stages[1]["cacheKey"] else { return XCTFail("no cacheKey") }
+        XCTAssertEqual(key.count, 64)
+    }
+
+    func testParamChangeRerunsExactlyTheDownstreamSetThenRevertRestores() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain(factor: 2))
+        let original = try readMatrix(workspace.artifact("double")).values
+
+        let status = try workspace.runner(chain(factor: 3)).status()
+        XCTAssertEqual(status.map(\.reason), [
+            "unchanged", "param `factor` changed 2 → 3", "input `matrix` will change (`scale` runs)", "unchanged",
+        ])
+
+        let changed = try workspace.run(chain(factor: 3))
+        XCTAssertEqual(changed, ["gen": .cached, "scale": .ran, "double": .ran, "other": .cached])
+        XCTAssertEqual(counts(["gen", "scale", "double", "other"]), [1, 2, 2, 1])
+        XCTAssertEqual(try readMatrix(workspace.artifact("double")).values, original.map { $0 / 2 * 3 })
+
+        let reverted = try workspace.run(chain(factor: 2))
+        XCTAssertEqual(reverted, ["gen": .cached, "scale": .restored, "double": .restored, "other": .cached])
+        XCTAssertEqual(counts(["gen", "scale", "double", "other"]), [1, 2, 2, 1], "a restore must not execute")
+        XCTAssertEqual(try readMatrix(workspace.artifact("double")).values, original)
+    }
+
+    func testForceReexecutesOnlyTheTargets() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        let forced = try workspace.run(chain(), targets: ["scale"], force: true)
+        XCTAssertEqual(forced, ["gen": .cached, "scale": .ran])
+        XCTAssertEqual(counts(["gen", "scale", "double"]), [1, 2, 1])
+    }
+
+    func testStageTargetRunsStaleUpstreamButNotDownstream() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        let outcome = try workspace.run(chain(seed: 7), targets: ["scale"])
+        XCTAssertEqual(outcome, ["gen": .ran, "scale": .ran])
+        XCTAssertEqual(counts(["gen", "scale", "double", "other"]), [2, 2, 1, 1])
+        let status = try workspace.runner(chain(seed: 7)).status()
+        XCTAssertEqual(status.filter { !$0.isUpToDate }.map(\.stage), ["double", "other"])
+        XCTAssertEqual(status.first { $0.stage == "other" }?.reason, "input `matrix` changed")
+    }
+
+    func testDeletedArtifactIsRestoredWithoutRunning() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        try FileManager.default.removeItem(at: workspace.artifact("scale"))
+        let status = try workspace.runner(chain()).status()
+        XCTAssertEqual(status.first { $0.stage == "scale" }?.action, .restore)
+        XCTAssertEqual(status.first { $0.stage == "scale" }?.reason, "artifact missing")
+        let outcome = try workspace.run(chain())
+        XCTAssertEqual(outcome["scale"], .restored)
+        XCTAssertEqual(outcome["double"], .cached)
+        XCTAssertEqual(counts(["scale"]), [1])
+        XCTAssertEqual(try readMatrix(workspace.artifact("scale")).shape, [5, 2])
+    }
+
+    func testArtifactReplacedOnDiskIsNoticedAndRestored() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        // A new file under the same name (what editors and `cp` do).
+        let replacement = workspace.directory.appendingPathComponent("other.h5")
+        try writeMatrix([1, 2], shape: [1, 2], to: replacement)
+        try FileManager.default.removeItem(at: workspace.artifact("scale"))
+        try FileManager.default.moveItem(at: replacement, to: workspace.artifact("scale"))
+        XCTAssertEqual(try workspace.runner(chain()).status().first { $0.stage == "scale" }?.reason, "artifact changed on disk")
+        let outcome = try workspace.run(chain())
+        XCTAssertEqual(outcome["scale"], .restored)
+        XCTAssertEqual(try readMatrix(workspace.artifact("scale")).shape, [5, 2])
+        XCTAssertEqual(counts(["scale"]), [1])
+    }
+
+    func testArtifactEditedInPlaceIsRebuilt() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        // Edit in place: the published file and its run-cache object share an inode.
+        let file = try HDF5File.open(workspace.artifact("scale"), mode: .readWrite)
+        try file.setAttribute("edited", .int(1), at: "/")
+        try file.close()
+        let outcome = try workspace.run(chain())
+        XCTAssertEqual(outcome["scale"], .ran)
+        XCTAssertEqual(counts(["scale"]), [2])
+        XCTAssertNil(try HDF5File.open(workspace.artifact("scale")).attribute("edited", at: "/"))
+    }
+
+    func testTouchedArtifactIsTrustedAfterOneRehash() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        let url = workspace.artifact("gen")
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: url.path)
+        XCTAssertEqual(try workspace.run(chain()), ["gen": .cached, "scale": .cached, "double": .cached, "other": .cached])
+        XCTAssertEqual(counts(["gen"]), [1])
+    }
+
+    func testThrowingStageLeavesNoArtifactSkipsDependentsAndPrintsResume() throws {
+        let workspace = try Workspace()
+        let stages = """
+            "gen": {"uses": "generate-matrix"},
+            "broken": {"uses": "fail", "inputs": {"matrix": "gen"}},
+            "after": {"uses": "scale-matrix", "inputs": {"matrix": "broken"}},
+            "fine": {"uses": "scale-matrix", "inputs": {"matrix": "gen"}}
+            """
+        let report = try workspace.runner(stages, targets: ["after", "fine"]).run()
+        let outcomes = Dictionary(uniqueKeysWithValues: report.records.map { ($0.stage, $0.outcome) })
+        XCTAssertEqual(outcomes, ["gen": .ran, "broken": .failed, "after": .skipped, "fine": .ran])
+        XCTAssertFalse(report.succeeded)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifact("broken").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifact("after").path))
+        XCTAssertEqual(counts(["after"]), [0])
+        XCTAssertEqual(
+            PipelineRunError(report: report).description,
+            """
+            stage `broken` (fail) failed: the input is not what this stage expects
+            skipped: `after`
+            fix the problem, then resume with:
+              h5pipe run pipeline.json --stage after --stage fine
+            """)
+        // The checkpoint folder survives the failure, keyed by the cache key.
+        let key = try XCTUnwrap(report.records.first { $0.stage == "broken" }?.cacheKey)
+        let checkpoint = workspace.artifacts.appendingPathComponent(".h5pipe/scratch/\(key)/checkpoint")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.path))
+        // Nothing half-written remains, and the next run retries the failed stage only.
+        let temporary = try FileManager.default.contentsOfDirectory(atPath: workspace.artifacts.appendingPathComponent(".h5pipe/tmp").path)
+        XCTAssertEqual(temporary, [])
+        let again = try workspace.run(stages, targets: ["after", "fine"])
+        XCTAssertEqual(again, ["gen": .cached, "broken": .failed, "after": .skipped, "fine": .cached])
+    }
+
+    func testScratchFolderIsRemovedAfterSuccess() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        let scratch = workspace.artifacts.appendingPathComponent(".h5pipe/scratch")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [])
+    }
+
+    func testProvenanceAttributesAreWrittenBesideTheStagesOwn() throws {
+        let workspace = try Workspace()
+        let report = try workspace.runner(chain()).run()
+        let file = try HDF5File.open(workspace.artifact("scale"))
+        defer { try? file.close() }
+        let attributes = try file.attributes(at: "/")
+        XCTAssertEqual(attributes["note"], .string("written by the stage"))
+        XCTAssertEqual(attributes["h5pipe.stage"], .string("scale-matrix"))
+        XCTAssertEqual(attributes["h5pipe.stage_id"], .string("scale"))
+        XCTAssertEqual(attributes["h5pipe.pipeline"], .string("demo"))
+        XCTAssertEqual(attributes["h5pipe.stage_version"], .int(1))
+        XCTAssertEqual(attributes["h5pipe.params"], .string(#"{"factor":2}"#))
+        XCTAssertEqual(attributes["h5pipe.version"], .string(h5pipeVersion))
+        XCTAssertEqual(attributes["h5pipe.threads"]?.intValue.map { $0 >= 1 }, true)
+        XCTAssertEqual(attributes["h5pipe.cache_key"], .string(report.records[1].cacheKey!))
+        let genHash = try SHA256.hash(fileAt: workspace.artifact("gen"))
+        XCTAssertEqual(attributes["h5pipe.inputs"], .string(#"{"matrix":"\#(genHash)"}"#))
+        XCTAssertNotNil(attributes["h5pipe.started"]?.stringValue.flatMap { ISO8601DateFormatter.withFraction.date(from: $0) })
+        XCTAssertEqual(attributes["h5pipe.seconds"]?.doubleValue.map { $0 >= 0 && $0 < 60 }, true)
+    }
+
+    func testSideFileIsPublishedHashedAndRestored() throws {
+        let workspace = try Workspace()
+        let stages = chain() + #", "describe": {"uses": "describe-matrix", "inputs": {"matrix": "scale"}}"#
+        try workspace.run(stages)
+        let side = workspace.artifacts.appendingPathComponent("demo/describe.txt")
+        let text = try String(contentsOf: side, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("shape [5, 2] sum "))
+        let record = try HDF5File.open(workspace.artifact("describe")).attribute("h5pipe.side_files", at: "/")?.stringValue
+        XCTAssertEqual(record, #"{"txt":{"file":"describe.txt","sha256":"\#(try SHA256.hash(fileAt: side))"}}"#)
+        try FileManager.default.removeItem(at: side)
+        XCTAssertEqual(try workspace.runner(stages).status().last?.reason, "side file `describe.txt` missing")
+        XCTAssertEqual(try workspace.run(stages)["describe"], .restored)
+        XCTAssertEqual(try String(contentsOf: side, encoding: .utf8), text)
+        XCTAssertEqual(counts(["describe"]), [1])
+    }
+
+    func testIndependentStagesRunInParallel() throws {
+        let workspace = try Workspace()
+        let stages = """
+            "a": {"uses": "generate-matrix", "params": {"sleep": 0.4, "seed": 1}},
+            "b": {"uses": "generate-matrix", "params": {"sleep": 0.4, "seed": 2}}
+            """
+        let events = EventLog()
+        _ = try workspace.runner(stages, jobs: 2).run { events.append($0) }
+        // Both started before either finished.
+        XCTAssertEqual(Array(events.kinds.prefix(2)), ["started", "started"])
+
+        let serial = EventLog()
+        _ = try workspace.runner(stages, force: true, jobs: 1).run { serial.append($0) }
+        XCTAssertEqual(Array(serial.kinds.prefix(3)), ["started", "finished", "started"])
+    }
+
+    func testConcurrentRunsOnOneFolderTakeTurns() throws {
+        let workspace = try Workspace()
+        let first = try workspace.runner(chain())
+        let second = try workspace.runner(chain())
+        let waited = EventLog()
+        let group = DispatchGroup()
+        let results = ReportBox()
+        for runner in [first, second] {
+            group.enter()
+            Thread {
+                let report = try? runner.run { waited.append($0) }
+                results.append(report)
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        let reports = results.reports
+        XCTAssertEqual(reports.compactMap { $0?.succeeded }, [true, true])
+        XCTAssertEqual(counts(["gen", "scale", "double", "other"]), [1, 1, 1, 1], "each stage executed once in all")
+        let outcomes = reports.compactMap { $0 }.map { Set($0.records.map(\.outcome)) }
+        XCTAssertTrue(outcomes.contains([.ran]) && outcomes.contains([.cached]))
+        XCTAssertEqual(waited.kinds.filter { $0 == "waiting" }.count, 1)
+        XCTAssertEqual(try readMatrix(workspace.artifact("double")).shape, [5, 2])
+    }
+}
+
+/// Reports collected from several threads.
+final class ReportBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [RunReport?] = []
+    func append(_ report: RunReport?) {
+        lock.lock()
+        list.append(report)
+        lock.unlock()
+    }
+    var reports: [RunReport?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return list
+    }
+}
+
+/// Collects event kinds in arrival order.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+
+    func append(_ event: RunEvent) {
+        let kind: String
+        switch event {
+        case .waitingForLock: kind = "waiting"
+        case .planned: kind = "planned"
+        case .started: kind = "started"
+        case .progress, .log: return
+        case .finished: kind = "finished"
+        }
+        lock.lock()
+        list.append(kind)
+        lock.unlock()
+    }
+
+    /// Kinds after `planned`.
+    var kinds: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return list.filter { $0 != "planned" }
+    }
+}
+
+extension ISO8601DateFormatter {
+    static var withFraction: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import HDF5
+import PipelineEngine
+
+// Tiny synthetic stages: generate a seeded random matrix, scale it, add two, fail on purpose.
+
+/// Counts executions per stage id so tests can prove that a stage did or did not run.
+final class RunCounter: @unchecked Sendable {
+    static let shared = RunCounter()
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+
+    func increment(_ id: String) {
+        lock.lock()
+        counts[id, default: 0] += 1
+        lock.unlock()
+    }
+
+    func count(_ id: String) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts[id, default: 0]
+    }
+
+    func reset() {
+        lock.lock()
+        counts = [:]
+        lock.unlock()
+    }
+}
+
+extension ArtifactKind {
+    static let matrix: ArtifactKind = "matrix"
+}
+
+/// A seeded pseudo-random generator (SplitMix64), so artifacts are reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func readMatrix(_ url: URL) throws -> (values: [Float], shape: [Int]) {
+    let file = try HDF5File.open(url)
+    defer { try? file.close() }
+    let array = try file.read(Float.self, from: "/matrix")
+    return (array.values, array.shape)
+}
+
+func writeMatrix(_ values: [Float], shape: [Int], to url: URL) throws {
+    let file = try HDF5File.create(url)
+    try file.write(values, shape: shape, to: "/matrix")
+    try file.setAttribute("note", .string("written by the stage"), at: "/")
+    try file.close()
+}
+
+struct GenerateMatrix: Stage {
+    struct Parameters: StageParameters {
+        var rows = 4
+        var columns = 3
+        var seed = 0
+        /// When set, the stage sleeps this many seconds (to observe parallel runs).
+        var sleep: Double? = nil
+        func validate() -> [ParameterProblem] {
+            var problems: [ParameterProblem] = []
+            if rows < 1 { problems.append(ParameterProblem(field: "rows", message: "must be at least 1, got \(rows)")) }
+            if columns < 1 { problems.append(ParameterProblem(field: "columns", message: "must be at least 1, got \(columns)")) }
+            return problems
+        }
+    }
+
+    static let configuration = StageConfiguration(
+        name: "generate-matrix", version: 1, summary: "A seeded random float32 matrix at /matrix.", output: .matrix)
+
+    func run(_ parameters: Parameters, context: StageContext) throws {
+        RunCounter.shared.increment(context.stageID)
+        if let sleep = parameters.sleep { Thread.sleep(forTimeInterval: sleep) }
+        var generator = SplitMix64(state: UInt64(parameters.seed))
+        let count = parameters.rows * parameters.columns
+        let values = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+        context.progress(count, of: count, "generated")
+        try writeMatrix(values, shape: [parameters.rows, parameters.columns], to: context.outputURL)
+    }
+}
+
+struct ScaleMatrix: Stage {
+    struct Parameters: StageParameters {
+        var factor = 2.0
+    }
+
+    static let configuration = StageConfiguration(
+        name: "scale-matrix", version: 1, summary: "Multiplies /matrix by `factor`.",
+        inputs: [InputPort("matrix", accepts: [.matrix], help: "the matrix to scale")], output: .matrix)
+
+    func run(_ parameters: Parameters, context: StageContext) throws {
+        RunCounter.shared.increment(context.stageID)
+        let input = try readMatrix(try context.input("matrix"))
+        try writeMatrix(input.values.map { $0 * Float(parameters.factor) }, shape: input.shape, to: context.outputURL)
+    }
+}
+
+struct AddMatrices: Stage {
+    typealias Parameters = NoParameters
+
+    static let configuration = StageConfiguration(
+        name: "add-matrices", version: 1, summary: "Adds two matrices of one shape.",
+        inputs: [InputPort("left", accepts: [.matrix]), InputPort("right", accepts: [.matrix])], output: .matrix)
+
+    func run(_ parameters: Parameters, context: StageContext) throws {
+        RunCounter.shared.increment(context.stageID)
+        let left = try readMatrix(try context.input("left"))
+        let right = try readMatrix(try context.input("right"))
+        guard left.shape == right.shape else {
+            throw StageError("stage `\(context.stageID)`: shapes \(left.shape) and \(right.shape) differ")
+        }
+        try writeMatrix(zip(left.values, right.values).map(+), shape: left.shape, to: context.outputURL)
+    }
+}
+
+/// Writes part of its output, then throws.
+struct FailingStage: Stage {
+    struct Parameters: StageParameters {
+        var message = "the input is not what this stage expects"
+    }
+
+    static let configuration = StageConfiguration(
+        name: "fail", version: 1, summary: "Always fails after writing a partial artifact.",
+        inputs: [InputPort("matrix", accepts: [.matrix])], output: .matrix)
+
+    func run(_ parameters: Parameters, context: StageContext) throws {
+        RunCounter.shared.increment(context.stageID)
+        try Data("partial".utf8).write(to: context.outputURL)
+        try Data("checkpoint".utf8).write(to: context.scratchDirectory.appendingPathComponent("checkpoint"))
+        throw StageError(parameters.message)
+    }
+}
+
+/// Writes a text side file next to the matrix it copies.
+struct DescribeMatrix: Stage {
+    typealias Parameters = NoParameters
+
+    static let configuration = StageConfiguration(
+        name: "describe-matrix", version: 1, summary: "Copies /matrix and writes a .txt summary beside it.",
+        inputs: [InputPort("matrix", accepts: [.matrix])], output: .figure)
+
+    func run(_ parameters: Parameters, context: StageContext) throws {
+        RunCounter.shared.increment(context.stageID)
+        let input = try readMatrix(try context.input("matrix"))
+        try writeMatrix(input.values, shape: input.shape, to: context.outputURL)
+        let summary = "shape \(input.shape) sum \(input.values.reduce(0, +))\n"
+        try Data(summary.utf8).write(to: context.sideFile("txt"))
+    }
+}
+
+/// A stage with many parameter types, for decoding and validation messages.
+struct EmbedStage: Stage {
+    enum Method: String, Codable, Sendable { case exact, fft }
+
+    struct Parameters: StageParameters {
+        var perplexity = 30.0
+        var iterations = 1000
+        var method = Method.fft
+        var labels: [String] = []
+        var note: String? = nil
+        func validate() -> [ParameterProblem] {
+            perplexity > 0 ? [] : [ParameterProblem(field: "perplexity", message: "must be greater than 0, got \(perplexity)")]
+        }
+    }
+
+    static let configuration = StageConfiguration(
+        name: "embed", version: 3, summary: "Test stage with typed parameters.",
+        inputs: [InputPort("features", accepts: ["features"])], output: "embedding")
+
+    func run(_ parameters: Parameters, context: StageContext) throws {}
+}
+
+struct FeaturesStage: Stage {
+    typealias Parameters = NoParameters
+    static let configuration = StageConfiguration(name: "features", version: 1, summary: "Test source of features.", output: "features")
+    func run(_ parameters: Parameters, context: StageContext) throws {}
+}
+
+/// A registry of every test stage.
+func testRegistry() throws -> StageRegistry {
+    try StageRegistry([
+        GenerateMatrix.self, ScaleMatrix.self, AddMatrices.self, FailingStage.self, DescribeMatrix.self,
+        EmbedStage.self, FeaturesStage.self,
+    ])
+}

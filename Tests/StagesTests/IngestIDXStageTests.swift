@@ -1,0 +1,142 @@
+import Foundation
+import HDF5
+import IDX
+import PipelineEngine
+import XCTest
+
+@testable import Stages
+
+final class IngestIDXStageTests: XCTestCase {
+    private var folder: ScratchFolder!
+
+    override func setUpWithError() throws { folder = try ScratchFolder() }
+    override func tearDown() { folder = nil }
+
+    /// Runs the stage with `parameters` and returns the artifact, opened for reading.
+    private func run(_ parameters: IngestIDXStage.Parameters, threads: Int = 2) throws -> HDF5File {
+        let output = try folder.path("artifacts/ingest.h5")
+        let context = StageContext(
+            stageID: "ingest", pipelineName: "test", inputs: [:], outputURL: output,
+            sideFileDirectory: folder.url, scratchDirectory: folder.url, threads: threads,
+            environment: StageEnvironment(workingDirectory: folder.url, variables: [:]))
+        try IngestIDXStage().run(parameters, context: context)
+        return try HDF5File.open(output)
+    }
+
+    private func string(_ file: HDF5File, _ name: String, at path: String = "/") throws -> String? {
+        try file.attribute(name, at: path)?.stringValue
+    }
+
+    func testWritesBothSplitsWithSourcesAndClassNames() throws {
+        let directory = try folder.writeDataset(in: "idx", train: 5, test: 3, height: 4, width: 3)
+        for threads in [1, 2] {
+            let artifact = try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path), threads: threads)
+            defer { try? artifact.close() }
+            for (group, prefix) in [("/train", "train"), ("/test", "t10k")] {
+                let imagesFile = directory.appendingPathComponent("\(prefix)-images-idx3-ubyte.gz")
+                let labelsFile = directory.appendingPathComponent("\(prefix)-labels-idx1-ubyte.gz")
+                let expectedImages = try IDXFile.read(UInt8.self, from: imagesFile)
+                let images = try artifact.read(UInt8.self, from: "\(group)/images")
+                XCTAssertEqual(images.shape, expectedImages.shape)
+                XCTAssertEqual(images.values, expectedImages.values)
+                XCTAssertEqual(try artifact.read(UInt8.self, from: "\(group)/labels").values, try IDXFile.read(UInt8.self, from: labelsFile).values)
+
+                let info = try artifact.datasetInfo("\(group)/images")
+                XCTAssertEqual(info.chunkShape, expectedImages.shape)
+                XCTAssertEqual(info.filters, [.gzip(level: IngestIDXStage.compressionLevel)])
+
+                XCTAssertEqual(try string(artifact, "source_file", at: "\(group)/images"), "\(prefix)-images-idx3-ubyte.gz")
+                XCTAssertEqual(try string(artifact, "source_sha256", at: "\(group)/images"), try SHA256.hash(fileAt: imagesFile))
+                XCTAssertEqual(try string(artifact, "source_sha256", at: "\(group)/labels"), try SHA256.hash(fileAt: labelsFile))
+                XCTAssertEqual(
+                    try string(artifact, "source_idx_sha256", at: "\(group)/labels"), try decompressedSHA256(of: labelsFile))
+                XCTAssertEqual(
+                    try string(artifact, "source_idx_sha256", at: "\(group)/images"), try decompressedSHA256(of: imagesFile))
+            }
+            XCTAssertEqual(try string(artifact, "dataset"), "mnist")
+            XCTAssertEqual(try string(artifact, "class_names"), #"["0","1","2","3","4","5","6","7","8","9"]"#)
+        }
+    }
+
+    func testLimitKeepsTheFirstImagesOfEachSplit() throws {
+        let directory = try folder.writeDataset(in: "idx", train: 5, test: 3, compression: .none)
+        let artifact = try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path, limit: 2))
+        defer { try? artifact.close() }
+        let all = try IDXFile.read(UInt8.self, from: directory.appendingPathComponent("train-images-idx3-ubyte"))
+        let train = try artifact.read(UInt8.self, from: "/train/images")
+        XCTAssertEqual(train.shape, [2, 4, 3])
+        XCTAssertEqual(train.values, Array(all.values.prefix(24)))
+        XCTAssertEqual(try artifact.read(UInt8.self, from: "/test/labels").values, [0, 1])
+        XCTAssertNil(try artifact.attribute("source_idx_sha256", at: "/train/images"))
+        XCTAssertNotNil(try artifact.attribute("source_sha256", at: "/train/images"))
+    }
+
+    func testFashionMNISTGetsGarmentClassNames() throws {
+        let directory = try folder.writeDataset(in: "fashion")
+        let artifact = try run(IngestIDXStage.Parameters(dataset: "fashion-mnist", directory: directory.path))
+        defer { try? artifact.close() }
+        XCTAssertEqual(try string(artifact, "dataset"), "fashion-mnist")
+        let names = try JSONDecoder().decode([String].self, from: Data(try string(artifact, "class_names")!.utf8))
+        XCTAssertEqual(names, ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"])
+    }
+
+    func testDirectoryAloneNamesClassesUpToTheLargestLabel() throws {
+        let directory = try folder.writeDataset(in: "letters", train: 6, test: 2, classes: 4)
+        let artifact = try run(IngestIDXStage.Parameters(directory: directory.path))
+        defer { try? artifact.close() }
+        XCTAssertEqual(try string(artifact, "dataset"), "letters")
+        XCTAssertEqual(try string(artifact, "class_names"), #"["0","1","2","3"]"#)
+    }
+
+    func testLabelOutsideTheDatasetsClassesFailsNamingTheFile() throws {
+        let directory = try folder.writeDataset(in: "idx", test: 3)
+        let labels = directory.appendingPathComponent("t10k-labels-idx1-ubyte.gz")
+        try IDXFile.write(IDXArray<UInt8>(shape: [3], values: [1, 2, 10]), to: labels, compression: .gzip(level: 6))
+        XCTAssertThrowsError(try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path))) { error in
+            XCTAssertEqual("\(error)", "\(labels.path): label 10 at index 2 is outside the 10 declared classes (0-9)")
+        }
+    }
+
+    func testExternalFilesAreTheFourSourceFiles() throws {
+        let directory = try folder.writeDataset(in: "idx")
+        let files = try IngestIDXStage.externalFiles(
+            for: IngestIDXStage.Parameters(directory: "idx"),
+            environment: StageEnvironment(workingDirectory: folder.url, variables: [:]))
+        XCTAssertEqual(
+            files.map(\.path),
+            ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+                .map { directory.appendingPathComponent($0).path })
+    }
+
+    func testParameterValidation() {
+        XCTAssertEqual(
+            IngestIDXStage.Parameters().validate().map(\.description),
+            ["`dataset` is required unless `directory` names a folder of IDX files"])
+        XCTAssertEqual(
+            IngestIDXStage.Parameters(dataset: "cifar", limit: 0).validate().map(\.description),
+            [
+                "`dataset` must be one of mnist, fashion-mnist, got `cifar` (or give `directory` for other IDX data)",
+                "`limit` must be at least 1, got 0",
+            ])
+        XCTAssertEqual(IngestIDXStage.Parameters(directory: "x", limit: 5).validate(), [])
+        XCTAssertEqual(IngestIDXStage.Parameters(dataset: "mnist").validate(), [])
+    }
+
+    func testIsRegisteredAsABuiltinStage() {
+        XCTAssertTrue(BuiltinStages.all.contains { $0.configuration.name == "ingest-idx" })
+        XCTAssertEqual(IngestIDXStage.configuration.output, .images)
+    }
+
+    func testFullMNISTMatchesThePublishedHashes() throws {
+        guard let shared = sharedMNISTFolder() else { throw XCTSkip("the shared MNIST files are not on this machine") }
+        let artifact = try run(IngestIDXStage.Parameters(dataset: "mnist", directory: shared.path))
+        defer { try? artifact.close() }
+        XCTAssertEqual(try artifact.datasetInfo("/train/images").shape, [60000, 28, 28])
+        XCTAssertEqual(try artifact.datasetInfo("/test/labels").shape, [10000])
+        let published = KnownIDXDataset.mnist.decompressedSHA256
+        XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/train/images"), published["train-images-idx3-ubyte"])
+        XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/train/labels"), published["train-labels-idx1-ubyte"])
+        XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/test/images"), published["t10k-images-idx3-ubyte"])
+        XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/test/labels"), published["t10k-labels-idx1-ubyte"])
+    }
+}
