@@ -34,6 +34,11 @@ def run(*args):
         raise SystemExit(f"h5pipe {' '.join(args)} failed:\n{result.stderr}")
     return elapsed
 
+def start_only():
+    started = time.perf_counter()
+    subprocess.run([binary, "--version"], capture_output=True, check=True)
+    return time.perf_counter() - started
+
 def record(name):
     with open(f"artifacts/{name}/run.json") as file:
         return json.load(file)
@@ -53,6 +58,7 @@ with open("large.json", "w") as file:
 run("run", "large.json")
 sizes = sum(os.path.getsize(f"artifacts/large/s{index}.h5") for index in range(5))
 unchanged = [run("run", "large.json") for _ in range(repeats)]
+startup = [start_only() for _ in range(repeats)]
 assert all(entry["outcome"] == "cached" for entry in record("large")["stages"])
 started = time.perf_counter()
 subprocess.run(["sha256sum"] + [f"artifacts/large/s{index}.h5" for index in range(5)], check=True, capture_output=True)
@@ -60,7 +66,8 @@ hashing = time.perf_counter() - started
 print(f"unchanged 5-stage pipeline, artifacts {sizes / 1e6:.1f} MB: "
       f"h5pipe run median {statistics.median(unchanged) * 1000:.1f} ms "
       f"(min {min(unchanged) * 1000:.1f}, max {max(unchanged) * 1000:.1f}, {repeats} runs); "
-      f"hashing the artifacts once with sha256sum: {hashing * 1000:.1f} ms")
+      f"hashing the artifacts once with sha256sum: {hashing * 1000:.1f} ms; "
+      f"process start alone (h5pipe --version): median {statistics.median(startup) * 1000:.1f} ms")
 
 # 2. A chain of 100 trivial stages: each copies its input (a 4-value HDF5 file).
 with open("tiny.cfg", "w") as file:

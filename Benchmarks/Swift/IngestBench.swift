@@ -8,8 +8,9 @@ import Stages
 /// read alone, with median wall seconds over repeats.
 ///
 /// Prints `directory` (the IDX folder used), `stage_first_seconds` (the first run in this
-/// process), `stage_seconds` and `read_seconds` lines, one `name value` pair each, for
-/// Benchmarks/ingest.sh.
+/// process), `stage_seconds` and `read_seconds` (median wall seconds), and `stage_cpu_seconds`
+/// and `read_cpu_seconds` (median CPU seconds of the process, all threads: steadier than wall
+/// time on a shared machine), one `name value` pair per line, for Benchmarks/ingest.sh.
 struct IngestBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest", abstract: "Time the ingest-idx stage and the IDX reader on MNIST.")
@@ -26,8 +27,6 @@ struct IngestBench: ParsableCommand {
     @Option(help: "Folder for the artifacts written (default: a temporary folder).")
     var outputDirectory: String?
 
-    @Flag(help: "Run the stage once and skip the read-only measurement (for peak-memory runs).")
-    var stageOnly = false
 
     func run() throws {
         let environment = StageEnvironment()
@@ -39,8 +38,8 @@ struct IngestBench: ParsableCommand {
         print("directory \(files.directory.path)")
 
         let parameters = IngestIDXStage.Parameters(dataset: "mnist", directory: files.directory.path)
-        let stageTimes = try (0..<(stageOnly ? 1 : repeats)).map { _ in
-            try seconds {
+        let stageTimes = try (0..<repeats).map { _ in
+            try measure {
                 let context = StageContext(
                     stageID: "ingest", pipelineName: "bench", inputs: [:],
                     outputURL: output.appendingPathComponent("ingest.h5"), sideFileDirectory: output,
@@ -48,24 +47,33 @@ struct IngestBench: ParsableCommand {
                 try IngestIDXStage().run(parameters, context: context)
             }
         }
-        print("stage_first_seconds \(stageTimes[0])")
-        print("stage_seconds \(median(stageTimes))")
-        if stageOnly { return }
+        print("stage_first_seconds \(stageTimes[0].wall)")
+        print("stage_seconds \(median(stageTimes.map(\.wall)))")
+        print("stage_cpu_seconds \(median(stageTimes.map(\.cpu)))")
 
         let readTimes = try (0..<repeats).map { _ in
-            try seconds {
+            try measure {
                 for (images, labels) in [(IDXDatasetFile.trainImages, IDXDatasetFile.trainLabels), (.testImages, .testLabels)] {
                     _ = try LabelledImages.read(images: files[images], labels: files[labels], classCount: 10)
                 }
             }
         }
-        print("read_seconds \(median(readTimes))")
+        print("read_seconds \(median(readTimes.map(\.wall)))")
+        print("read_cpu_seconds \(median(readTimes.map(\.cpu)))")
     }
 
-    private func seconds(_ body: () throws -> Void) rethrows -> Double {
+    /// Wall and process CPU seconds of `body`.
+    private func measure(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = processCPUSeconds()
         try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpuStart)
+    }
+
+    private func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     private func median(_ values: [Double]) -> Double {

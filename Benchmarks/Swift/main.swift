@@ -10,6 +10,8 @@ struct H5PipeBench: ParsableCommand {
             HDF5Bench.self,
             IngestBench.self,
             RenderBench.self,
+            TSNEBench.self,
+            TSNEKLBench.self,
         ])
 }
 

@@ -22,10 +22,25 @@ final class ProgressDisplay: @unchecked Sendable {
     private var lastDraw = Date.distantPast
     private let columns: Int
 
+    private var ticker: DispatchSourceTimer?
+
     init(live: Bool) {
         self.live = live
         var size = winsize()
         columns = live && ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 100
+        if live {
+            // Elapsed times and ETAs keep moving while a stage reports nothing.
+            let timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.schedule(deadline: .now() + 0.5, repeating: 0.5)
+            timer.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.lock.lock()
+                if !self.running.isEmpty { self.redraw() }
+                self.lock.unlock()
+            }
+            timer.resume()
+            ticker = timer
+        }
     }
 
     func handle(_ event: RunEvent) {
@@ -65,6 +80,7 @@ final class ProgressDisplay: @unchecked Sendable {
 
     /// Clears the live lines before the summary.
     func finish() {
+        ticker?.cancel()
         lock.lock()
         clearLive()
         lock.unlock()

@@ -55,13 +55,17 @@ extension HDF5File {
     /// Every object under `path`, depth first, the group itself first and children in name order.
     /// Objects that cannot be opened (dangling soft links, external files) are listed as
     /// `.other` with the reason, so one bad link does not hide the rest of the file.
+    /// A group reached again through another hard link is listed as `.other("hard link to
+    /// /first/path")` and not entered twice, so cyclic files end.
     public func walk(from path: String = "/") throws -> [InspectedObject] {
         var result: [InspectedObject] = []
-        try walk(normalizedPath(path), depth: 0, into: &result)
+        var visitedGroups: [haddr_t: String] = [:]
+        try walk(normalizedPath(path), depth: 0, visitedGroups: &visitedGroups, into: &result)
         return result
     }
 
-    private func walk(_ path: String, depth: Int, into result: inout [InspectedObject]) throws {
+    private func walk(_ path: String, depth: Int, visitedGroups: inout [haddr_t: String],
+                      into result: inout [InspectedObject]) throws {
         let kind: ObjectKind
         do {
             kind = try objectKind(path)
@@ -80,17 +84,37 @@ extension HDF5File {
             result.append(InspectedObject(path: path, kind: .other("committed datatype"),
                                           attributes: attributes))
         case .group:
+            let address = try objectAddress(path)
+            if let first = visitedGroups[address] {
+                result.append(InspectedObject(path: path, kind: .other("hard link to \(first)"),
+                                              attributes: []))
+                return
+            }
+            visitedGroups[address] = path
             result.append(InspectedObject(path: path, kind: .group, attributes: attributes))
             guard depth < HDF5File.maximumWalkDepth else { return }
             for child in try children(of: path) {
                 try walk(path == "/" ? "/" + child : path + "/" + child, depth: depth + 1,
-                         into: &result)
+                         visitedGroups: &visitedGroups, into: &result)
             }
         }
     }
 
     /// Most uncompressed bytes one stored byte can hold: gzip's limit is about 1032:1.
     static let plausibleCompressionRatio = 1100
+
+    /// The object's address in the file, which identifies it whatever link reached it.
+    private func objectAddress(_ path: String) throws -> haddr_t {
+        try withFileID { id in
+            let object = try openObject(fileID: id, path)
+            defer { H5Oclose(object) }
+            var info = H5O_info_t()
+            guard H5Oget_info2(object, &info, UInt32(H5O_INFO_BASIC)) >= 0 else {
+                throw libraryError(path, "read the object header")
+            }
+            return info.addr
+        }
+    }
 
     /// Minimum, maximum and mean of a numeric dataset, read in blocks of whole chunks so memory
     /// stays near `maximumBlockBytes` whatever the dataset's size or row length.

@@ -9,6 +9,9 @@ public enum IDXFile {
     /// The largest data size a header may declare (16 GiB); larger is treated as a corrupt header.
     public static let maximumDataByteCount = 1 << 34
 
+    /// The largest ratio of decompressed to compressed size deflate can reach (zlib's documentation).
+    static let maximumDeflateRatio = 1032
+
     // MARK: - Reading
 
     /// Reads only the header of the IDX file at `url`.
@@ -45,6 +48,11 @@ public enum IDXFile {
         }
         // A raw file's size is known up front: refuse it before reading anything.
         if !isGzip && fileSize != expectedBytes { throw sizeMismatch(found: fileSize) }
+        // Deflate expands at most 1032-fold, so a header declaring more than that cannot be
+        // right: count what the stream really holds instead of allocating what it claims.
+        if isGzip && expectedBytes / maximumDeflateRatio > fileSize {
+            throw sizeMismatch(found: header.byteCount + (try source.drain()))
+        }
 
         let items = min(max(maxItems ?? header.shape[0], 0), header.shape[0])
         let shape = [items] + header.shape.dropFirst()

@@ -70,7 +70,9 @@ public struct ArtifactLayout: Sendable {
 
 /// A file's content hash and the stat fingerprint it had when hashed.
 public struct FileRecord: Codable, Sendable, Hashable {
+    /// SHA-256 of the content, hexadecimal.
     public var sha256: String
+    /// What `stat` said when the hash was taken.
     public var fingerprint: FileFingerprint
 }
 
@@ -119,6 +121,8 @@ struct StorageError: Error, CustomStringConvertible {
 
 enum FileOperations {
     static func createDirectory(_ url: URL) throws {
+        // The common cases (exists, or only the last level is missing) without FileManager.
+        if mkdir(url.path, 0o755) == 0 || errno == EEXIST { return }
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
@@ -130,10 +134,29 @@ enum FileOperations {
     static func writeAtomically(_ data: Data, to url: URL) throws {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
-        do {
-            try data.write(to: temporary)
-        } catch {
-            throw StorageError(message: "cannot write \(temporary.path): \(error.localizedDescription)")
+        // Plain POSIX writes: the rename gives atomicity; a record lost to a power cut is only
+        // a cache miss, so there is no fsync.
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw StorageError(message: "cannot write \(temporary.path): \(String(cString: strerror(errno)))")
+        }
+        let written = data.withUnsafeBytes { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let count = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += count
+            }
+            return true
+        }
+        let reason = String(cString: strerror(errno))
+        close(descriptor)
+        guard written else {
+            unlink(temporary.path)
+            throw StorageError(message: "cannot write \(temporary.path): \(reason)")
         }
         try rename(temporary, to: url)
     }
@@ -252,4 +275,18 @@ final class FileHashCache: @unchecked Sendable {
         try FileOperations.writeAtomically(try encoder.encode(entries), to: url)
         dirty = false
     }
+}
+
+// MARK: - Time stamps
+
+/// `2026-11-29T09:07:49.123Z`: ISO 8601 in UTC with milliseconds. Formatted by hand because
+/// creating an `ISO8601DateFormatter` costs more than a small stage's whole publication.
+func timestamp(_ date: Date) -> String {
+    let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    var seconds = time_t(milliseconds / 1000)
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    return String(
+        format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+        Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(milliseconds % 1000))
 }

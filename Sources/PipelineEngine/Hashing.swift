@@ -95,10 +95,15 @@ public enum SHA256 {
 /// replacing it (editors, `cp`, rename) changes the inode; restoring an old mtime with
 /// `touch -d` still changes ctime, which user programs cannot set. That is Git's index rule.
 public struct FileFingerprint: Codable, Sendable, Hashable {
+    /// Size in bytes.
     public var size: Int64
+    /// Modification time, nanoseconds since 1970.
     public var modified: Int64
+    /// Status change time (ctime), nanoseconds since 1970.
     public var changed: Int64
+    /// Inode number.
     public var inode: UInt64
+    /// Device number of the file system.
     public var device: UInt64
 
     /// The fingerprint of the file at `path`, or nil if it does not exist (or is not a file).

@@ -58,7 +58,9 @@ public indirect enum JSONValue: Sendable, Hashable {
 
 /// One `"key": value` member of a JSON object, with where the key starts in the file.
 public struct JSONMember: Sendable, Hashable {
+    /// The member name.
     public var key: String
+    /// The member value.
     public var value: JSONValue
     /// Where the key's opening quote is; nil for values built in code.
     public var location: SourceLocation?
@@ -85,7 +87,9 @@ public struct JSONMember: Sendable, Hashable {
 
 /// A JSON syntax error with the line and column where parsing stopped.
 public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Where parsing stopped.
     public var location: SourceLocation
+    /// What was expected or found.
     public var message: String
 
     public var description: String { "invalid JSON at line \(location.line), column \(location.column): \(message)" }

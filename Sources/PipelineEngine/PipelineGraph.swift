@@ -11,8 +11,11 @@ public struct PipelineGraph: Sendable, Hashable {
 
     /// One wire: `port` of a stage reads the artifact of `upstream`.
     public struct Edge: Sendable, Hashable {
+        /// The input port of the reading stage.
         public var port: String
+        /// The stage whose artifact the port reads.
         public var upstream: String
+        /// Creates a wire.
         public init(port: String, upstream: String) {
             self.port = port
             self.upstream = upstream

@@ -424,7 +424,7 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         let entry = CacheEntry(
             stage: stage.descriptor.name, artifact: hash, sideFiles: sideHashes, seconds: seconds,
-            created: ISO8601DateFormatter().string(from: started))
+            created: timestamp(started))
         try writeCacheEntry(entry, key: key)
         try publish(stage, key: key, entry: entry, inputHashes: inputHashes, files: files)
         FileOperations.removeItem(scratch)
@@ -531,12 +531,11 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     private func writeRunRecord(_ report: RunReport, started: Date) throws {
-        let formatter = ISO8601DateFormatter()
         let json = JSONValue.object([
             JSONMember(key: "pipeline", value: .string(pipeline.name)),
             JSONMember(key: "file", value: .string(pipeline.sourcePath)),
             JSONMember(key: "h5pipe", value: .string(h5pipeVersion)),
-            JSONMember(key: "started", value: .string(formatter.string(from: started))),
+            JSONMember(key: "started", value: .string(timestamp(started))),
             JSONMember(key: "seconds", value: JSONValue((report.seconds * 1000).rounded() / 1000)),
             JSONMember(key: "succeeded", value: .bool(report.succeeded)),
             JSONMember(key: "stages", value: .array(report.records.map(\.json))),

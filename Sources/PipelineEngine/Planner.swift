@@ -58,7 +58,9 @@ public enum Assessment: Sendable, Hashable {
 public enum Planner {
     /// Errors in the targets a user asked for.
     public struct UnknownTargetError: Error, Sendable, CustomStringConvertible {
+        /// The id the user asked for.
         public var target: String
+        /// The pipeline's stage ids.
         public var candidates: [String]
         public var description: String {
             "no stage `\(target)` in this pipeline" + didYouMean(target, among: candidates)

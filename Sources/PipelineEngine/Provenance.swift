@@ -25,16 +25,27 @@ public struct Provenance: Sendable {
     /// Prefix of every attribute the engine owns.
     public static let attributePrefix = "h5pipe."
 
+    /// `h5pipe.stage`.
     public var stage: String
+    /// `h5pipe.stage_id`.
     public var stageID: String
+    /// `h5pipe.pipeline`.
     public var pipeline: String
+    /// `h5pipe.stage_version`.
     public var stageVersion: Int
+    /// `h5pipe.params`: canonical JSON.
     public var params: String
+    /// `h5pipe.inputs`: port → SHA-256.
     public var inputs: [String: String]
+    /// `h5pipe.files`: path → SHA-256.
     public var files: [String: String]
+    /// `h5pipe.cache_key`.
     public var cacheKey: String
+    /// `h5pipe.started`.
     public var started: Date
+    /// `h5pipe.seconds`.
     public var seconds: Double
+    /// `h5pipe.threads`.
     public var threads: Int
     /// Side file suffix → SHA-256.
     public var sideFiles: [String: String]
@@ -63,12 +74,10 @@ public struct Provenance: Sendable {
             }
             list.append(("h5pipe.side_files", .string(JSONValue.object(members).canonicalText)))
         }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         list += [
             ("h5pipe.cache_key", .string(cacheKey)),
             ("h5pipe.version", .string(h5pipeVersion)),
-            ("h5pipe.started", .string(formatter.string(from: started))),
+            ("h5pipe.started", .string(timestamp(started))),
             ("h5pipe.seconds", .double(seconds)),
             ("h5pipe.threads", .int(Int64(threads))),
         ]

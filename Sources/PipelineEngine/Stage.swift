@@ -38,6 +38,7 @@ public struct InputPort: Sendable, Hashable {
     /// One line for `h5pipe stages`.
     public var help: String
 
+    /// Creates a port named `name` accepting `accepts`.
     public init(_ name: String, accepts: [ArtifactKind], help: String = "") {
         self.name = name
         self.accepts = accepts
@@ -191,10 +192,14 @@ public struct StageEnvironment: Sendable {
 
 /// Progress a stage reports: `done` of `total` units, and a short message ("epoch 3/20 loss 0.071").
 public struct StageProgress: Sendable {
+    /// Units finished so far.
     public var done: Int
+    /// Units in all (epochs, batches, iterations).
     public var total: Int
+    /// A short note for the progress line.
     public var message: String
 
+    /// Creates a progress report.
     public init(done: Int, total: Int, message: String = "") {
         self.done = done
         self.total = total
@@ -301,8 +306,10 @@ public final class StageContext: @unchecked Sendable {
 
 /// An error a stage throws; its message names the file, dataset or parameter and what to do.
 public struct StageError: Error, CustomStringConvertible, LocalizedError, Sendable {
+    /// What went wrong and what to do about it.
     public var message: String
 
+    /// Creates an error with an actionable message.
     public init(_ message: String) { self.message = message }
 
     public var description: String { message }

@@ -30,8 +30,10 @@ public struct CommandStage: Stage {
         /// Extra environment variables for the program (values may hold placeholders).
         public var env: [String: String] = [:]
 
+        /// No program: `run` must be set in the pipeline file.
         public init() {}
 
+        /// `run` names a program; placeholders are known ones; `kind` is not empty.
         public func validate() -> [ParameterProblem] {
             var problems: [ParameterProblem] = []
             if run.isEmpty || run[0].isEmpty {
@@ -51,17 +53,22 @@ public struct CommandStage: Stage {
         }
     }
 
+    /// `command`: no listed ports, any port name accepting any kind, output kind from `kind`.
     public static let configuration = StageConfiguration(
         name: "command", version: 1,
         summary: "Runs an external program that reads the input artifacts and writes an HDF5 file at {output}.",
         inputs: [], output: .any, unlistedInputs: [.any])
 
+    /// Creates the stage.
     public init() {}
 
+    /// The `kind` parameter.
     public static func outputKind(for parameters: Parameters) -> ArtifactKind {
         ArtifactKind(rawValue: parameters.kind)
     }
 
+    /// The `files` parameter, resolved against the working directory.
+    /// - Throws: ``StageError`` naming a listed file that does not exist.
     public static func externalFiles(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
         try parameters.files.map { path in
             let url = environment.resolve(path)
@@ -72,6 +79,7 @@ public struct CommandStage: Stage {
         }
     }
 
+    /// Runs the program and checks that it wrote an HDF5 file at `{output}`.
     public func run(_ parameters: Parameters, context: StageContext) throws {
         let arguments = try parameters.run.map { try substitute($0, context: context) }
         let program = try resolveProgram(arguments[0], environment: context.environment)

@@ -166,21 +166,14 @@ public struct DatasetResolver: Sendable {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    /// An absolute URL for `path`, relative paths taken from the working directory.
-    func absolute(_ path: String) -> URL {
-        let expanded = (path as NSString).expandingTildeInPath
-        if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }
-        return environment.workingDirectory.appendingPathComponent(expanded).standardizedFileURL
-    }
-
     /// Where a named dataset is looked for, in order, each with the reason it is on the list.
     public func searchLocations(for dataset: String) -> [(directory: URL, origin: String)] {
         var locations: [(URL, String)] = []
         let roots = (environment.variables["H5PIPE_DATA_PATH"] ?? "").split(separator: ":").map(String.init)
         for root in roots where !root.isEmpty {
-            locations.append((absolute(root).appendingPathComponent(dataset), "H5PIPE_DATA_PATH"))
+            locations.append((environment.resolve(root).appendingPathComponent(dataset), "H5PIPE_DATA_PATH"))
         }
-        locations.append((absolute("data").appendingPathComponent(dataset), "project data folder"))
+        locations.append((environment.resolve("data").appendingPathComponent(dataset), "project data folder"))
         locations.append((systemDirectory.appendingPathComponent(dataset), "system datasets"))
         return locations
     }
@@ -195,7 +188,7 @@ public struct DatasetResolver: Sendable {
     /// - Throws: ``StageError`` listing every place looked at and how to provide the files.
     public func resolve(dataset: String?, directory: String?, allowDownload: Bool = true) throws -> IDXDatasetFiles {
         if let directory {
-            let folder = absolute(directory)
+            let folder = environment.resolve(directory)
             switch IDXDatasetFiles.find(in: folder) {
             case let .success(files): return files
             case let .failure(missing):
@@ -221,7 +214,7 @@ public struct DatasetResolver: Sendable {
         }
         var downloadFailures: [String] = []
         if allowDownload && !known.mirrors.isEmpty {
-            let target = absolute("data").appendingPathComponent(dataset)
+            let target = environment.resolve("data").appendingPathComponent(dataset)
             do {
                 return try download(known, into: target)
             } catch let failure as DownloadFailure {
@@ -230,7 +223,7 @@ public struct DatasetResolver: Sendable {
         }
         var message = "dataset `\(dataset)` not found. Looked in:\n" + looked.joined(separator: "\n")
         if !downloadFailures.isEmpty {
-            message += "\nand the download into \(absolute("data").appendingPathComponent(dataset).path)/ failed:\n"
+            message += "\nand the download into \(environment.resolve("data").appendingPathComponent(dataset).path)/ failed:\n"
                 + downloadFailures.map { "  " + $0 }.joined(separator: "\n")
         }
         let names = IDXDatasetFile.allCases.map { $0.rawValue + ".gz" }.joined(separator: ", ")
@@ -248,10 +241,22 @@ public struct DatasetResolver: Sendable {
     /// Downloads the files missing from `folder`, trying each mirror in turn, and returns the
     /// complete set. A file whose decompressed SHA-256 does not match is deleted.
     func download(_ dataset: KnownIDXDataset, into folder: URL) throws -> IDXDatasetFiles {
+        // Folders this call creates, innermost first: removed again if nothing lands in them.
+        var created: [URL] = []
+        var ancestor = folder
+        while !FileManager.default.fileExists(atPath: ancestor.path) && ancestor.path != "/" {
+            created.append(ancestor)
+            ancestor = ancestor.deletingLastPathComponent()
+        }
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
             throw DownloadFailure(attempts: ["cannot create \(folder.path): \(error.localizedDescription)"])
+        }
+        defer {
+            for directory in created where (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.isEmpty == true {
+                try? FileManager.default.removeItem(at: directory)
+            }
         }
         var attempts: [String] = []
         for role in IDXDatasetFile.allCases {

@@ -158,8 +158,13 @@ final class TSNETests: XCTestCase {
 
     func testLearningRateAndMethodDefaults() {
         let configuration = TSNEConfiguration()
-        XCTAssertEqual(configuration.resolvedLearningRate(count: 1000), 200)
-        XCTAssertEqual(configuration.resolvedLearningRate(count: 70000), 70000 / 12)
+        XCTAssertEqual(configuration.resolvedLearningRate(count: 1000, exaggeration: 12), 200)
+        XCTAssertEqual(configuration.resolvedLearningRate(count: 70000, exaggeration: 12), 70000 / 12)
+        XCTAssertEqual(configuration.resolvedLearningRate(count: 70000, exaggeration: 1), 70000)
+        XCTAssertEqual(configuration.resolvedLearningRate(count: 150, exaggeration: 1), 200)
+        var fixed = configuration
+        fixed.learningRate = .fixed(10)
+        XCTAssertEqual(fixed.resolvedLearningRate(count: 70000, exaggeration: 12), 10)
         XCTAssertEqual(configuration.resolvedMethod(count: 999), .exact)
         XCTAssertEqual(configuration.resolvedMethod(count: 1000), .fft)
         var threeD = configuration

@@ -164,6 +164,29 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual((command["params"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["run", "files", "kind", "env"])
     }
 
+    func testKilledRunPublishesNothingAndTheNextRunCompletes() throws {
+        try write("pipeline.json", pipeline(value: 1, sleep: 1.5))
+        let running = try start(["run", "pipeline.json", "--plain"])
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(running.0.processIdentifier, SIGKILL)
+        let killed = finish(running)
+        XCTAssertEqual(killed.status, SIGKILL)
+        let artifacts = folder.appendingPathComponent("artifacts/demo")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("source.h5").path))
+
+        let resumed = try h5pipe("run", "pipeline.json", "--plain")
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("demo: 2 ran in"), resumed.stdout)
+        let temporary = folder.appendingPathComponent("artifacts/.h5pipe/tmp")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temporary.path), [])
+    }
+
+    func testUnknownStageTargetExitsTwo() throws {
+        let result = try h5pipe("run", "pipeline.json", "--stage", "sorce")
+        XCTAssertEqual(result.status, 2)
+        XCTAssertEqual(result.stderr, "h5pipe: --stage: no stage `sorce` in this pipeline; did you mean `source`?\n")
+    }
+
     func testTwoConcurrentRunsTakeTurns() throws {
         try write("pipeline.json", pipeline(value: 1, sleep: 0.5))
         let first = try start(["run", "pipeline.json", "--plain"])

@@ -39,6 +39,22 @@ final class HandleTests: HDF5TestCase {
             }
         }
         XCTAssertEqual(try shared.children().count, 8)
+
+        // Concurrent partial reads of datasets of one shared file (one kept-open dataset slot).
+        let table = (0..<(400 * 3)).map { Int32($0) }
+        try shared.write(table, shape: [400, 3], to: "/table", options: .init(chunks: [50, 3], compression: 1))
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            do {
+                for step in 0..<25 {
+                    let rows = (worker * 37 + step * 11) % 390..<((worker * 37 + step * 11) % 390 + 10)
+                    XCTAssertEqual(try shared.readRows(Int32.self, from: "/table", rows: rows).values,
+                                   Array(table[(rows.lowerBound * 3)..<(rows.upperBound * 3)]))
+                    _ = try shared.read(Float.self, from: "/w\(worker)/s\(step % 20)")
+                }
+            } catch {
+                XCTFail("\(error)")
+            }
+        }
         try shared.close()
         XCTAssertEqual(HDF5Library.openObjectCount(), 0)
     }

@@ -32,6 +32,23 @@ final class InspectionTests: HDF5TestCase {
         XCTAssertEqual(try writer.walk(from: "/train").map(\.path), ["/train", "/train/images"])
     }
 
+    func testWalkSurvivesHardLinkCyclesAndDanglingSoftLinks() throws {
+        let url = file("links.h5")
+        let writer = try HDF5File.create(url)
+        try writer.createGroup("/a/b")
+        try writer.withFileID { id in
+            XCTAssertGreaterThanOrEqual(H5Lcreate_hard(id, "/a", id, "/a/b/up", h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT()), 0)
+            XCTAssertGreaterThanOrEqual(H5Lcreate_hard(id, "/a", id, "/a/again", h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT()), 0)
+            XCTAssertGreaterThanOrEqual(H5Lcreate_soft("/nowhere", id, "/dangling", h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT()), 0)
+        }
+        let objects = try writer.walk()
+        XCTAssertEqual(objects.map(\.path), ["/", "/a", "/a/again", "/a/b", "/a/b/up", "/dangling"])
+        XCTAssertEqual(objects[2].kind, .other("hard link to /a"))
+        XCTAssertEqual(objects[4].kind, .other("hard link to /a"))
+        guard case .other(let reason) = objects[5].kind else { return XCTFail("expected .other") }
+        XCTAssertTrue(reason.hasPrefix("cannot open: \(url.path): '/dangling': cannot open the object"), reason)
+    }
+
     func testStatisticsMatchDirectComputationAcrossBlocks() throws {
         let writer = try HDF5File.create(file("stats.h5"))
         let values: [Float] = (0..<(97 * 5)).map { (index: Int) -> Float in

@@ -96,6 +96,16 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try readMatrix(workspace.artifact("double")).values, original)
     }
 
+    func testSwappingAStageRerunsOnlyIt() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        let swapped = chain().replacingOccurrences(
+            of: #""other": {"uses": "scale-matrix", "inputs": {"matrix": "gen"}, "params": {"factor": -1}}"#,
+            with: #""other": {"uses": "describe-matrix", "inputs": {"matrix": "gen"}}"#)
+        XCTAssertEqual(try workspace.runner(swapped).status().last?.reason, "stage changed `scale-matrix` → `describe-matrix`")
+        XCTAssertEqual(try workspace.run(swapped), ["gen": .cached, "scale": .cached, "double": .cached, "other": .ran])
+    }
+
     func testForceReexecutesOnlyTheTargets() throws {
         let workspace = try Workspace()
         try workspace.run(chain())

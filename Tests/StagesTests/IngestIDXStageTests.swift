@@ -139,4 +139,20 @@ final class IngestIDXStageTests: XCTestCase {
         XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/test/images"), published["t10k-images-idx3-ubyte"])
         XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/test/labels"), published["t10k-labels-idx1-ubyte"])
     }
+
+    func testFashionMNISTFromTheDebianPackage() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz") else {
+            throw XCTSkip("Fashion-MNIST not installed (Debian package dataset-fashion-mnist)")
+        }
+        let artifact = try run(IngestIDXStage.Parameters(dataset: "fashion-mnist"))
+        defer { try? artifact.close() }
+        XCTAssertEqual(try artifact.datasetInfo("/train/images").shape, [60000, 28, 28])
+        XCTAssertEqual(try artifact.datasetInfo("/test/images").shape, [10000, 28, 28])
+        // Balanced classes: 1000 test images of each garment.
+        var counts = [Int](repeating: 0, count: 10)
+        for label in try artifact.read(UInt8.self, from: "/test/labels").values { counts[Int(label)] += 1 }
+        XCTAssertEqual(counts, Array(repeating: 1000, count: 10))
+        XCTAssertEqual(try string(artifact, "source_file", at: "/train/images"), "train-images-idx3-ubyte.gz")
+        XCTAssertEqual(try string(artifact, "dataset"), "fashion-mnist")
+    }
 }
