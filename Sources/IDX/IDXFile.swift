@@ -9,6 +9,10 @@ public enum IDXFile {
     /// The largest data size a header may declare (16 GiB); larger is treated as a corrupt header.
     public static let maximumDataByteCount = 1 << 34
 
+    /// More than a gzip file can decompress to, per byte of file: deflate expands at most about
+    /// 1032 times (zlib's technical notes), and the gzip wrapper only adds bytes.
+    static let maximumGzipExpansion = 1100
+
     // MARK: - Reading
 
     /// Reads only the header of the IDX file at `url`.
@@ -50,6 +54,12 @@ public enum IDXFile {
         let shape = [items] + header.shape.dropFirst()
         let count = shape.reduce(1, *)
         let byteCount = count * Element.idxElementType.byteWidth
+        // A gzip header may declare gigabytes in a file of a few bytes; allocating them first
+        // would abort the process where memory is short. Such a file is truncated for certain:
+        // measure how much it holds instead.
+        if isGzip && header.byteCount + byteCount > maximumGzipExpansion * fileSize {
+            throw sizeMismatch(found: header.byteCount + (try source.drain()))
+        }
         let values = try [Element](unsafeUninitializedCapacity: count) { buffer, initializedCount in
             let bytes = UnsafeMutableRawBufferPointer(buffer)
             let read = try source.read(into: bytes)
