@@ -239,17 +239,17 @@ final class RunnerTests: XCTestCase {
     }
 
     func testEachPublicationIsRecordedBeforeTheNextStageStarts() throws {
-        // A run killed while `scale` executes must still know that `gen` is published.
+        // A run killed while `double` executes must still know that `gen` and `scale` are published.
         let workspace = try Workspace()
         let stateFile = workspace.artifacts.appendingPathComponent("demo/.h5pipe-state.json")
         let listed = LockedList<Bool>()
         _ = try workspace.runner(chain(), jobs: 1).run { event in
-            if case .started(let stage, _, _, _) = event, stage == "scale" {
+            if case .started(let stage, _, _, _) = event, stage == "double" {
                 let text = (try? String(contentsOf: stateFile, encoding: .utf8)) ?? ""
-                listed.append(text.contains(#""gen""#))
+                listed.append(text.contains(#""gen""#) && text.contains(#""scale""#))
             }
         }
-        XCTAssertEqual(listed.values, [true], "the state file must list `gen` when `scale` starts")
+        XCTAssertEqual(listed.values, [true], "the state file must list `gen` and `scale` when `double` starts")
     }
 
     func testScratchFolderIsRemovedAfterSuccess() throws {
