@@ -15,7 +15,6 @@ public final class PipelineRunner: @unchecked Sendable {
     private let lock = NSLock()
     private var state = PipelineState()
     private var stateDirty = false
-    private var lastStateSave = Date.distantPast
     private let fileHashes: FileHashCache
     private var runningContexts: [String: StageContext] = [:]
     private var cancelled = false
@@ -484,9 +483,8 @@ public final class PipelineRunner: @unchecked Sendable {
             state.stages[stage.id] = record
             stateDirty = true
         }
-        // Saved at least every second, so a run killed later knows most of what it published;
-        // what it does not know it restores from the run-cache without executing.
-        try saveState(unlessSavedWithin: 1)
+        // Saved after every stage, so a run killed later still knows what it published.
+        try saveState()
     }
 
     /// Paths of the side files published for stage `id`, sorted.
@@ -553,11 +551,10 @@ public final class PipelineRunner: @unchecked Sendable {
         }
     }
 
-    private func saveState(unlessSavedWithin interval: TimeInterval = 0) throws {
+    private func saveState() throws {
         lock.lock()
         defer { lock.unlock() }
-        guard stateDirty, Date().timeIntervalSince(lastStateSave) >= interval else { return }
-        lastStateSave = Date()
+        guard stateDirty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try FileOperations.writeAtomically(try encoder.encode(state), to: layout.stateFile(pipeline: pipeline.name))

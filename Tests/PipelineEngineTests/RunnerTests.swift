@@ -238,6 +238,20 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(counts(["step"]), [2])
     }
 
+    func testEachPublicationIsRecordedBeforeTheNextStageStarts() throws {
+        // A run killed while `double` executes must still know that `gen` and `scale` are published.
+        let workspace = try Workspace()
+        let stateFile = workspace.artifacts.appendingPathComponent("demo/.h5pipe-state.json")
+        let listed = LockedList<Bool>()
+        _ = try workspace.runner(chain(), jobs: 1).run { event in
+            if case .started(let stage, _, _, _) = event, stage == "double" {
+                let text = (try? String(contentsOf: stateFile, encoding: .utf8)) ?? ""
+                listed.append(text.contains(#""gen""#) && text.contains(#""scale""#))
+            }
+        }
+        XCTAssertEqual(listed.values, [true], "the state file must list `gen` and `scale` when `double` starts")
+    }
+
     func testScratchFolderIsRemovedAfterSuccess() throws {
         let workspace = try Workspace()
         try workspace.run(chain())
@@ -315,7 +329,7 @@ final class RunnerTests: XCTestCase {
         let second = try workspace.runner(chain())
         let waited = EventLog()
         let group = DispatchGroup()
-        let results = ReportBox()
+        let results = LockedList<RunReport?>()
         for runner in [first, second] {
             group.enter()
             Thread {
@@ -325,7 +339,7 @@ final class RunnerTests: XCTestCase {
             }.start()
         }
         group.wait()
-        let reports = results.reports
+        let reports = results.values
         XCTAssertEqual(reports.compactMap { $0?.succeeded }, [true, true])
         XCTAssertEqual(counts(["gen", "scale", "double", "other"]), [1, 1, 1, 1], "each stage executed once in all")
         let outcomes = reports.compactMap { $0 }.map { Set($0.records.map(\.outcome)) }
@@ -335,16 +349,16 @@ final class RunnerTests: XCTestCase {
     }
 }
 
-/// Reports collected from several threads.
-final class ReportBox: @unchecked Sendable {
+/// Values collected from several threads.
+final class LockedList<Element>: @unchecked Sendable {
     private let lock = NSLock()
-    private var list: [RunReport?] = []
-    func append(_ report: RunReport?) {
+    private var list: [Element] = []
+    func append(_ element: Element) {
         lock.lock()
-        list.append(report)
+        list.append(element)
         lock.unlock()
     }
-    var reports: [RunReport?] {
+    var values: [Element] {
         lock.lock()
         defer { lock.unlock() }
         return list
