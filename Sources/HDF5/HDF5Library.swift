@@ -4,9 +4,19 @@ import CHDF5
 /// serialises calls behind its own lock, and its error stack and error-printing setting are kept
 /// per thread, which is why every entry point calls `prepareThread()`.
 enum HDF5Library {
+    /// Initialises the library once, without HDF5's exit handler: at exit that handler flushes
+    /// and closes files still open, and a file whose close already failed (a full disk) makes it
+    /// crash. Every file h5pipe keeps is closed explicitly; what is left open at exit is a
+    /// temporary file of a failed stage.
+    private static let initialized: Void = {
+        _ = H5dont_atexit()
+        _ = H5open()
+    }()
+
     /// Turns off HDF5's printing of error stacks to stderr for the calling thread (failures are
     /// turned into `HDF5Error` instead) and clears any stale error left by an earlier call.
     static func prepareThread() {
+        _ = initialized
         _ = H5Eset_auto2(h5pipe_H5E_DEFAULT(), nil, nil)
         _ = H5Eclear2(h5pipe_H5E_DEFAULT())
     }
@@ -29,7 +39,19 @@ enum HDF5Library {
         }
         _ = H5Eclear2(h5pipe_H5E_DEFAULT())
         let detail = collector.messages.first { !$0.isEmpty } ?? ""
-        return detail.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return conciseDetail(detail.split(whereSeparator: \.isNewline).joined(separator: " "))
+    }
+
+    /// HDF5's I/O errors embed the operating system's message in a long record
+    /// ("file write failed: time = …, errno = 28, error message = 'No space left on device', buf = …");
+    /// keeps the part a user can act on.
+    static func conciseDetail(_ detail: String) -> String {
+        guard let start = detail.range(of: "error message = '"),
+              let end = detail[start.upperBound...].firstIndex(of: "'")
+        else { return detail }
+        let operation = detail[..<start.lowerBound].split(separator: ":").first.map(String.init) ?? ""
+        let reason = String(detail[start.upperBound..<end])
+        return operation.isEmpty ? reason : "\(operation): \(reason)"
     }
 
     /// Number of files, groups, datasets, datatypes and attributes the library holds open in

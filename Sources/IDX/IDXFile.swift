@@ -9,9 +9,8 @@ public enum IDXFile {
     /// The largest data size a header may declare (16 GiB); larger is treated as a corrupt header.
     public static let maximumDataByteCount = 1 << 34
 
-    /// More than a gzip file can decompress to, per byte of file: deflate expands at most about
-    /// 1032 times (zlib's technical notes), and the gzip wrapper only adds bytes.
-    static let maximumGzipExpansion = 1100
+    /// The largest ratio of decompressed to compressed size deflate can reach (zlib's documentation).
+    static let maximumDeflateRatio = 1032
 
     // MARK: - Reading
 
@@ -49,17 +48,16 @@ public enum IDXFile {
         }
         // A raw file's size is known up front: refuse it before reading anything.
         if !isGzip && fileSize != expectedBytes { throw sizeMismatch(found: fileSize) }
+        // Deflate expands at most 1032-fold, so a header declaring more than that cannot be
+        // right: count what the stream really holds instead of allocating what it claims.
+        if isGzip && expectedBytes / maximumDeflateRatio > fileSize {
+            throw sizeMismatch(found: header.byteCount + (try source.drain()))
+        }
 
         let items = min(max(maxItems ?? header.shape[0], 0), header.shape[0])
         let shape = [items] + header.shape.dropFirst()
         let count = shape.reduce(1, *)
         let byteCount = count * Element.idxElementType.byteWidth
-        // A gzip header may declare gigabytes in a file of a few bytes; allocating them first
-        // would abort the process where memory is short. Such a file is truncated for certain:
-        // measure how much it holds instead.
-        if isGzip && header.byteCount + byteCount > maximumGzipExpansion * fileSize {
-            throw sizeMismatch(found: header.byteCount + (try source.drain()))
-        }
         let values = try [Element](unsafeUninitializedCapacity: count) { buffer, initializedCount in
             let bytes = UnsafeMutableRawBufferPointer(buffer)
             let read = try source.read(into: bytes)

@@ -111,8 +111,15 @@ public struct FileFingerprint: Codable, Sendable, Hashable {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         size = Int64(info.st_size)
-        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        #if canImport(Darwin)
+        let modifiedTime = info.st_mtimespec
+        let changedTime = info.st_ctimespec
+        #else
+        let modifiedTime = info.st_mtim
+        let changedTime = info.st_ctim
+        #endif
+        modified = Int64(modifiedTime.tv_sec) * 1_000_000_000 + Int64(modifiedTime.tv_nsec)
+        changed = Int64(changedTime.tv_sec) * 1_000_000_000 + Int64(changedTime.tv_nsec)
         inode = UInt64(info.st_ino)
         device = UInt64(info.st_dev)
     }

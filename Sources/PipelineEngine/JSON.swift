@@ -473,8 +473,8 @@ extension JSONValue {
         return String(text.prefix(limit - 1)) + "…"
     }
 
-    /// Converts a value from `JSONSerialization` (or JSON produced by `JSONEncoder`).
-    /// - Throws: ``JSONSyntaxError`` when `data` is not JSON.
+    /// The JSON that `JSONEncoder` (keys sorted) writes for `value`.
+    /// - Throws: the encoder's error when `value` cannot be encoded.
     public init(encoding value: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -78,6 +78,7 @@ public final class PipelineRunner: @unchecked Sendable {
         FileOperations.removeItem(layout.temporaryRoot)
         try FileOperations.createDirectory(layout.temporaryRoot)
         try FileOperations.createDirectory(layout.pipelineDirectory(pipeline.name))
+        removeUnfinishedPublications()
         loadState()
 
         let plan = try makePlan(targets: options.targets, force: options.force)
@@ -97,7 +98,7 @@ public final class PipelineRunner: @unchecked Sendable {
 
     private func makePlan(targets: [String]?, force: Bool) throws -> Plan {
         try Planner.plan(graph: pipeline.graph, targets: targets, force: force) { id, inputHashes in
-            assess(pipeline[id]!, inputHashes: inputHashes, verifyObjects: false)
+            assess(pipeline[id]!, inputHashes: inputHashes)
         }
     }
 
@@ -127,7 +128,7 @@ public final class PipelineRunner: @unchecked Sendable {
     /// A published artifact is trusted without reading it when its stat fingerprint (size,
     /// mtime, ctime, inode, device) equals the one recorded at publication; otherwise it is
     /// hashed again, and accepted if the content is the same.
-    func assess(_ stage: PipelineStage, inputHashes: [String: String], verifyObjects: Bool) -> Assessment {
+    func assess(_ stage: PipelineStage, inputHashes: [String: String]) -> Assessment {
         let key: String
         let files: [String: String]
         do {
@@ -136,7 +137,7 @@ public final class PipelineRunner: @unchecked Sendable {
             return .execute(reason: "cannot compute its cache key: \(error)")
         }
         let record = withLock { state.stages[stage.id] }
-        var reason: String
+        let reason: String
         if let record, record.cacheKey == key {
             if let problem = publishedProblem(stage.id, record) {
                 reason = problem
@@ -152,7 +153,6 @@ public final class PipelineRunner: @unchecked Sendable {
         if let entry = cacheEntry(key), objectsPresent(entry) {
             return .restore(hash: entry.artifact, reason: reason)
         }
-        if reason == "artifact missing", record == nil { reason = "never run" }
         return .execute(reason: reason)
     }
 
@@ -287,7 +287,8 @@ public final class PipelineRunner: @unchecked Sendable {
                 let isForced = forced.contains(id)
                 let inputs = inputHashes
                 let thread = Thread { [self] in
-                    let result = self.process(stage, inputHashes: inputs, forced: isForced, threads: threads, observer: observer)
+                    var result = self.process(stage, inputHashes: inputs, forced: isForced, threads: threads, observer: observer)
+                    if result.hash != nil { result.record.sideFiles = self.publishedSideFiles(id) }
                     observer(.finished(result.record))
                     schedule.condition.lock()
                     schedule.finished[id] = result
@@ -330,7 +331,7 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         var reason = "forced with --force"
         if !forced {
-            switch assess(stage, inputHashes: inputHashes, verifyObjects: true) {
+            switch assess(stage, inputHashes: inputHashes) {
             case .upToDate(let hash):
                 return Finished(
                     record: StageRunRecord(
@@ -351,6 +352,9 @@ public final class PipelineRunner: @unchecked Sendable {
             }
         }
         if withLock({ cancelled }) { return failure("cancelled before it started", key: key) }
+        // The published result no longer matches the pipeline file: withdraw it, so a failure
+        // leaves no artifact at all (the old result stays in the run-cache, restorable).
+        unpublish(stage)
         observer(.started(stage: stage.id, uses: uses, reason: reason, threads: threads))
         let started = Date()
         do {
@@ -393,7 +397,12 @@ public final class PipelineRunner: @unchecked Sendable {
             environment: options.environment,
             progress: { observer(.progress(stage: id, $0)) },
             log: { observer(.log(stage: id, message: $0)) })
-        withLock { runningContexts[id] = context }
+        let cancelledAlready = withLock { () -> Bool in
+            runningContexts[id] = context
+            return cancelled
+        }
+        // A cancel that came before the context was registered still reaches it.
+        if cancelledAlready { context.cancel() }
         defer { withLock { runningContexts[id] = nil } }
 
         try stage.descriptor.run(stage.parameters, context: context)
@@ -478,6 +487,31 @@ public final class PipelineRunner: @unchecked Sendable {
         // Saved at least every second, so a run killed later knows most of what it published;
         // what it does not know it restores from the run-cache without executing.
         try saveState(unlessSavedWithin: 1)
+    }
+
+    /// Paths of the side files published for stage `id`, sorted.
+    private func publishedSideFiles(_ id: String) -> [String] {
+        let suffixes = withLock { state.stages[id]?.sideFiles.keys.sorted() } ?? []
+        return suffixes.map { displayPath(layout.sideFile(pipeline: pipeline.name, stage: id, suffix: $0)) }
+    }
+
+    /// Removes a stage's published artifact, side files and record.
+    private func unpublish(_ stage: PipelineStage) {
+        let previous = withLock { state.stages.removeValue(forKey: stage.id) }
+        FileOperations.removeItem(layout.artifact(pipeline: pipeline.name, stage: stage.id))
+        for suffix in previous?.sideFiles.keys.sorted() ?? [] {
+            FileOperations.removeItem(layout.sideFile(pipeline: pipeline.name, stage: stage.id, suffix: suffix))
+        }
+        if previous != nil { withLock { stateDirty = true } }
+    }
+
+    /// Removes `.<name>.<pid>.<n>.tmp` files a killed run left between linking and renaming.
+    private func removeUnfinishedPublications() {
+        let directory = layout.pipelineDirectory(pipeline.name)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            FileOperations.removeItem(directory.appendingPathComponent(name))
+        }
     }
 
     // MARK: - Store

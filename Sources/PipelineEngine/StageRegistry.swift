@@ -18,8 +18,14 @@ public struct DecodedParameters: @unchecked Sendable {
     public let value: any StageParameters
     /// Every parameter with defaults filled in, as a JSON object.
     public let json: JSONValue
-    /// ``json`` in canonical form (sorted keys, no whitespace).
-    public var canonicalText: String { json.canonicalText }
+    /// ``json`` in canonical form (sorted keys, no whitespace): what the cache key hashes.
+    public let canonicalText: String
+
+    init(value: any StageParameters, json: JSONValue) {
+        self.value = value
+        self.json = json
+        self.canonicalText = json.canonicalText
+    }
 }
 
 /// Every problem found in one stage's parameters.

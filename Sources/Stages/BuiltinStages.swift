@@ -7,6 +7,7 @@ public enum BuiltinStages {
         IngestIDXStage.self,
         TrainAutoencoderStage.self,
         EncodeStage.self,
+        TSNEStage.self,
         RenderScatterStage.self,
         RenderLossStage.self,
         RenderReconstructionsStage.self,

@@ -101,10 +101,11 @@ public struct IngestIDXStage: Stage {
                 hashes[index - splits.count] = Result { try [split.images, split.labels].map { try SHA256.hash(fileAt: files[$0]) } }
             }
         }
-        if context.threads > 1 {
-            DispatchQueue.concurrentPerform(iterations: 2 * splits.count, execute: job)
-        } else {
-            (0..<2 * splits.count).forEach(job)
+        // At most `threads` lanes, each taking every lanes-th job: the stage stays within its budget.
+        let jobCount = 2 * splits.count
+        let lanes = min(context.threads, jobCount)
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for index in stride(from: lane, to: jobCount, by: lanes) { job(index) }
         }
         if context.isCancelled { throw StageError.cancelled }
         let content = try (0..<splits.count).map { (read: try reads.value($0), hashes: try hashes.value($0)) }

@@ -71,3 +71,11 @@ final class ErrorTests: HDF5TestCase {
         XCTAssertThrowsError(try HDF5File.create(url, overwrite: false))
     }
 }
+
+final class ErrorDetailTests: XCTestCase {
+    func testOperatingSystemMessageIsKeptFromHDF5sIORecord() {
+        let record = "file write failed: time = Sun Nov 29 09:22:11 2026 , filename = '/tmp/a.h5', file descriptor = 6, errno = 28, error message = 'No space left on device', buf = 0x7fee24355a97, total write size = 210376"
+        XCTAssertEqual(HDF5Library.conciseDetail(record), "file write failed: No space left on device")
+        XCTAssertEqual(HDF5Library.conciseDetail("unable to open file"), "unable to open file")
+    }
+}

@@ -113,6 +113,16 @@ final class IDXErrorTests: XCTestCase {
         ) { try readBytes(url) }
     }
 
+    func testGzipFileFarSmallerThanItsHeaderClaims() throws {
+        // 1 GB declared in a few dozen compressed bytes, more than deflate can expand to: refused
+        // before allocating, even when only the first item (present in the file) is asked for.
+        let raw = idxBytes(type: 8, shape: [1_000_000, 3], data: [1, 2, 3])
+        let url = try folder.write(try folder.gzip(raw), to: "claims-too-much.gz")
+        let message = "\(url.path): truncated: the header declares 1000000 x 3 unsigned byte values, which take 3000012 decompressed bytes (12-byte header + 3000000 data bytes), but the file holds 15 decompressed bytes"
+        assertThrows(message) { try readBytes(url) }
+        assertThrows(message) { _ = try IDXFile.read(UInt8.self, from: url, maxItems: 1) }
+    }
+
     func testCutGzipFile() throws {
         let raw = idxBytes(type: 8, shape: [4000], data: (0..<4000).map { UInt8(truncatingIfNeeded: $0 * 7919 >> 3) })
         let compressed = try folder.gzip(raw)

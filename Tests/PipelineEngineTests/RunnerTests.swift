@@ -82,7 +82,7 @@ final class RunnerTests: XCTestCase {
 
         let status = try workspace.runner(chain(factor: 3)).status()
         XCTAssertEqual(status.map(\.reason), [
-            "unchanged", "param `factor` changed 2 → 3", "input `matrix` will change (`scale` runs)", "unchanged",
+            "unchanged", "param `factor` changed 2 → 3", "input `matrix` will change (upstream `scale` runs)", "unchanged",
         ])
 
         let changed = try workspace.run(chain(factor: 3))
@@ -104,6 +104,18 @@ final class RunnerTests: XCTestCase {
             with: #""other": {"uses": "describe-matrix", "inputs": {"matrix": "gen"}}"#)
         XCTAssertEqual(try workspace.runner(swapped).status().last?.reason, "stage changed `scale-matrix` → `describe-matrix`")
         XCTAssertEqual(try workspace.run(swapped), ["gen": .cached, "scale": .cached, "double": .cached, "other": .ran])
+    }
+
+    func testGarbageCollectionKeepsOnlyWhatIsPublished() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain(factor: 2))
+        try workspace.run(chain(factor: 3))
+        let dry = try collectGarbage(in: workspace.artifacts, dryRun: true)
+        XCTAssertEqual([dry.cacheEntries, dry.objects], [2, 2], "scale and double of factor 2")
+        XCTAssertEqual(try collectGarbage(in: workspace.artifacts), dry)
+        XCTAssertEqual(try collectGarbage(in: workspace.artifacts, dryRun: true).objects, 0)
+        XCTAssertEqual(Set(try workspace.run(chain(factor: 3)).values), [.cached])
+        XCTAssertEqual(try workspace.run(chain(factor: 2)), ["gen": .cached, "scale": .ran, "double": .ran, "other": .cached])
     }
 
     func testForceReexecutesOnlyTheTargets() throws {
@@ -210,11 +222,36 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(again, ["gen": .cached, "broken": .failed, "after": .skipped, "fine": .cached])
     }
 
+    func testAFailedRerunWithdrawsTheOutdatedArtifact() throws {
+        let workspace = try Workspace()
+        let passing = #""gen": {"uses": "generate-matrix"}, "step": {"uses": "fail", "inputs": {"matrix": "gen"}, "params": {"fail": false}}"#
+        XCTAssertEqual(try workspace.run(passing)["step"], .ran)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: workspace.artifact("step").path))
+
+        let failing = passing.replacingOccurrences(of: #""fail": false"#, with: #""fail": true"#)
+        XCTAssertEqual(try workspace.run(failing)["step"], .failed)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifact("step").path), "an outdated artifact stays published")
+        XCTAssertEqual(try workspace.runner(failing).status().last?.reason, "artifact missing")
+
+        // The earlier result is still in the run-cache.
+        XCTAssertEqual(try workspace.run(passing)["step"], .restored)
+        XCTAssertEqual(counts(["step"]), [2])
+    }
+
     func testScratchFolderIsRemovedAfterSuccess() throws {
         let workspace = try Workspace()
         try workspace.run(chain())
         let scratch = workspace.artifacts.appendingPathComponent(".h5pipe/scratch")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [])
+    }
+
+    func testLeftoversOfAKilledPublicationAreRemoved() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        let leftover = workspace.artifacts.appendingPathComponent("demo/.scale.h5.4242.17.tmp")
+        try Data("half".utf8).write(to: leftover)
+        try workspace.run(chain())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: leftover.path))
     }
 
     func testProvenanceAttributesAreWrittenBesideTheStagesOwn() throws {
@@ -249,7 +286,9 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(record, #"{"txt":{"file":"describe.txt","sha256":"\#(try SHA256.hash(fileAt: side))"}}"#)
         try FileManager.default.removeItem(at: side)
         XCTAssertEqual(try workspace.runner(stages).status().last?.reason, "side file `describe.txt` missing")
-        XCTAssertEqual(try workspace.run(stages)["describe"], .restored)
+        let restored = try workspace.runner(stages).run().records.last
+        XCTAssertEqual(restored?.outcome, .restored)
+        XCTAssertEqual(restored?.sideFiles, ["artifacts/demo/describe.txt"])
         XCTAssertEqual(try String(contentsOf: side, encoding: .utf8), text)
         XCTAssertEqual(counts(["describe"]), [1])
     }

@@ -122,10 +122,12 @@ struct AddMatrices: Stage {
     }
 }
 
-/// Writes part of its output, then throws.
+/// Writes part of its output, then throws (unless `fail` is false).
 struct FailingStage: Stage {
     struct Parameters: StageParameters {
         var message = "the input is not what this stage expects"
+        /// When false, the stage copies its input and succeeds.
+        var fail = true
     }
 
     static let configuration = StageConfiguration(
@@ -134,6 +136,10 @@ struct FailingStage: Stage {
 
     func run(_ parameters: Parameters, context: StageContext) throws {
         RunCounter.shared.increment(context.stageID)
+        if !parameters.fail {
+            let input = try readMatrix(try context.input("matrix"))
+            return try writeMatrix(input.values, shape: input.shape, to: context.outputURL)
+        }
         try Data("partial".utf8).write(to: context.outputURL)
         try Data("checkpoint".utf8).write(to: context.scratchDirectory.appendingPathComponent("checkpoint"))
         throw StageError(parameters.message)
