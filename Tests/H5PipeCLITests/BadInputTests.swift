@@ -50,7 +50,12 @@ final class BadInputTests: XCTestCase {
     }
 
     /// Files published under `artifacts/<pipeline>/`, without the run record and the state file.
-    func published(_ pipeline: String) throws -> Set<String> {
+    ///
+    /// Also checks that the failed run left nothing in the engine's temporary folder.
+    func published(_ pipeline: String, file: StaticString = #filePath, line: UInt = #line) throws -> Set<String> {
+        let temporary = folder.appendingPathComponent("artifacts/.h5pipe/tmp").path
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+        XCTAssertEqual(leftovers, [], "temporary files left after the run", file: file, line: line)
         let url = folder.appendingPathComponent("artifacts/\(pipeline)")
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         return Set(try FileManager.default.contentsOfDirectory(atPath: url.path))
@@ -255,6 +260,12 @@ final class BadInputTests: XCTestCase {
             FileManager.default.fileExists(atPath: folder.appendingPathComponent("artifacts/bad").path),
             "a pipeline that does not validate must not touch its artifacts folder", file: file, line: line)
         XCTAssertEqual(result.stdout, "", "nothing runs, so nothing is reported on stdout", file: file, line: line)
+        // Every verb that reads the pipeline refuses it the same way.
+        for verb in ["status", "graph"] {
+            let other = try h5pipe.run(verb, "bad.json")
+            XCTAssertEqual(other.status, 2, "\(verb): \(other.output)", file: file, line: line)
+            XCTAssertEqual(other.stderr.split(separator: "\n").map(String.init), expectedLines, verb, file: file, line: line)
+        }
     }
 
     func testInvalidJSONIsReportedWithLineAndColumn() throws {
@@ -431,7 +442,8 @@ final class BadInputTests: XCTestCase {
         }
         XCTAssertEqual(try outcomes(name)[failing], "failed", file: file, line: line)
         let allowed = Set(succeeding.map { "\($0).h5" })
-        XCTAssertEqual(try published(name), allowed, "only the upstream artifacts are published", file: file, line: line)
+        XCTAssertEqual(
+            try published(name, file: file, line: line), allowed, "only the upstream artifacts are published", file: file, line: line)
     }
 
     func testForeignEmbeddingWithoutTheDatasetOrOfTheWrongShapeFailsRenderScatter() throws {
