@@ -463,6 +463,15 @@ final class BadInputTests: XCTestCase {
                 plot,
             ],
             failing: "plot", uses: "render-scatter", fragments: ["`/labels`", "has 3 values for 4 points"], succeeding: ["make"])
+        try foreignArtifactFails(
+            "nan-embedding",
+            stages: [
+                try h5importStage(
+                    "make", kind: "embedding", [.init(path: "/embedding", kind: .float32, shape: [3, 2], values: ["1", "2", "3", "nan", "5", "6"])]),
+                plot,
+            ],
+            failing: "plot", uses: "render-scatter",
+            fragments: ["`/embedding`", "holds nan at row 1, column 1; every coordinate must be a finite number"], succeeding: ["make"])
     }
 
     func testForeignFeaturesWithoutTheDatasetOrOfTheWrongShapeOrValuesFailTSNE() throws {
