@@ -10,11 +10,11 @@
 # Usage: Benchmarks/engine.sh            (builds .build/release/h5pipe unless H5PIPE_BINARY is set)
 #        REPEATS=20 Benchmarks/engine.sh
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/lib.sh"
 binary="${H5PIPE_BINARY:-}"
 if [ -z "$binary" ]; then
-  (cd "$repo" && swift build -c release --product h5pipe >&2)
-  binary="$repo/.build/release/h5pipe"
+  bench_build h5pipe
+  binary="$PWD/.build/release/h5pipe"
 fi
 command -v h5import >/dev/null || { echo "engine.sh: h5import (hdf5-tools) is required" >&2; exit 1; }
 work="$(mktemp -d)"

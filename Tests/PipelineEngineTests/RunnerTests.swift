@@ -106,6 +106,37 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try workspace.run(swapped), ["gen": .cached, "scale": .cached, "double": .cached, "other": .ran])
     }
 
+    func testPlanningNeverFetchesExternalFilesAndRunDoes() throws {
+        let workspace = try Workspace()
+        let stages = #""src": {"uses": "fetched-source"}, "scale": {"uses": "scale-matrix", "inputs": {"matrix": "src"}}"#
+        let source = workspace.directory.appendingPathComponent("source.txt")
+        let fetches = { self.counter.count(FetchedSource.fetchKey("source.txt")) }
+
+        let status = try workspace.runner(stages).status()
+        XCTAssertEqual(status.map(\.action), [.execute, .execute])
+        XCTAssertEqual(status.map(\.reason), [
+            "`source.txt` not found locally: `run` will fetch it", "input `matrix` will change (upstream `src` runs)",
+        ])
+        let plan = try workspace.runner(stages).plan()
+        XCTAssertEqual(plan.executing, ["src", "scale"])
+        XCTAssertEqual(plan["src"]?.reason, "`source.txt` not found locally: `run` will fetch it")
+        XCTAssertEqual(fetches(), 0, "status and a dry run must not fetch")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: source.path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifacts.path), "planning writes nothing")
+
+        let report = try workspace.runner(stages).run()
+        XCTAssertEqual(report.records.map(\.outcome), [.ran, .ran])
+        XCTAssertEqual(report.records.first?.reason, "artifact missing", "once fetched, the stage runs for its own reason")
+        XCTAssertEqual(fetches(), 1)
+        XCTAssertEqual(try readMatrix(workspace.artifact("src")).shape, [1, 7])
+
+        // Once fetched, planning finds the file and hashes it like any other.
+        XCTAssertEqual(try workspace.runner(stages).status().map(\.action), [.upToDate, .upToDate])
+        try Data("edited".utf8).write(to: source)
+        XCTAssertEqual(try workspace.runner(stages).status().first?.reason, "file `source.txt` changed")
+        XCTAssertEqual(fetches(), 1)
+    }
+
     func testGarbageCollectionKeepsOnlyWhatIsPublished() throws {
         let workspace = try Workspace()
         try workspace.run(chain(factor: 2))
