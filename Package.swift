@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "HDF5"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "PipelineEngine", "HDF5", "IDX"]),
-        .testTarget(name: "H5PipeCLITests", dependencies: ["H5PipeCLI", "HDF5"]),
+        .testTarget(name: "H5PipeCLITests", dependencies: ["H5PipeCLI", "HDF5", "Stages", "PipelineEngine", "IDX"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -3,9 +3,11 @@
 Subcommands:
   make-features  PCA of MNIST pixels to 24-d, written as a features artifact (/features f32 [N,24],
                  /labels u8 [N]); a stand-in for the encode stage's output.
-  peers          run openTSNE (defaults) and optionally scikit-learn TSNE on a features file,
-                 print wall seconds, KL divergence, 10-NN accuracy and trustworthiness as JSON lines.
-  evaluate       compute the same metrics for an embedding artifact written by h5pipe.
+  peers          run openTSNE (defaults) and optionally scikit-learn TSNE on a features file; save
+                 the embeddings and print wall seconds and KL divergence as JSON lines.
+  evaluate       add 10-NN accuracy and trustworthiness to one method's row.
+  to-npy         copy /features to a float32 .npy file (the input of h5pipe-bench tsne).
+  table          print the side-by-side table from the rows.
 
 Every method is scored by the same code here: 10-NN leave-one-out accuracy in the embedding and
 trustworthiness at k = 10 on the same fixed 3,000-point subsample.
@@ -103,36 +105,93 @@ def report(method, features, labels, embedding, seconds, kl, extra=None):
 
 
 def peers(args):
-    features, labels = load_features(args.features)
+    """Runs the peers on the features; saves each embedding as <save-dir>/<method>.npy and prints
+    {"method", "seconds", "kl"} per peer (metrics are added by `evaluate`)."""
+    features, _ = load_features(args.features)
+    runs = []
     if not args.skip_opentsne:
         from openTSNE import TSNE as OpenTSNE
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         embedding = OpenTSNE(n_jobs=args.threads, random_state=args.seed).fit(features)
-        seconds = time.perf_counter() - start
-        report("openTSNE", features, labels, np.asarray(embedding), seconds,
-               float(embedding.kl_divergence))
+        runs.append(("openTSNE", time.perf_counter() - start, time.process_time() - cpu,
+                     float(embedding.kl_divergence), np.asarray(embedding)))
     if args.sklearn:
         from threadpoolctl import threadpool_limits
         from sklearn.manifold import TSNE as SklearnTSNE
 
         with threadpool_limits(limits=args.threads):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             model = SklearnTSNE(n_components=2, n_jobs=args.threads, random_state=args.seed)
             embedding = model.fit_transform(features)
-            seconds = time.perf_counter() - start
-        report("scikit-learn", features, labels, embedding, seconds, float(model.kl_divergence_))
+            runs.append(("scikit-learn", time.perf_counter() - start, time.process_time() - cpu,
+                         float(model.kl_divergence_), embedding))
+    for method, seconds, cpu_seconds, kl, embedding in runs:
+        path = os.path.join(args.save_dir, f"{method}.npy")
+        np.save(path, np.ascontiguousarray(embedding, dtype=np.float32))
+        print(json.dumps({"method": method, "seconds": seconds, "cpu_seconds": cpu_seconds, "kl": kl,
+                          "embedding": path}), flush=True)
 
 
 def evaluate(args):
-    import h5py
-
+    """Prints one result row: the given timings and KL plus 10-NN accuracy and trustworthiness."""
     features, labels = load_features(args.features)
-    with h5py.File(args.embedding, "r") as handle:
-        embedding = np.asarray(handle["/embedding"], dtype=np.float64)
-        kl = float(handle.attrs["kl_divergence"]) if "kl_divergence" in handle.attrs else None
-    extra = json.loads(args.extra) if args.extra else {}
-    report(args.method, features, labels, embedding, args.seconds, kl, extra)
+    if args.embedding.endswith(".npy"):
+        embedding = np.load(args.embedding).astype(np.float64)
+    else:
+        import h5py
+
+        with h5py.File(args.embedding, "r") as handle:
+            embedding = np.asarray(handle["/embedding"], dtype=np.float64)
+    row = {"n": int(len(features))}
+    for extra in args.extra:
+        row.update(json.loads(extra))
+    row["method"] = args.method
+    row["knn_accuracy"] = knn_accuracy(embedding, labels) if labels is not None else None
+    row["trustworthiness"] = trustworthiness(features, embedding)
+    print(json.dumps(row), flush=True)
+
+
+def to_npy(args):
+    features, _ = load_features(args.features)
+    np.save(args.output, np.ascontiguousarray(features, dtype=np.float32))
+    print(len(features))
+
+
+def table(args):
+    """Prints the side-by-side table, with each method's wall time over openTSNE's."""
+    rows = [json.loads(line) for line in open(args.rows) if line.strip().startswith("{")]
+    reference = {row["n"]: row["seconds"] for row in rows if row["method"] == "openTSNE"}
+    reference_kl = {row["n"]: row.get("exact_kl") for row in rows if row["method"] == "openTSNE"}
+    reference_cpu = {row["n"]: row.get("cpu_seconds") for row in rows if row["method"] == "openTSNE"}
+    header = (f"{'N':>6} {'method':<13} {'wall s':>8} {'kNN+P s':>8} {'optim s':>8} {'/openTSNE':>9} "
+              f"{'CPU s':>8} {'/openTSNE':>9} "
+              f"{'KL (own)':>9} {'KL exact':>9} {'vs oTSNE':>8} {'10-NN acc':>9} {'trust@10':>9}")
+    print(header)
+    print("-" * len(header))
+
+    def number(value, width, digits):
+        return f"{value:>{width}.{digits}f}" if isinstance(value, (int, float)) else f"{'-':>{width}}"
+
+    for row in sorted(rows, key=lambda r: (r["n"], r["method"] != "h5pipe", r["method"])):
+        n = row["n"]
+        ratio = row["seconds"] / reference[n] if n in reference else None
+        cpu_ratio = (row["cpu_seconds"] / reference_cpu[n]
+                     if reference_cpu.get(n) and row.get("cpu_seconds") else None)
+        kl_ratio = (row["exact_kl"] / reference_kl[n]
+                    if reference_kl.get(n) and row.get("exact_kl") else None)
+        print(f"{n:>6} {row['method']:<13} {number(row['seconds'], 8, 2)} "
+              f"{number(row.get('affinity_seconds'), 8, 2)} {number(row.get('optimization_seconds'), 8, 2)} "
+              f"{number(ratio, 9, 3)} {number(row.get('cpu_seconds'), 8, 2)} {number(cpu_ratio, 9, 3)} "
+              f"{number(row.get('kl'), 9, 4)} {number(row.get('exact_kl'), 9, 4)} "
+              f"{number(kl_ratio, 8, 3)} {number(100 * row['knn_accuracy'] if row.get('knn_accuracy') is not None else None, 9, 2)} "
+              f"{number(row['trustworthiness'], 9, 4)}")
+    print()
+    print("wall s: wall-clock seconds of the whole fit; CPU s: CPU seconds of all its threads (user + system),")
+    print("        a fairer measure when other work shares the machine.")
+    print("KL (own): as each program reports it (an estimate for FFT/Barnes-Hut).")
+    print("KL exact: every embedding scored on one objective: P from exact kNN (perplexity 30), Z over all pairs.")
+    print("10-NN acc: leave-one-out accuracy (%) in 2-D; trust@10: trustworthiness on the same 3,000-point subsample.")
 
 
 def main():
@@ -148,6 +207,7 @@ def main():
 
     peer = commands.add_parser("peers")
     peer.add_argument("features")
+    peer.add_argument("--save-dir", required=True)
     peer.add_argument("--threads", type=int, default=2)
     peer.add_argument("--seed", type=int, default=0)
     peer.add_argument("--sklearn", action="store_true", help="also run scikit-learn's TSNE")
@@ -156,11 +216,19 @@ def main():
 
     score = commands.add_parser("evaluate")
     score.add_argument("features")
-    score.add_argument("embedding")
+    score.add_argument("embedding", help=".npy [N, 2] or an HDF5 artifact with /embedding")
     score.add_argument("--method", default="h5pipe")
-    score.add_argument("--seconds", type=float, default=None)
-    score.add_argument("--extra", default=None, help="JSON object merged into the printed row")
+    score.add_argument("--extra", action="append", default=[], help="JSON object merged into the row")
     score.set_defaults(run=evaluate)
+
+    convert = commands.add_parser("to-npy")
+    convert.add_argument("features")
+    convert.add_argument("output")
+    convert.set_defaults(run=to_npy)
+
+    summary = commands.add_parser("table")
+    summary.add_argument("rows", help="JSON lines written by `evaluate`")
+    summary.set_defaults(run=table)
 
     args = parser.parse_args()
     args.run(args)

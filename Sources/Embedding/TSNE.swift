@@ -84,33 +84,47 @@ public struct TSNEConfiguration: Sendable, Equatable {
     }
 
     /// Checks the settings against a data set of `count` points.
-    /// - Throws: ``TSNEError`` naming the first setting out of range.
+    /// - Throws: ``TSNEError`` for the first problem found.
     public func validate(count: Int) throws {
         if count < 4 { throw TSNEError.tooFewPoints(count: count) }
         if !(perplexity > 1) || !(perplexity < Double(count) / 3) {
             throw TSNEError.invalidPerplexity(perplexity: perplexity, count: count)
         }
-        if iterations < 1 { throw TSNEError.invalidSetting(name: "iterations", message: "must be at least 1, got \(iterations)") }
-        if earlyExaggerationIterations < 0 || earlyExaggerationIterations > iterations {
-            throw TSNEError.invalidSetting(
-                name: "earlyExaggerationIterations",
-                message: "must lie in 0...iterations (\(iterations)), got \(earlyExaggerationIterations)")
+        if let problem = problems().first { throw problem }
+    }
+
+    /// Every setting that is out of range regardless of the data, as
+    /// ``TSNEError/invalidSetting(name:message:)`` values (perplexity only checked to exceed 1).
+    public func problems() -> [TSNEError] {
+        var problems: [TSNEError] = []
+        func check(_ condition: Bool, _ name: String, _ message: @autoclosure () -> String) {
+            if !condition { problems.append(.invalidSetting(name: name, message: message())) }
         }
-        if !(earlyExaggeration >= 1) {
-            throw TSNEError.invalidSetting(name: "earlyExaggeration", message: "must be at least 1, got \(earlyExaggeration)")
+        check(perplexity > 1, "perplexity", "must be greater than 1, got \(perplexity)")
+        check(iterations >= 1, "iterations", "must be at least 1, got \(iterations)")
+        check(
+            (0...max(0, iterations)).contains(earlyExaggerationIterations), "earlyExaggerationIterations",
+            "must lie in 0...iterations (\(iterations)), got \(earlyExaggerationIterations)")
+        check(earlyExaggeration >= 1, "earlyExaggeration", "must be at least 1, got \(earlyExaggeration)")
+        if case .fixed(let rate) = learningRate {
+            check(rate > 0 && rate.isFinite, "learningRate", "must be a positive number or \"auto\", got \(rate)")
         }
-        if case .fixed(let rate) = learningRate, !(rate > 0) || !rate.isFinite {
-            throw TSNEError.invalidSetting(name: "learningRate", message: "must be a positive number or \"auto\", got \(rate)")
+        check((1...3).contains(dimensions), "dimensions", "must be 1, 2 or 3, got \(dimensions)")
+        check(
+            method != .fft || dimensions == 2, "method",
+            "`fft` embeds in 2 dimensions only; use `barnes-hut` or `exact` for \(dimensions)")
+        check(theta >= 0, "theta", "must be at least 0, got \(theta)")
+        check(klInterval >= 1, "klInterval", "must be at least 1, got \(klInterval)")
+        check(intervalWidth > 0, "intervalWidth", "must be positive, got \(intervalWidth)")
+        // `1e999` in a pipeline file decodes as infinity, which passes the range checks above and
+        // turns the whole embedding into NaN.
+        for (name, value) in [
+            ("perplexity", perplexity), ("earlyExaggeration", Double(earlyExaggeration)), ("theta", Double(theta)),
+            ("intervalWidth", Double(intervalWidth)),
+        ] where value.isInfinite {
+            problems.append(.invalidSetting(name: name, message: "must be a finite number, got \(value)"))
         }
-        if !(1...3).contains(dimensions) {
-            throw TSNEError.invalidSetting(name: "dimensions", message: "must be 1, 2 or 3, got \(dimensions)")
-        }
-        if resolvedMethod(count: count) == .fft && dimensions != 2 {
-            throw TSNEError.invalidSetting(
-                name: "method", message: "`fft` embeds in 2 dimensions only; use `barnes-hut` or `exact` for \(dimensions)")
-        }
-        if !(theta >= 0) { throw TSNEError.invalidSetting(name: "theta", message: "must be at least 0, got \(theta)") }
-        if klInterval < 1 { throw TSNEError.invalidSetting(name: "klInterval", message: "must be at least 1, got \(klInterval)") }
+        return problems
     }
 }
 

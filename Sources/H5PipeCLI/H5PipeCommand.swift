@@ -14,6 +14,7 @@ public struct H5PipeCommand: ParsableCommand {
             StatusCommand.self,
             GraphCommand.self,
             StagesCommand.self,
+            GCCommand.self,
             InspectCommand.self,
         ])
 

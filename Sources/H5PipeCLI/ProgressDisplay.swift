@@ -69,7 +69,9 @@ final class ProgressDisplay: @unchecked Sendable {
         case .finished(let record):
             running.removeAll { $0.id == record.stage }
             switch record.outcome {
-            case .ran: emit("✔ \(record.stage) ran in \(formatSeconds(record.seconds))")
+            case .ran:
+                let files = record.sideFiles.isEmpty ? "" : " → " + record.sideFiles.joined(separator: ", ")
+                emit("✔ \(record.stage) ran in \(formatSeconds(record.seconds))\(files)")
             case .failed: emit("✘ \(record.stage) failed: \(record.reason)")
             case .skipped: emit("- \(record.stage) skipped: \(record.reason)")
             case .restored: emit("↺ \(record.stage) restored from the run-cache (\(record.reason))")

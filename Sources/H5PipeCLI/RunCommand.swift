@@ -89,7 +89,9 @@ struct RunCommand: ParsableCommand {
             let count = report.records.filter { $0.outcome == outcome }.count
             if count > 0 { counts.append("\(count) \(outcome.rawValue)") }
         }
-        return formatTable([["stage", "uses", "outcome", "time", "reason"]] + rows)
+        let sideFiles = report.records.flatMap(\.sideFiles)
+        let figures = sideFiles.isEmpty ? "" : "\n\nside files:\n" + sideFiles.map { "  \($0)" }.joined(separator: "\n")
+        return formatTable([["stage", "uses", "outcome", "time", "reason"]] + rows) + figures
             + "\n\n\(report.pipeline): \(counts.joined(separator: ", ")) in \(formatSeconds(report.seconds))"
     }
 }

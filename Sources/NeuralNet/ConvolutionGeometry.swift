@@ -138,6 +138,12 @@ func matrixMultiply(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0, _ c: UnsafeMutablePointer<Float>
 ) {
+    // An empty shard (a batch smaller than the thread count) has n == 0; BLAS rejects its strides.
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if beta == 0 { c.update(repeating: 0, count: m * n) }
+        return
+    }
     cblas_sgemm(
         CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),

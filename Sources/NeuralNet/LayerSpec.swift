@@ -68,6 +68,11 @@ public enum LayerSpec: Hashable, Sendable {
         }
     }
 
+    /// The largest channel count, kernel size, stride, padding, height or width a convolution
+    /// accepts: far beyond any trainable network, and small enough that shape and weight-count
+    /// arithmetic stays within `Int`.
+    public static let maximumExtent = 1 << 16
+
     /// The output shape of this layer for one sample of shape `input`.
     /// - Throws: ``ArchitectureError`` (without a layer index) when the input does not fit.
     public func outputShape(for input: SampleShape) throws -> SampleShape {
@@ -81,6 +86,16 @@ public enum LayerSpec: Hashable, Sendable {
             guard spec.kernelSize >= 1, spec.stride >= 1, spec.padding >= 0 else {
                 throw ArchitectureError(
                     layerIndex: nil, "\(typeName) needs kernelSize >= 1, stride >= 1 and padding >= 0")
+            }
+            // Bounded first, so that the size arithmetic below and the weight counts cannot overflow.
+            let limits = [spec.inChannels, spec.outChannels, spec.kernelSize, spec.stride, spec.padding]
+            guard limits.allSatisfy({ $0 <= Self.maximumExtent }), input.height <= Self.maximumExtent,
+                input.width <= Self.maximumExtent
+            else {
+                throw ArchitectureError(
+                    layerIndex: nil,
+                    "\(typeName) needs channels, kernelSize, stride, padding and its input's height and width "
+                        + "at most \(Self.maximumExtent), got \(limits.map(String.init).joined(separator: ", ")) for \(input.description)")
             }
             guard input.channels == spec.inChannels else {
                 throw ArchitectureError(
@@ -107,8 +122,8 @@ public enum LayerSpec: Hashable, Sendable {
                 throw ArchitectureError(
                     layerIndex: nil, "batchNorm2d has \(channels) channels but receives \(input.description)")
             }
-            guard momentum >= 0, momentum <= 1, epsilon > 0 else {
-                throw ArchitectureError(layerIndex: nil, "batchNorm2d needs 0 <= momentum <= 1 and epsilon > 0")
+            guard momentum >= 0, momentum <= 1, epsilon > 0, epsilon.isFinite else {
+                throw ArchitectureError(layerIndex: nil, "batchNorm2d needs 0 <= momentum <= 1 and a finite epsilon > 0")
             }
             return input
         case .leakyReLU(let slope):

@@ -35,8 +35,13 @@ public final class Trainer: @unchecked Sendable {
         var gradients: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
         var saved: [UnsafeMutablePointer<Float>] = []
         let scratch: UnsafeMutablePointer<Float>
-        /// Samples in NCHW order, for inputs and outputs with more than one channel.
+        /// Samples in the callers' `[batch, channels, height, width]` order.
         let staging: UnsafeMutablePointer<Float>
+        /// One step per layer wired to this shard's buffers, built once; calls update the batch
+        /// size, the mode and the parameter addresses in place, so a training step allocates nothing.
+        var steps: [LayerStep] = []
+        /// Where layer 0 writes the input gradient when one is asked for (tests).
+        var firstInputGradient: UnsafeMutablePointer<Float>?
 
         init(network: Network, maxShard: Int) {
             func rounded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
@@ -71,6 +76,29 @@ public final class Trainer: @unchecked Sendable {
             scratch = take(scratchCount)
         }
 
+        /// Builds ``steps``; gradient buffers alternate backwards from the last layer, shared by
+        /// in-place layers.
+        func wire(network: Network, parameterGradient: UnsafeMutablePointer<Float>, reducer: ShardReducer, shard: Int) {
+            let layerCount = network.layers.count
+            var current = gradients.0, other = gradients.1
+            var gradientOf = [UnsafeMutablePointer<Float>](repeating: current, count: layerCount + 1)
+            for index in stride(from: layerCount - 1, through: 0, by: -1) {
+                gradientOf[index + 1] = current
+                if !(network.layers[index].isInPlace && index > 0) { swap(&current, &other) }
+                gradientOf[index] = current
+            }
+            firstInputGradient = gradientOf[0]
+            let placeholder = UnsafeMutablePointer<Float>(bitPattern: 16)!
+            steps = network.layers.indices.map { index in
+                LayerStep(
+                    batch: 0, totalBatch: 0, input: activations[index], output: activations[index + 1],
+                    outputGradient: gradientOf[index + 1], inputGradient: index == 0 ? nil : gradientOf[index],
+                    parameters: placeholder, parameterGradient: parameterGradient + network.parameterOffsets[index],
+                    statistics: placeholder, saved: saved[index], scratch: scratch, training: false,
+                    reducer: reducer, shard: shard)
+            }
+        }
+
         deinit { memory.deallocate() }
     }
 
@@ -96,6 +124,11 @@ public final class Trainer: @unchecked Sendable {
         pool = WorkerPool(threads: self.threads)
         parameterGradients = .allocate(capacity: max(1, self.threads * network.parameters.count))
         parameterGradients.initialize(repeating: 0, count: max(1, self.threads * network.parameters.count))
+        for (shard, workspace) in workspaces.enumerated() {
+            workspace.wire(
+                network: network, parameterGradient: parameterGradients + shard * network.parameters.count,
+                reducer: reducer, shard: shard)
+        }
         shardLosses = .allocate(capacity: self.threads)
         shardLosses.initialize(repeating: 0, count: self.threads)
     }
@@ -192,35 +225,25 @@ public final class Trainer: @unchecked Sendable {
         batch: Int, training: Bool, wantsInputGradient: Bool = false, _ body: (Int, Int, Int, [LayerStep]) -> Void
     ) {
         precondition(batch >= 1 && batch <= maxBatch, "batch must be in 1...maxBatch")
-        let parameterCount = network.parameters.count
         network.parameters.withUnsafeMutableBufferPointer { parameters in
             network.statistics.withUnsafeMutableBufferPointer { statistics in
+                // The arrays may have been replaced since the last call: rebase the steps on them.
                 let parameterBase = parameters.baseAddress ?? UnsafeMutablePointer<Float>(bitPattern: 16)!
                 let statisticBase = statistics.baseAddress ?? UnsafeMutablePointer<Float>(bitPattern: 16)!
                 pool.run { shard in
                     let workspace = workspaces[shard]
                     let (first, count) = shardRange(shard, batch: batch)
-                    var current = workspace.gradients.0, other = workspace.gradients.1
-                    var steps: [LayerStep] = []
-                    steps.reserveCapacity(network.layers.count)
-                    // Gradient buffers alternate backwards from the last layer.
-                    var gradientOf: [UnsafeMutablePointer<Float>] = Array(repeating: current, count: network.layers.count + 1)
-                    for index in stride(from: network.layers.count - 1, through: 0, by: -1) {
-                        gradientOf[index + 1] = current
-                        if !(network.layers[index].isInPlace && index > 0) { swap(&current, &other) }
-                        gradientOf[index] = current
-                    }
                     for index in network.layers.indices {
-                        steps.append(LayerStep(
-                            batch: count, totalBatch: batch, input: workspace.activations[index],
-                            output: workspace.activations[index + 1], outputGradient: gradientOf[index + 1],
-                            inputGradient: index == 0 && !wantsInputGradient ? nil : gradientOf[index],
-                            parameters: parameterBase + network.parameterOffsets[index],
-                            parameterGradient: parameterGradients + shard * parameterCount + network.parameterOffsets[index],
-                            statistics: statisticBase + network.statisticOffsets[index], saved: workspace.saved[index],
-                            scratch: workspace.scratch, training: training, reducer: reducer, shard: shard))
+                        workspace.steps[index].batch = count
+                        workspace.steps[index].totalBatch = batch
+                        workspace.steps[index].training = training
+                        workspace.steps[index].parameters = parameterBase + network.parameterOffsets[index]
+                        workspace.steps[index].statistics = statisticBase + network.statisticOffsets[index]
                     }
-                    body(shard, first, count, steps)
+                    if !workspace.steps.isEmpty {
+                        workspace.steps[0].inputGradient = wantsInputGradient ? workspace.firstInputGradient : nil
+                    }
+                    body(shard, first, count, workspace.steps)
                 }
             }
         }

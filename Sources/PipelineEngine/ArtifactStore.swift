@@ -120,14 +120,16 @@ struct StorageError: Error, CustomStringConvertible {
 }
 
 enum FileOperations {
+    /// Creates `url` and any missing parent folders.
+    /// - Throws: ``StorageError`` naming the folder and the system's reason ("Read-only file system").
     static func createDirectory(_ url: URL) throws {
-        // The common cases (exists, or only the last level is missing) without FileManager.
-        if mkdir(url.path, 0o755) == 0 || errno == EEXIST { return }
-        do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        } catch {
-            throw StorageError(message: "cannot create folder \(url.path): \(error.localizedDescription)")
+        let path = url.standardizedFileURL.path
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+        if errno == ENOENT, path != "/" {
+            try createDirectory(url.standardizedFileURL.deletingLastPathComponent())
+            if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
         }
+        throw StorageError(message: "cannot create folder \(path): \(String(cString: strerror(errno)))")
     }
 
     /// Writes `data` to a temporary file beside `url`, then renames it over `url`.

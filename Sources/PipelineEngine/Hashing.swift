@@ -93,7 +93,9 @@ public enum SHA256 {
 /// A file is trusted unchanged when its size, modification time (nanoseconds), change time,
 /// inode and device all equal the recorded ones. Writing the file changes mtime and ctime;
 /// replacing it (editors, `cp`, rename) changes the inode; restoring an old mtime with
-/// `touch -d` still changes ctime, which user programs cannot set. That is Git's index rule.
+/// `touch -d` still changes ctime, which user programs cannot set. That is Git's index rule,
+/// with Git's blind spot: the kernel stamps times at its clock tick (a few milliseconds), so a
+/// same-size rewrite within one tick of the recording would go unnoticed.
 public struct FileFingerprint: Codable, Sendable, Hashable {
     /// Size in bytes.
     public var size: Int64
@@ -111,8 +113,15 @@ public struct FileFingerprint: Codable, Sendable, Hashable {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         size = Int64(info.st_size)
-        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        #if canImport(Darwin)
+        let modifiedTime = info.st_mtimespec
+        let changedTime = info.st_ctimespec
+        #else
+        let modifiedTime = info.st_mtim
+        let changedTime = info.st_ctim
+        #endif
+        modified = Int64(modifiedTime.tv_sec) * 1_000_000_000 + Int64(modifiedTime.tv_nsec)
+        changed = Int64(changedTime.tv_sec) * 1_000_000_000 + Int64(changedTime.tv_nsec)
         inode = UInt64(info.st_ino)
         device = UInt64(info.st_dev)
     }

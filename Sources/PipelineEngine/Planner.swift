@@ -67,6 +67,15 @@ public enum Planner {
         }
     }
 
+    /// The graph has a cycle (a validated ``Pipeline`` never has one).
+    public struct CycleError: Error, Sendable, CustomStringConvertible {
+        /// Each cycle as ids in data-flow order, first id repeated at the end.
+        public var cycles: [[String]]
+        public var description: String {
+            cycles.map { "cycle: " + $0.map { "`\($0)`" }.joined(separator: " → ") }.joined(separator: "\n")
+        }
+    }
+
     /// Plans a run.
     ///
     /// The plan holds `targets` (all stages when nil) and everything upstream of them, in
@@ -75,11 +84,12 @@ public enum Planner {
     /// the content hashes its inputs will have.
     ///
     /// - Parameters:
-    ///   - graph: the pipeline's wiring; it must be acyclic (validation guarantees it).
+    ///   - graph: the pipeline's wiring.
     ///   - targets: stage ids the user asked for, or nil for the whole pipeline.
     ///   - force: execute the targets (every stage when `targets` is nil) even when cached.
     ///   - assess: the decision for a stage given its inputs' content hashes by port.
-    /// - Throws: ``UnknownTargetError`` for a target that is not a stage id.
+    /// - Throws: ``UnknownTargetError`` for a target that is not a stage id, ``CycleError``
+    ///   when the graph is not acyclic.
     public static func plan(
         graph: PipelineGraph, targets: [String]?, force: Bool,
         assess: (_ id: String, _ inputHashes: [String: String]) -> Assessment
@@ -90,7 +100,7 @@ public enum Planner {
         let included = targets.map { graph.upstreamClosure(of: $0) } ?? Set(graph.ids)
         let forced = force ? Set(targets ?? graph.ids) : []
         guard let order = graph.topologicalOrder() else {
-            preconditionFailure("Planner.plan needs an acyclic graph; Pipeline validation rejects cycles")
+            throw CycleError(cycles: graph.cycles())
         }
         var predicted: [String: String] = [:]
         var steps: [PlanStep] = []
@@ -99,7 +109,7 @@ public enum Planner {
             if forced.contains(id) {
                 step = PlanStep(id: id, action: .execute, reason: "forced with --force")
             } else if let changing = graph.inputs[id]?.first(where: { predicted[$0.upstream] == nil }) {
-                step = PlanStep(id: id, action: .execute, reason: "input `\(changing.port)` will change (`\(changing.upstream)` runs)")
+                step = PlanStep(id: id, action: .execute, reason: "input `\(changing.port)` will change (upstream `\(changing.upstream)` runs)")
             } else {
                 var hashes: [String: String] = [:]
                 for edge in graph.inputs[id] ?? [] { hashes[edge.port] = predicted[edge.upstream] }

@@ -70,6 +70,8 @@ public struct StageRunRecord: Sendable, Hashable {
     public var cacheKey: String?
     /// The published artifact path, when one is published.
     public var artifact: String?
+    /// Published side files (figures) beside the artifact.
+    public var sideFiles: [String] = []
 
     var json: JSONValue {
         .object([
@@ -80,6 +82,7 @@ public struct StageRunRecord: Sendable, Hashable {
             JSONMember(key: "seconds", value: JSONValue((seconds * 1000).rounded() / 1000)),
             JSONMember(key: "cacheKey", value: cacheKey.map(JSONValue.string) ?? .null),
             JSONMember(key: "artifact", value: artifact.map(JSONValue.string) ?? .null),
+            JSONMember(key: "sideFiles", value: .array(sideFiles.map(JSONValue.string))),
         ])
     }
 }

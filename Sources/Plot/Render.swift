@@ -119,8 +119,6 @@ struct AxesRenderer {
         var transform: DataTransform
         var xTicks: Ticks
         var yTicks: Ticks
-        var tickAscent: Double
-        var leftMargin: Double
         var legend: LegendLayout?
     }
 
@@ -129,9 +127,8 @@ struct AxesRenderer {
         let transform = layout.transform
         if axes.showsGrid { drawGrid(xTicks: layout.xTicks, yTicks: layout.yTicks, transform: transform) }
         try drawMarks(transform: transform)
-        drawFrameAndTicks(
-            xTicks: layout.xTicks, yTicks: layout.yTicks, transform: transform, tickAscent: layout.tickAscent)
-        drawLabels(plot: transform.plot, rect: rect, leftMargin: layout.leftMargin)
+        drawFrameAndTicks(xTicks: layout.xTicks, yTicks: layout.yTicks, transform: transform)
+        drawLabels(plot: transform.plot, rect: rect)
         if let legend = layout.legend {
             legend.draw(at: legendOrigin(legend, transform: transform))
         }
@@ -192,9 +189,7 @@ struct AxesRenderer {
             maximumCount: Self.tickCount(length: plot.width, fontSize: style.tickLabelSize, perLabel: 3),
             integer: axes.integerXTicks)
 
-        return Layout(
-            transform: transform, xTicks: xTicks, yTicks: yTicks, tickAscent: tickMetrics.ascent,
-            leftMargin: leftMargin, legend: legendLayout)
+        return Layout(transform: transform, xTicks: xTicks, yTicks: yTicks, legend: legendLayout)
     }
 
     /// matplotlib's automatic tick budget: at most 9 intervals, one per `perLabel` font sizes of
@@ -339,7 +334,7 @@ struct AxesRenderer {
         cairo_new_path(context)
     }
 
-    private func drawFrameAndTicks(xTicks: Ticks, yTicks: Ticks, transform: DataTransform, tickAscent: Double) {
+    private func drawFrameAndTicks(xTicks: Ticks, yTicks: Ticks, transform: DataTransform) {
         let plot = transform.plot
         canvas.setColor(.foreground)
         cairo_set_line_width(context, style.frameWidth)
@@ -365,7 +360,7 @@ struct AxesRenderer {
         }
     }
 
-    private func drawLabels(plot: Rect, rect: Rect, leftMargin: Double) {
+    private func drawLabels(plot: Rect, rect: Rect) {
         if let title = axes.title, !title.isEmpty {
             canvas.setFont(size: style.titleSize)
             canvas.drawText(title, x: plot.x + plot.width / 2, y: plot.y - style.padding, horizontal: .center, vertical: .bottom)

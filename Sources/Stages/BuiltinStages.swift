@@ -7,6 +7,8 @@ public enum BuiltinStages {
         IngestIDXStage.self,
         TrainAutoencoderStage.self,
         EncodeStage.self,
+        TSNEStage.self,
+        EvaluateEmbeddingStage.self,
         RenderScatterStage.self,
         RenderLossStage.self,
         RenderReconstructionsStage.self,

@@ -71,6 +71,18 @@ public struct IngestIDXStage: Stage {
         try DatasetResolver(environment: environment).resolve(dataset: parameters.dataset, directory: parameters.directory).all
     }
 
+    /// The four source files if they are on this machine; never downloads.
+    /// - Throws: ``ExternalFilesUnavailable`` when only the download `run` makes would provide
+    ///   them, ``StageError`` when nothing would.
+    public static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+        let resolver = DatasetResolver(environment: environment)
+        do {
+            return try resolver.resolve(dataset: parameters.dataset, directory: parameters.directory, allowDownload: false).all
+        } catch where resolver.canDownload(dataset: parameters.dataset, directory: parameters.directory) {
+            throw ExternalFilesUnavailable("dataset `\(parameters.dataset ?? "")` not found locally: `run` will download it")
+        }
+    }
+
     /// Streams each split's images from its IDX file into the artifact, compressing chunks on
     /// the stage's threads while the next ones are decompressed, and hashes the sources.
     public func run(_ parameters: Parameters, context: StageContext) throws {

@@ -8,7 +8,8 @@ import Plot
 /// titled grids (the recipe's 16 test digits in 4×4 grids).
 ///
 /// Reads `/<split>/images` (uint8 [N, H, W]) from the `images` artifact and runs the `model`
-/// artifact's network forward in inference mode (batch norm with its running statistics).
+/// artifact's network (as `train-autoencoder` writes it) forward in inference mode, batch norm
+/// with its running statistics.
 public struct RenderReconstructionsStage: Stage {
     /// Parameters of `render-reconstructions`.
     public struct Parameters: StageParameters {
@@ -99,10 +100,10 @@ public struct RenderReconstructionsStage: Stage {
         }
         context.progress(1, of: 3, "read \(chosen.count) images")
 
-        let modelFile = try RenderStageSupport.open("model", context)
         let shape = SampleShape(channels: 1, height: height, width: width)
         let outputs = try AutoencoderForward.reconstruct(
-            pixels: pixels, shape: shape, model: modelFile, threads: context.threads, stageID: context.stageID)
+            pixels: pixels, shape: shape, model: try context.input("model"), threads: context.threads,
+            stageID: context.stageID)
         context.progress(2, of: 3, "reconstructed \(chosen.count) images")
 
         let size = height * width
@@ -140,74 +141,28 @@ public struct RenderReconstructionsStage: Stage {
 }
 
 /// Runs a `model` artifact's network forward in inference mode.
-///
-/// The artifact layout is the one `train-autoencoder` writes: the layer list as JSON (the
-/// pipeline file's `architecture` form) in the `architecture` attribute of `/model` (or of the
-/// root), and every tensor of ``Network/tensors`` as a float32 dataset `/model/<tensor name>`
-/// (`/model/layer00_conv2d/weight`, `/model/layer01_batchNorm2d/running_mean`, …).
 enum AutoencoderForward {
     /// The network's outputs for `pixels` (uint8 images `[count, shape]`, read as `pixel / 255`):
-    /// `[count, output shape]` floats.
-    /// - Throws: ``StageError`` naming the model file and what is missing or mismatched.
-    static func reconstruct(pixels: [UInt8], shape: SampleShape, model: HDF5File, threads: Int, stageID: String) throws
+    /// `[count, shape]` floats in `[channels, height, width]` order.
+    ///
+    /// The model is read with ``ModelArtifact/readNetwork(_:stageID:)``, as `encode` reads it.
+    /// - Throws: ``StageError`` naming the model file when it does not take or give `shape` images.
+    static func reconstruct(pixels: [UInt8], shape: SampleShape, model: URL, threads: Int, stageID: String) throws
         -> [Float]
     {
-        let network = try load(model, inputShape: shape, stageID: stageID)
+        let network = try ModelArtifact.readNetwork(model, stageID: stageID)
+        guard network.inputShape == shape else {
+            throw StageError(
+                "stage `\(stageID)`: the images are \(shape) but the model in \(model.path) expects \(network.inputShape)")
+        }
         guard network.outputShape == shape else {
             throw StageError(
-                "stage `\(stageID)`: the model in \(model.url.path) turns \(shape) images into \(network.outputShape), "
+                "stage `\(stageID)`: the model in \(model.path) turns \(shape) images into \(network.outputShape), "
                     + "so it cannot reconstruct them")
         }
-        let count = pixels.count / shape.count
-        guard count > 0 else { return [] }
-        let trainer = Trainer(network: network, threads: threads, maxBatch: count, lossFunction: .l1, learningRate: 0)
-        var outputs = [Float](repeating: 0, count: count * shape.count)
-        let per = shape.count
-        pixels.withUnsafeBufferPointer { pixels in
-            outputs.withUnsafeMutableBufferPointer { outputs in
-                let (source, target) = (pixels.baseAddress!, outputs.baseAddress!)
-                trainer.infer(batch: count, load: { first, samples, destination in
-                    for offset in 0..<samples * per {
-                        destination[offset] = Float(source[first * per + offset]) * (1 / 255)
-                    }
-                }, store: { first, samples, values in
-                    (target + first * per).update(from: values, count: samples * per)
-                })
-            }
-        }
-        return outputs
-    }
-
-    /// Builds the network described in `model` and fills in its stored tensors.
-    static func load(_ model: HDF5File, inputShape: SampleShape, stageID: String) throws -> Network {
-        let place = "stage `\(stageID)`: the model \(model.url.path)"
-        var text: String?
-        for path in ["/model", "/"] where model.exists(path) {
-            if let value = try model.attribute("architecture", at: path)?.stringValue { text = value; break }
-        }
-        guard let text else { throw StageError("\(place) has no `architecture` attribute on `/model`") }
-        let architecture: [LayerSpec]
-        do {
-            architecture = try JSONDecoder().decode([LayerSpec].self, from: Data(text.utf8))
-        } catch {
-            throw StageError("\(place) has an unreadable `architecture` attribute: \(error)")
-        }
-        let network: Network
-        do {
-            network = try Network(architecture: architecture, inputShape: inputShape, seed: 0)
-        } catch {
-            throw StageError("\(place) does not fit \(inputShape) images: \(error)")
-        }
-        for tensor in network.tensors {
-            let path = "/model/\(tensor.name)"
-            guard model.exists(path) else { throw StageError("\(place) has no dataset `\(path)`") }
-            let values = try model.read(Float.self, from: path).values
-            do {
-                try network.setValues(values, of: tensor)
-            } catch {
-                throw StageError("\(place): \(error)")
-            }
-        }
-        return network
+        let images = ByteImages(pixels: pixels, shape: shape)
+        guard images.count > 0 else { return [] }
+        let trainer = Trainer(network: network, threads: threads, maxBatch: images.count, lossFunction: .l1, learningRate: 0)
+        return trainer.encode(images: images, layerCount: network.architecture.count)
     }
 }

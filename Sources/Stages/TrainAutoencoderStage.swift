@@ -172,6 +172,10 @@ enum ModelArtifact {
         var classNames: String?
     }
 
+    /// The most convolution weights an architecture may have (1 GiB of float32; Adam keeps two
+    /// more copies): beyond it, allocating the network would fail.
+    static let maximumWeightCount = 1 << 28
+
     /// Why `architecture` cannot be trained as an autoencoder on `input` images, or nil.
     static func architectureProblem(_ architecture: [LayerSpec], input: SampleShape) -> String? {
         if architecture.isEmpty { return "is empty; list at least one layer" }
@@ -183,6 +187,18 @@ enum ModelArtifact {
             let shapes = try LayerSpec.inferShapes(architecture, input: input)
             if shapes.last != input {
                 return "returns \(shapes.last!) but the images are \(input): the decoder must give back the input's shape"
+            }
+            // Counted in Double: absurd channel counts and kernel sizes must be refused, not overflow.
+            let weights = architecture.reduce(0.0) { total, layer in
+                switch layer {
+                case .conv2d(let spec), .convTranspose2d(let spec):
+                    return total + Double(spec.inChannels) * Double(spec.outChannels) * Double(spec.kernelSize * spec.kernelSize)
+                default:
+                    return total
+                }
+            }
+            if weights > Double(maximumWeightCount) {
+                return "has \(Int(weights)) convolution weights, more than the \(maximumWeightCount) h5pipe trains; use fewer channels or smaller kernels"
             }
         } catch {
             return "\(error) (images are \(input))"

@@ -84,7 +84,7 @@ final class PipelineCommandTests: XCTestCase {
         let first = try h5pipe("run", "pipeline.json")
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertTrue(first.stdout.contains("demo: 2 ran in"), first.stdout)
-        XCTAssertTrue(first.stderr.contains("▶ source (command): never run"), first.stderr)
+        XCTAssertTrue(first.stderr.contains("▶ source (command): artifact missing"), first.stderr)
         let copied = try HDF5File.open(folder.appendingPathComponent("artifacts/demo/copy.h5"))
         XCTAssertEqual(try copied.read(Int32.self, from: "/data").values, [1, 2, 3])
         XCTAssertEqual(try copied.attribute("h5pipe.stage_id", at: "/"), .string("copy"))
@@ -98,7 +98,7 @@ final class PipelineCommandTests: XCTestCase {
         let status = try h5pipe("status", "pipeline.json")
         XCTAssertEqual(status.status, 0)
         XCTAssertTrue(status.stdout.contains("source  command  stale: param `run` changed"), status.stdout)
-        XCTAssertTrue(status.stdout.contains("copy    command  stale: input `data` will change (`source` runs)"), status.stdout)
+        XCTAssertTrue(status.stdout.contains("copy    command  stale: input `data` will change (upstream `source` runs)"), status.stdout)
 
         let json = try h5pipe("status", "pipeline.json", "--json")
         let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
@@ -142,6 +142,17 @@ final class PipelineCommandTests: XCTestCase {
 
             """)
         XCTAssertEqual(result.stdout, "")
+    }
+
+    func testGarbageCollection() throws {
+        XCTAssertEqual(try h5pipe("run", "pipeline.json").status, 0)
+        try write("pipeline.json", pipeline(value: 7))
+        XCTAssertEqual(try h5pipe("run", "pipeline.json").status, 0)
+        let dry = try h5pipe("gc", "--dry-run")
+        XCTAssertTrue(dry.stdout.hasPrefix("would remove 2 run-cache entries and 2 stored files ("), dry.stdout)
+        let removed = try h5pipe("gc")
+        XCTAssertTrue(removed.stdout.hasPrefix("removed 2 run-cache entries and 2 stored files ("), removed.stdout)
+        XCTAssertTrue(try h5pipe("run", "pipeline.json").stdout.contains("demo: 2 cached"))
     }
 
     func testGraphFormats() throws {

@@ -29,6 +29,9 @@ final class PlannerTests: XCTestCase {
         let graph = PipelineGraph(ids: ["a", "b", "c", "z"], inputs: ["a": ["p": "c"], "b": ["p": "a"], "c": ["p": "b"], "z": ["p": "z"]])
         XCTAssertEqual(graph.cycles(), [["a", "b", "c", "a"], ["z", "z"]])
         XCTAssertNil(graph.topologicalOrder())
+        XCTAssertThrowsError(try Planner.plan(graph: graph, targets: nil, force: false) { _, _ in .execute(reason: "") }) { error in
+            XCTAssertEqual("\(error)", "cycle: `a` → `b` → `c` → `a`\ncycle: `z` → `z`")
+        }
     }
 
     func testUnchangedPipelineExecutesNothing() throws {
@@ -44,7 +47,7 @@ final class PlannerTests: XCTestCase {
             graph: diamond, targets: nil, force: false, assess: assess(execute: ["c": "param `k` changed 1 → 2"]))
         XCTAssertEqual(plan.executing, ["c", "d"])
         XCTAssertEqual(plan["c"]?.reason, "param `k` changed 1 → 2")
-        XCTAssertEqual(plan["d"]?.reason, "input `right` will change (`c` runs)")
+        XCTAssertEqual(plan["d"]?.reason, "input `right` will change (upstream `c` runs)")
         XCTAssertEqual(plan["b"]?.action, .upToDate)
     }
 

@@ -82,7 +82,7 @@ final class RunnerTests: XCTestCase {
 
         let status = try workspace.runner(chain(factor: 3)).status()
         XCTAssertEqual(status.map(\.reason), [
-            "unchanged", "param `factor` changed 2 → 3", "input `matrix` will change (`scale` runs)", "unchanged",
+            "unchanged", "param `factor` changed 2 → 3", "input `matrix` will change (upstream `scale` runs)", "unchanged",
         ])
 
         let changed = try workspace.run(chain(factor: 3))
@@ -104,6 +104,49 @@ final class RunnerTests: XCTestCase {
             with: #""other": {"uses": "describe-matrix", "inputs": {"matrix": "gen"}}"#)
         XCTAssertEqual(try workspace.runner(swapped).status().last?.reason, "stage changed `scale-matrix` → `describe-matrix`")
         XCTAssertEqual(try workspace.run(swapped), ["gen": .cached, "scale": .cached, "double": .cached, "other": .ran])
+    }
+
+    func testPlanningNeverFetchesExternalFilesAndRunDoes() throws {
+        let workspace = try Workspace()
+        let stages = #""src": {"uses": "fetched-source"}, "scale": {"uses": "scale-matrix", "inputs": {"matrix": "src"}}"#
+        let source = workspace.directory.appendingPathComponent("source.txt")
+        let fetches = { self.counter.count(FetchedSource.fetchKey("source.txt")) }
+
+        let status = try workspace.runner(stages).status()
+        XCTAssertEqual(status.map(\.action), [.execute, .execute])
+        XCTAssertEqual(status.map(\.reason), [
+            "`source.txt` not found locally: `run` will fetch it", "input `matrix` will change (upstream `src` runs)",
+        ])
+        let plan = try workspace.runner(stages).plan()
+        XCTAssertEqual(plan.executing, ["src", "scale"])
+        XCTAssertEqual(plan["src"]?.reason, "`source.txt` not found locally: `run` will fetch it")
+        XCTAssertEqual(fetches(), 0, "status and a dry run must not fetch")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: source.path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifacts.path), "planning writes nothing")
+
+        let report = try workspace.runner(stages).run()
+        XCTAssertEqual(report.records.map(\.outcome), [.ran, .ran])
+        XCTAssertEqual(report.records.first?.reason, "artifact missing", "once fetched, the stage runs for its own reason")
+        XCTAssertEqual(fetches(), 1)
+        XCTAssertEqual(try readMatrix(workspace.artifact("src")).shape, [1, 7])
+
+        // Once fetched, planning finds the file and hashes it like any other.
+        XCTAssertEqual(try workspace.runner(stages).status().map(\.action), [.upToDate, .upToDate])
+        try Data("edited".utf8).write(to: source)
+        XCTAssertEqual(try workspace.runner(stages).status().first?.reason, "file `source.txt` changed")
+        XCTAssertEqual(fetches(), 1)
+    }
+
+    func testGarbageCollectionKeepsOnlyWhatIsPublished() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain(factor: 2))
+        try workspace.run(chain(factor: 3))
+        let dry = try collectGarbage(in: workspace.artifacts, dryRun: true)
+        XCTAssertEqual([dry.cacheEntries, dry.objects], [2, 2], "scale and double of factor 2")
+        XCTAssertEqual(try collectGarbage(in: workspace.artifacts), dry)
+        XCTAssertEqual(try collectGarbage(in: workspace.artifacts, dryRun: true).objects, 0)
+        XCTAssertEqual(Set(try workspace.run(chain(factor: 3)).values), [.cached])
+        XCTAssertEqual(try workspace.run(chain(factor: 2)), ["gen": .cached, "scale": .ran, "double": .ran, "other": .cached])
     }
 
     func testForceReexecutesOnlyTheTargets() throws {
@@ -210,11 +253,50 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(again, ["gen": .cached, "broken": .failed, "after": .skipped, "fine": .cached])
     }
 
+    func testAFailedRerunWithdrawsTheOutdatedArtifact() throws {
+        let workspace = try Workspace()
+        let passing = #""gen": {"uses": "generate-matrix"}, "step": {"uses": "fail", "inputs": {"matrix": "gen"}, "params": {"fail": false}}"#
+        XCTAssertEqual(try workspace.run(passing)["step"], .ran)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: workspace.artifact("step").path))
+
+        let failing = passing.replacingOccurrences(of: #""fail": false"#, with: #""fail": true"#)
+        XCTAssertEqual(try workspace.run(failing)["step"], .failed)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifact("step").path), "an outdated artifact stays published")
+        XCTAssertEqual(try workspace.runner(failing).status().last?.reason, "artifact missing")
+
+        // The earlier result is still in the run-cache.
+        XCTAssertEqual(try workspace.run(passing)["step"], .restored)
+        XCTAssertEqual(counts(["step"]), [2])
+    }
+
+    func testEachPublicationIsRecordedBeforeTheNextStageStarts() throws {
+        // A run killed while `double` executes must still know that `gen` and `scale` are published.
+        let workspace = try Workspace()
+        let stateFile = workspace.artifacts.appendingPathComponent("demo/.h5pipe-state.json")
+        let listed = LockedList<Bool>()
+        _ = try workspace.runner(chain(), jobs: 1).run { event in
+            if case .started(let stage, _, _, _) = event, stage == "double" {
+                let text = (try? String(contentsOf: stateFile, encoding: .utf8)) ?? ""
+                listed.append(text.contains(#""gen""#) && text.contains(#""scale""#))
+            }
+        }
+        XCTAssertEqual(listed.values, [true], "the state file must list `gen` and `scale` when `double` starts")
+    }
+
     func testScratchFolderIsRemovedAfterSuccess() throws {
         let workspace = try Workspace()
         try workspace.run(chain())
         let scratch = workspace.artifacts.appendingPathComponent(".h5pipe/scratch")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [])
+    }
+
+    func testLeftoversOfAKilledPublicationAreRemoved() throws {
+        let workspace = try Workspace()
+        try workspace.run(chain())
+        let leftover = workspace.artifacts.appendingPathComponent("demo/.scale.h5.4242.17.tmp")
+        try Data("half".utf8).write(to: leftover)
+        try workspace.run(chain())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: leftover.path))
     }
 
     func testProvenanceAttributesAreWrittenBesideTheStagesOwn() throws {
@@ -249,7 +331,9 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(record, #"{"txt":{"file":"describe.txt","sha256":"\#(try SHA256.hash(fileAt: side))"}}"#)
         try FileManager.default.removeItem(at: side)
         XCTAssertEqual(try workspace.runner(stages).status().last?.reason, "side file `describe.txt` missing")
-        XCTAssertEqual(try workspace.run(stages)["describe"], .restored)
+        let restored = try workspace.runner(stages).run().records.last
+        XCTAssertEqual(restored?.outcome, .restored)
+        XCTAssertEqual(restored?.sideFiles, ["artifacts/demo/describe.txt"])
         XCTAssertEqual(try String(contentsOf: side, encoding: .utf8), text)
         XCTAssertEqual(counts(["describe"]), [1])
     }
@@ -276,7 +360,7 @@ final class RunnerTests: XCTestCase {
         let second = try workspace.runner(chain())
         let waited = EventLog()
         let group = DispatchGroup()
-        let results = ReportBox()
+        let results = LockedList<RunReport?>()
         for runner in [first, second] {
             group.enter()
             Thread {
@@ -286,7 +370,7 @@ final class RunnerTests: XCTestCase {
             }.start()
         }
         group.wait()
-        let reports = results.reports
+        let reports = results.values
         XCTAssertEqual(reports.compactMap { $0?.succeeded }, [true, true])
         XCTAssertEqual(counts(["gen", "scale", "double", "other"]), [1, 1, 1, 1], "each stage executed once in all")
         let outcomes = reports.compactMap { $0 }.map { Set($0.records.map(\.outcome)) }
@@ -296,16 +380,16 @@ final class RunnerTests: XCTestCase {
     }
 }
 
-/// Reports collected from several threads.
-final class ReportBox: @unchecked Sendable {
+/// Values collected from several threads.
+final class LockedList<Element>: @unchecked Sendable {
     private let lock = NSLock()
-    private var list: [RunReport?] = []
-    func append(_ report: RunReport?) {
+    private var list: [Element] = []
+    func append(_ element: Element) {
         lock.lock()
-        list.append(report)
+        list.append(element)
         lock.unlock()
     }
-    var reports: [RunReport?] {
+    var values: [Element] {
         lock.lock()
         defer { lock.unlock() }
         return list

@@ -122,10 +122,12 @@ struct AddMatrices: Stage {
     }
 }
 
-/// Writes part of its output, then throws.
+/// Writes part of its output, then throws (unless `fail` is false).
 struct FailingStage: Stage {
     struct Parameters: StageParameters {
         var message = "the input is not what this stage expects"
+        /// When false, the stage copies its input and succeeds.
+        var fail = true
     }
 
     static let configuration = StageConfiguration(
@@ -134,6 +136,10 @@ struct FailingStage: Stage {
 
     func run(_ parameters: Parameters, context: StageContext) throws {
         RunCounter.shared.increment(context.stageID)
+        if !parameters.fail {
+            let input = try readMatrix(try context.input("matrix"))
+            return try writeMatrix(input.values, shape: input.shape, to: context.outputURL)
+        }
         try Data("partial".utf8).write(to: context.outputURL)
         try Data("checkpoint".utf8).write(to: context.scratchDirectory.appendingPathComponent("checkpoint"))
         throw StageError(parameters.message)
@@ -154,6 +160,45 @@ struct DescribeMatrix: Stage {
         try writeMatrix(input.values, shape: input.shape, to: context.outputURL)
         let summary = "shape \(input.shape) sum \(input.values.reduce(0, +))\n"
         try Data(summary.utf8).write(to: context.sideFile("txt"))
+    }
+}
+
+/// Turns a source file outside the artifacts folder into a 1×n matrix of its bytes. Like a stage
+/// that downloads its dataset, it fetches (writes) the file when it is missing, but only when
+/// about to run: planning reports it unavailable instead.
+struct FetchedSource: Stage {
+    struct Parameters: StageParameters {
+        var source = "source.txt"
+    }
+
+    static let configuration = StageConfiguration(
+        name: "fetched-source", version: 1, summary: "A matrix of a source file's bytes, fetched when missing.",
+        output: .matrix)
+
+    /// The counter key of fetches of `source`.
+    static func fetchKey(_ source: String) -> String { "fetch \(source)" }
+
+    static func externalFiles(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+        let url = environment.resolve(parameters.source)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            RunCounter.shared.increment(fetchKey(parameters.source))
+            try Data("fetched".utf8).write(to: url)
+        }
+        return [url]
+    }
+
+    static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+        let url = environment.resolve(parameters.source)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ExternalFilesUnavailable("`\(parameters.source)` not found locally: `run` will fetch it")
+        }
+        return [url]
+    }
+
+    func run(_ parameters: Parameters, context: StageContext) throws {
+        RunCounter.shared.increment(context.stageID)
+        let bytes = try Data(contentsOf: context.environment.resolve(parameters.source))
+        try writeMatrix(bytes.map(Float.init), shape: [1, bytes.count], to: context.outputURL)
     }
 }
 
@@ -189,6 +234,6 @@ struct FeaturesStage: Stage {
 func testRegistry() throws -> StageRegistry {
     try StageRegistry([
         GenerateMatrix.self, ScaleMatrix.self, AddMatrices.self, FailingStage.self, DescribeMatrix.self,
-        EmbedStage.self, FeaturesStage.self,
+        EmbedStage.self, FeaturesStage.self, FetchedSource.self,
     ])
 }

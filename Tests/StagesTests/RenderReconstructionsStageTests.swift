@@ -28,7 +28,8 @@ final class RenderReconstructionsStageTests: XCTestCase {
             kernel[4] = weight
             try file.write(kernel, shape: [1, 1, 3, 3], to: "/model/layer00_conv2d/weight")
             try file.write([bias], shape: [1], to: "/model/layer00_conv2d/bias")
-            try file.setAttribute("architecture", .string(json), at: "/model")
+            try file.setAttribute("architecture", .string(json), at: "/")
+            try file.setAttribute("input_shape", .ints([1, 6, 5]), at: "/")
             try file.write([Float(0.2)], shape: [1], to: "/history/train_loss")
         }
     }
@@ -38,7 +39,7 @@ final class RenderReconstructionsStageTests: XCTestCase {
         let modelURL = try model(harness, weight: 1, bias: 0, sigmoid: false)
         let pixels: [UInt8] = (0..<60).map { UInt8($0 * 4) }
         let outputs = try AutoencoderForward.reconstruct(
-            pixels: pixels, shape: SampleShape(channels: 1, height: 6, width: 5), model: HDF5File.open(modelURL),
+            pixels: pixels, shape: SampleShape(channels: 1, height: 6, width: 5), model: modelURL,
             threads: 2, stageID: "reconstructions")
         XCTAssertEqual(outputs.count, 60)
         for (output, pixel) in zip(outputs, pixels) { XCTAssertEqual(output, Float(pixel) / 255, accuracy: 1e-6) }
@@ -49,7 +50,7 @@ final class RenderReconstructionsStageTests: XCTestCase {
         let modelURL = try model(harness, weight: 0, bias: 0.5, sigmoid: true)
         let outputs = try AutoencoderForward.reconstruct(
             pixels: [UInt8](repeating: 200, count: 60), shape: SampleShape(channels: 1, height: 6, width: 5),
-            model: HDF5File.open(modelURL), threads: 1, stageID: "reconstructions")
+            model: modelURL, threads: 1, stageID: "reconstructions")
         let expected = Float(1 / (1 + exp(-0.5)))
         for output in outputs { XCTAssertEqual(output, expected, accuracy: 1e-5) }
     }
@@ -115,11 +116,18 @@ final class RenderReconstructionsStageTests: XCTestCase {
         let shrinking = try harness.artifact("shrinking") { file in
             let json = #"[{"type": "conv2d", "inChannels": 1, "outChannels": 1, "kernelSize": 3}]"#
             try file.setAttribute("architecture", .string(json))
+            try file.setAttribute("input_shape", .ints([1, 6, 5]))
             try file.write([Float](repeating: 0, count: 9), shape: [1, 1, 3, 3], to: "/model/layer00_conv2d/weight")
         }
         XCTAssertThrowsError(
             try harness.run(RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(), inputs: ["model": shrinking, "images": imageURL])
         ) { XCTAssertTrue("\($0)".contains("cannot reconstruct"), "\($0)") }
+        let otherSize = try harness.artifact("other-size") { file in
+            try file.write([UInt8](repeating: 0, count: 2 * 28 * 28), shape: [2, 28, 28], to: "/test/images")
+        }
+        XCTAssertThrowsError(
+            try harness.run(RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(), inputs: ["model": good, "images": otherSize])
+        ) { XCTAssertTrue("\($0)".contains("expects 1x6x5"), "\($0)") }
     }
 
     func testParameterValidation() {

@@ -1,0 +1,171 @@
+import Embedding
+import Foundation
+import HDF5
+import PipelineEngine
+
+/// `tsne`: embeds feature vectors in 2-D (or 1-D/3-D) with t-SNE.
+///
+/// Reads `/features` [N, d] (any numeric type) and, when present, `/labels` [N] and the root
+/// attribute `class_names`. Writes `/embedding` f32 [N, dimensions], `/labels` (copied, same type),
+/// `/history/iteration` i64 and `/history/kl` f64 (the KL divergence every 50 iterations and at
+/// the last), and root attributes `kl_divergence` (the final one), `method` (the gradient method
+/// used) and `class_names` (copied).
+public struct TSNEStage: Stage {
+    /// The t-SNE settings a pipeline file can set.
+    public struct Parameters: StageParameters {
+        /// The learning rate: `"auto"` or a positive number (openTSNE's convention).
+        public enum LearningRate: Codable, Sendable, Equatable {
+            /// max(N / exaggeration, 200) per phase.
+            case auto
+            /// A fixed step size.
+            case value(Double)
+
+            public init(from decoder: Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let number = try? container.decode(Double.self) {
+                    self = .value(number)
+                } else if let text = try? container.decode(String.self), text == "auto" {
+                    self = .auto
+                } else {
+                    throw DecodingError.dataCorruptedError(
+                        in: container, debugDescription: "expected \"auto\" or a positive number")
+                }
+            }
+
+            public func encode(to encoder: Encoder) throws {
+                var container = encoder.singleValueContainer()
+                switch self {
+                case .auto: try container.encode("auto")
+                case .value(let number): try container.encode(number)
+                }
+            }
+        }
+
+        /// Effective number of neighbours; 1 < perplexity < N/3.
+        public var perplexity = 30.0
+        /// Total iterations, early exaggeration included.
+        public var iterations = 1000
+        /// Factor the affinities are multiplied by in the first phase.
+        public var earlyExaggeration = 12.0
+        /// Iterations of the first phase.
+        public var earlyExaggerationIterations = 250
+        /// `"auto"` or a number.
+        public var learningRate = LearningRate.auto
+        /// `auto` (exact below 1,000 points, else FFT in 2-D, Barnes–Hut otherwise), `exact`,
+        /// `barnes-hut` or `fft`.
+        public var method = TSNEGradientKind.auto
+        /// Barnes–Hut opening angle.
+        public var theta = 0.5
+        /// `pca` or `random`.
+        public var initialization = TSNEInitialization.pca
+        /// Seed of the random initialisation.
+        public var seed = 0
+        /// Output dimensions: 2, or 1 and 3 with `exact` and `barnes-hut`.
+        public var dimensions = 2
+
+        public init() {}
+
+        /// The Embedding module's configuration for these parameters.
+        func configuration(threads: Int) -> TSNEConfiguration {
+            var configuration = TSNEConfiguration()
+            configuration.perplexity = perplexity
+            configuration.iterations = iterations
+            configuration.earlyExaggeration = Float(earlyExaggeration)
+            configuration.earlyExaggerationIterations = earlyExaggerationIterations
+            switch learningRate {
+            case .auto: configuration.learningRate = .auto
+            case .value(let number): configuration.learningRate = .fixed(Float(number))
+            }
+            configuration.method = method
+            configuration.theta = Float(theta)
+            configuration.initialization = initialization
+            configuration.seed = UInt64(max(0, seed))
+            configuration.dimensions = dimensions
+            configuration.threads = threads
+            return configuration
+        }
+
+        public func validate() -> [ParameterProblem] {
+            var problems = configuration(threads: 1).problems().compactMap { problem -> ParameterProblem? in
+                guard case .invalidSetting(let name, let message) = problem else { return nil }
+                return ParameterProblem(field: name, message: message)
+            }
+            if seed < 0 { problems.append(ParameterProblem(field: "seed", message: "must be at least 0, got \(seed)")) }
+            return problems
+        }
+    }
+
+    public static let configuration = StageConfiguration(
+        name: "tsne", version: 1,
+        summary: "Embed feature vectors with t-SNE (FFT-accelerated, openTSNE-compatible defaults)",
+        inputs: [
+            InputPort(
+                "features", accepts: [.features, .embedding],
+                help: "/features [N, d] (or /embedding) and optional /labels [N]")
+        ],
+        output: .embedding)
+
+    public init() {}
+
+    public func run(_ parameters: Parameters, context: StageContext) throws {
+        let inputURL = try context.input("features")
+        let input = try HDF5File.open(inputURL)
+        let datasetPath = input.exists("/features") || !input.exists("/embedding") ? "/features" : "/embedding"
+        guard input.exists(datasetPath) else {
+            throw StageError(
+                "stage `\(context.stageID)`: \(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
+        }
+        let (features, shape) = try EvaluateEmbeddingStage.readMatrix(datasetPath, in: input, context: context)
+        let (count, dimensions) = (shape[0], shape[1])
+
+        let configuration = parameters.configuration(threads: context.threads)
+        let iterations = parameters.iterations
+        context.progress(0, of: iterations, "kNN and affinities of \(count) points")
+        let result: TSNEResult
+        do {
+            result = try TSNE.embed(
+                points: features, count: count, inputDimensions: dimensions, configuration: configuration
+            ) { progress in
+                if progress.iteration % 10 == 0 || progress.klDivergence != nil {
+                    let kl = progress.klDivergence.map { String(format: " KL %.4f", $0) } ?? ""
+                    context.progress(progress.iteration, of: iterations, "iteration \(progress.iteration)/\(iterations)\(kl)")
+                }
+                return !context.isCancelled
+            }
+        } catch TSNEError.cancelled {
+            throw StageError.cancelled
+        } catch let error as TSNEError {
+            throw StageError("stage `\(context.stageID)`: `\(datasetPath)` in \(inputURL.path): \(error)")
+        }
+        context.log(
+            String(
+                format: "t-SNE of %d points (%@): KL %.4f; kNN and affinities %.2f s, optimisation %.2f s",
+                count, result.method.rawValue, result.finalKLDivergence, result.affinitySeconds,
+                result.optimizationSeconds))
+
+        let output = try HDF5File.create(context.outputURL)
+        try output.write(
+            result.embedding, shape: [count, result.dimensions], to: "/embedding",
+            options: count >= 4096 ? .compressed(shuffle: true) : .init())
+        if input.exists("/labels") {
+            let labelInfo = try input.datasetInfo("/labels")
+            guard let labelType = labelInfo.elementType, labelInfo.shape == [count] else {
+                throw StageError(
+                    "stage `\(context.stageID)`: `/labels` in \(inputURL.path) has shape \(labelInfo.shape) (\(labelInfo.typeDescription)); expected [\(count)] numbers")
+            }
+            func copyLabels<T: HDF5Scalar>(_ type: T.Type) throws {
+                try output.write(input.read(type, from: "/labels"), to: "/labels")
+            }
+            try copyLabels(labelType.scalarType)
+        }
+        try output.write(result.klIterations.map(Int64.init), shape: [result.klIterations.count], to: "/history/iteration")
+        try output.write(result.klDivergences, shape: [result.klDivergences.count], to: "/history/kl")
+        try output.setAttribute("kl_divergence", .double(result.finalKLDivergence), at: "/")
+        try output.setAttribute("method", .string(result.method.rawValue), at: "/")
+        if let classNames = try input.attribute("class_names", at: "/") {
+            try output.setAttribute("class_names", classNames, at: "/")
+        }
+        try output.close()
+        try input.close()
+    }
+}
