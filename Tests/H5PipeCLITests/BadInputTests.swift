@@ -287,6 +287,31 @@ final class BadInputTests: XCTestCase {
             expectedLines: ["bad.json:2:32: invalid JSON: expected a value, found character '''"])
     }
 
+    func testUnreadableOrMisshapenPipelineFilesAreRefused() throws {
+        try validationFails("[1, 2]", expectedLines: ["bad.json:1:1: the pipeline must be a JSON object with `name`, `version` and `stages`, got an array"])
+        try validationFails(
+            #"{"name": "../x", "version": 2, "stages": {}, "stage": 1}"#,
+            expectedLines: [
+                "bad.json:1:46: stage: unknown field; did you mean `stages`?",
+                #"bad.json:1:2: name: "../x" cannot name a folder: use letters, digits, '-', '_' or '.', starting with a letter or digit"#,
+                "bad.json:1:18: version: must be 1 (the only pipeline format this h5pipe \(h5pipeVersion) reads), got 2",
+                "bad.json:1:32: stages: the pipeline has no stage: add at least one",
+            ])
+        try validationFails(
+            #"{"name": "bad", "stages": {"a b": {"uses": "command", "params": {"run": ["true"]}}}}"#,
+            expectedLines: [
+                "bad.json:1:28: stage `a b`: invalid stage id: use letters, digits, '-', '_' or '.', starting with a letter or digit (it names the artifact file)"
+            ])
+        for (name, expected) in [
+            ("missing.json", "missing.json: cannot read the pipeline file (no such file)"),
+            ("folder.json", "folder.json: cannot read the pipeline file (it is a folder; name the pipeline's JSON file)"),
+        ] {
+            if name == "folder.json" { try FileManager.default.createDirectory(at: folder.appendingPathComponent(name), withIntermediateDirectories: true) }
+            let result = try runFailing(name, status: 2, expectedLines: [expected])
+            XCTAssertEqual(result.stderr, expected + "\n")
+        }
+    }
+
     func testEveryProblemOfAPipelineFileIsReportedAtOnce() throws {
         // Wrong types, unknown keys and stages, a duplicate id, missing and dangling inputs, a
         // wrong artifact kind, absurd values, an unknown placeholder and two cycles, each on its
