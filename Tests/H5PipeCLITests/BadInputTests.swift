@@ -210,6 +210,29 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(try published("label-range"), [])
     }
 
+    func testTrainAndTestImagesOfDifferentSizesFailTraining() throws {
+        // Valid IDX files, but the test images are 6x6 and the training images 5x4.
+        _ = try idxFolder("two-sizes") { fileName, bytes in
+            guard fileName == "t10k-images-idx3-ubyte" else { return nil }
+            bytes = IDXHeader(elementType: .unsignedByte, shape: [4, 6, 6]).encoded + [UInt8](repeating: 7, count: 144)
+            return nil
+        }
+        let architecture = #"[{"type": "conv2d", "inChannels": 1, "outChannels": 2, "kernelSize": 1}, {"type": "code"}, "#
+            + #"{"type": "convTranspose2d", "inChannels": 2, "outChannels": 1, "kernelSize": 1}]"#
+        try write(
+            #"{"name": "two-sizes", "stages": {"ingest": {"uses": "ingest-idx", "params": {"directory": "two-sizes"}}, "#
+                + #""train": {"uses": "train-autoencoder", "inputs": {"images": "ingest"}, "params": {"epochs": 1, "batchSize": 2, "architecture": \#(architecture)}}}}"#,
+            to: "two-sizes.json")
+        let result = try runFailing("two-sizes.json", status: 1, expectedLines: [])
+        let artifact = folder.appendingPathComponent("artifacts/two-sizes/ingest.h5").path
+        XCTAssert(
+            result.stderr.contains(
+                "stage `train` (train-autoencoder) failed: stage `train`: `/test/images` in \(artifact) are 1x6x6 but `/train/images` are 1x5x4; "
+                    + "both splits must hold images of one size"),
+            result.stderr)
+        XCTAssertEqual(try published("two-sizes"), ["ingest.h5"])
+    }
+
     func testMissingIDXFileFailsIngestListingTheNames() throws {
         let directory = try idxFolder("missing-file")
         try FileManager.default.removeItem(at: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
