@@ -25,7 +25,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // MARK: - Storage and pure compute (know nothing of pipelines)
-        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "IDX", dependencies: ["CZlib"]),
         .target(name: "NeuralNet", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "Embedding", dependencies: ["CBLAS", "CFFTW"], swiftSettings: fastMath),

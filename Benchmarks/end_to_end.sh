@@ -5,8 +5,7 @@
 # Usage: Benchmarks/end_to_end.sh [--epochs N] [--threads T] [--pipeline FILE]
 # Env: H5PIPE_BENCH_VENV (default Benchmarks/.venv), H5PIPE_DATA_PATH (folder with mnist/).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
+source "$(dirname "$0")/lib.sh"
 
 threads=2
 pipeline=pipelines/mnist.json
@@ -20,14 +19,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-venv=${H5PIPE_BENCH_VENV:-Benchmarks/.venv}
-if ! "$venv/bin/python3" -c "import torch, sklearn, matplotlib" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numpy torch scikit-learn matplotlib
-fi
-python="$venv/bin/python3"
-
-swift build -c release --product h5pipe >&2
+bench_python numpy torch sklearn:scikit-learn matplotlib
+bench_build h5pipe
 h5pipe=$PWD/.build/release/h5pipe
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

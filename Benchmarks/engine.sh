@@ -10,34 +10,45 @@
 # Usage: Benchmarks/engine.sh            (builds .build/release/h5pipe unless H5PIPE_BINARY is set)
 #        REPEATS=20 Benchmarks/engine.sh
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/lib.sh"
 binary="${H5PIPE_BINARY:-}"
 if [ -z "$binary" ]; then
-  (cd "$repo" && swift build -c release --product h5pipe >&2)
-  binary="$repo/.build/release/h5pipe"
+  bench_build h5pipe
+  binary="$PWD/.build/release/h5pipe"
 fi
 command -v h5import >/dev/null || { echo "engine.sh: h5import (hdf5-tools) is required" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 H5PIPE="$binary" REPEATS="${REPEATS:-10}" WORK="$work" python3 - <<'PYTHON'
-import json, os, statistics, subprocess, time
+import json, os, resource, statistics, subprocess, time
 
 binary, repeats, work = os.environ["H5PIPE"], int(os.environ["REPEATS"]), os.environ["WORK"]
 os.chdir(work)
 
+cpu_times = []  # user + system CPU seconds of each run, less sensitive to a busy machine than wall time
+
 def run(*args):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run([binary, *args, "--plain"], capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if result.returncode != 0:
         raise SystemExit(f"h5pipe {' '.join(args)} failed:\n{result.stderr}")
     return elapsed
 
+startup_cpu = []
+
 def start_only():
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([binary, "--version"], capture_output=True, check=True)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    startup_cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return elapsed
 
 def record(name):
     with open(f"artifacts/{name}/run.json") as file:
@@ -57,7 +68,9 @@ with open("large.json", "w") as file:
     json.dump({"version": 1, "name": "large", "stages": stages}, file, indent=1)
 run("run", "large.json")
 sizes = sum(os.path.getsize(f"artifacts/large/s{index}.h5") for index in range(5))
+cpu_times.clear()
 unchanged = [run("run", "large.json") for _ in range(repeats)]
+unchanged_cpu = statistics.median(cpu_times)
 startup = [start_only() for _ in range(repeats)]
 assert all(entry["outcome"] == "cached" for entry in record("large")["stages"])
 started = time.perf_counter()
@@ -67,7 +80,9 @@ print(f"unchanged 5-stage pipeline, artifacts {sizes / 1e6:.1f} MB: "
       f"h5pipe run median {statistics.median(unchanged) * 1000:.1f} ms "
       f"(min {min(unchanged) * 1000:.1f}, max {max(unchanged) * 1000:.1f}, {repeats} runs); "
       f"hashing the artifacts once with sha256sum: {hashing * 1000:.1f} ms; "
-      f"process start alone (h5pipe --version): median {statistics.median(startup) * 1000:.1f} ms")
+      f"process start alone (h5pipe --version): median {statistics.median(startup) * 1000:.1f} ms "
+      f"({statistics.median(startup_cpu) * 1000:.1f} ms CPU); "
+      f"CPU time of the unchanged run: median {unchanged_cpu * 1000:.1f} ms")
 
 # 2. A chain of 100 trivial stages: each copies its input (a 4-value HDF5 file).
 with open("tiny.cfg", "w") as file:
@@ -88,11 +103,14 @@ for _ in range(max(3, repeats // 3)):
     stage_seconds = sum(entry["seconds"] for entry in record("chain")["stages"])
     forced_walls.append(wall)
     forced_overheads.append((wall - stage_seconds) / 100)
+cpu_times.clear()
 unchanged_chain = [run("run", "chain.json", "--jobs", "1") / 100 for _ in range(repeats)]
+chain_cpu = statistics.median(cpu_times)
 print(f"100-stage chain, forced (execute every stage): wall median {statistics.median(forced_walls):.2f} s; "
       f"engine overhead per stage (wall - stage time) median {statistics.median(forced_overheads) * 1000:.2f} ms")
 chain_run = statistics.median(unchanged_chain) * 100
 print(f"100-stage chain, unchanged (plan + cache check): {chain_run * 1000:.1f} ms per run, "
       f"{chain_run * 10:.2f} ms per stage with process start, "
-      f"{(chain_run - statistics.median(startup)) * 10:.2f} ms per stage without it")
+      f"{(chain_run - statistics.median(startup)) * 10:.2f} ms per stage without it; "
+      f"CPU time {chain_cpu * 1000:.1f} ms per run")
 PYTHON

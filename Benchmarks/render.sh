@@ -7,17 +7,9 @@
 #      sides alternate this many times so a load spike on a shared machine hits both; each figure
 #      is the median over rounds of per-round medians.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-[ -f scripts/env.sh ] && source scripts/env.sh
-
-venv=${H5PIPE_BENCH_VENV:-Benchmarks/.venv}
-if ! "$venv/bin/python3" -c "import matplotlib, numpy" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numpy matplotlib
-fi
-python="$venv/bin/python3"
-
-swift build -c release --product h5pipe-bench >&2
+source "$(dirname "$0")/lib.sh"
+bench_python numpy matplotlib
+bench_build h5pipe-bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -29,15 +21,8 @@ for _ in $(seq "${H5PIPE_BENCH_ROUNDS:-3}"); do
   .build/release/h5pipe-bench render "${args[@]}" | extract >>"$work/swift-rounds.txt"
   "$python" Benchmarks/render_matplotlib.py --data-directory "$work" "${args[@]}" | extract >>"$work/matplotlib-rounds.txt"
 done
-median_per_count() {
-  sort -k1,1n -k2,2g "$1" | awk '
-    function flush() { if (n) print name, (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) }
-    $1 != name { flush(); name = $1; n = 0 }
-    { v[++n] = $2 }
-    END { flush() }'
-}
-median_per_count "$work/swift-rounds.txt" >"$work/swift.txt"
-median_per_count "$work/matplotlib-rounds.txt" >"$work/matplotlib.txt"
+bench_medians "$work/swift-rounds.txt" >"$work/swift.txt"
+bench_medians "$work/matplotlib-rounds.txt" >"$work/matplotlib.txt"
 
 echo "scatter to PNG: h5pipe (cairo $(pkg-config --modversion cairo 2>/dev/null || echo '?')) vs matplotlib $("$python" -c 'import matplotlib; print(matplotlib.__version__)') Agg; seconds, median"
 printf '%-8s %10s %12s %8s\n' points h5pipe matplotlib ratio

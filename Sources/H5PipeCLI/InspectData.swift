@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import PipelineEngine
 
 /// The values of some rows of one dataset, for `inspect --data /path --rows a:b`.
 struct DataExcerpt {
@@ -48,12 +49,13 @@ struct DataExcerpt {
         return (texts, values)
     }
 
-    /// A Float goes through its shortest decimal form so 0.1 prints as 0.1, not 0.100000001.
+    /// A Float goes through its shortest decimal form so 0.1 prints as 0.1, not 0.100000001;
+    /// an integer's text is its exact JSON.
     private static func jsonNumber<T: HDF5Scalar>(_ value: T) -> JSONValue {
         if T.elementType.isFloatingPoint {
-            return .number(Double(value.description) ?? value.doubleValue)
+            return JSONValue(inspecting: Double(value.description) ?? value.doubleValue)
         }
-        return Int64(value.description).map(JSONValue.integer) ?? .number(value.doubleValue)
+        return .number(value.description)
     }
 
     /// `[[1, 2], [3, 4]]` for shape [2, 2]; the bare value for shape [].
@@ -92,15 +94,14 @@ struct DataExcerpt {
     }
 
     func json() -> String {
-        let document = JSONValue.object([
+        let document = JSONValue(sortingKeys: [
             "file": .string(file),
             "path": .string(path),
             "dtype": .string(typeDescription),
-            "shape": .array(shape.map { .integer(Int64($0)) }),
-            "rows": shape.isEmpty ? .null
-                : .array([.integer(Int64(rows.lowerBound)), .integer(Int64(rows.upperBound))]),
+            "shape": .array(shape.map(JSONValue.init)),
+            "rows": shape.isEmpty ? .null : .array([JSONValue(rows.lowerBound), JSONValue(rows.upperBound)]),
             "values": shape.isEmpty ? jsonRows[0] : .array(jsonRows),
         ])
-        return document.encoded() + "\n"
+        return document.prettyText() + "\n"
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import PipelineEngine
 
 /// What `h5pipe inspect` shows of a file: every object, plus statistics of numeric datasets.
 struct InspectReport {
@@ -138,7 +139,7 @@ struct InspectReport {
             let object = entry.object
             var fields: [String: JSONValue] = [
                 "path": .string(object.path),
-                "attributes": .object(Dictionary(uniqueKeysWithValues: object.attributes.map {
+                "attributes": JSONValue(sortingKeys: Dictionary(uniqueKeysWithValues: object.attributes.map {
                     ($0.name, JSONValue(attribute: $0.value))
                 })),
             ]
@@ -151,31 +152,31 @@ struct InspectReport {
             case .dataset(let info):
                 fields["kind"] = .string("dataset")
                 fields["dtype"] = .string(info.typeDescription)
-                fields["shape"] = .array(info.shape.map { .integer(Int64($0)) })
-                fields["chunks"] = info.chunkShape.map { .array($0.map { .integer(Int64($0)) }) } ?? .null
+                fields["shape"] = .array(info.shape.map(JSONValue.init))
+                fields["chunks"] = info.chunkShape.map { .array($0.map(JSONValue.init)) } ?? .null
                 fields["filters"] = .array(info.filters.map { .string($0.description) })
-                fields["storageBytes"] = .integer(Int64(info.storageBytes))
-                fields["logicalBytes"] = .integer(Int64(info.logicalBytes))
-                fields["compressionRatio"] = info.compressionRatio.map(JSONValue.number) ?? .null
+                fields["storageBytes"] = JSONValue(info.storageBytes)
+                fields["logicalBytes"] = JSONValue(info.logicalBytes)
+                fields["compressionRatio"] = info.compressionRatio.map(JSONValue.init(inspecting:)) ?? .null
                 fields["statistics"] = entry.statistics.map { statistics in
-                    .object([
-                        "count": .integer(Int64(statistics.count)),
-                        "nanCount": .integer(Int64(statistics.nanCount)),
-                        "min": statistics.minimum.map(JSONValue.number) ?? .null,
-                        "max": statistics.maximum.map(JSONValue.number) ?? .null,
-                        "mean": statistics.mean.map(JSONValue.number) ?? .null,
+                    JSONValue(sortingKeys: [
+                        "count": JSONValue(statistics.count),
+                        "nanCount": JSONValue(statistics.nanCount),
+                        "min": statistics.minimum.map(JSONValue.init(inspecting:)) ?? .null,
+                        "max": statistics.maximum.map(JSONValue.init(inspecting:)) ?? .null,
+                        "mean": statistics.mean.map(JSONValue.init(inspecting:)) ?? .null,
                     ])
                 } ?? .null
                 fields["statisticsError"] = entry.statisticsError.map { .string("\($0)") } ?? .null
             }
-            return .object(fields)
+            return JSONValue(sortingKeys: fields)
         }
-        let document = JSONValue.object([
+        let document = JSONValue(sortingKeys: [
             "file": .string(path),
-            "fileBytes": .integer(Int64(fileBytes)),
+            "fileBytes": JSONValue(fileBytes),
             "objects": .array(objects),
         ])
-        return document.encoded() + "\n"
+        return document.prettyText() + "\n"
     }
 }
 

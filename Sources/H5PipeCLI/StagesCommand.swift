@@ -14,7 +14,7 @@ struct StagesCommand: ParsableCommand {
         try reportingErrors {
             let registry = try StageCatalog.shared.current()
             if json {
-                print(PipelineEngine.JSONValue.array(registry.stages.map(\.catalogJSON)).prettyText())
+                print(JSONValue.array(registry.stages.map(\.catalogJSON)).prettyText())
             } else {
                 print(registry.stages.map(\.catalogText).joined(separator: "\n\n"))
             }

@@ -20,7 +20,7 @@ struct StatusCommand: ParsableCommand {
                 pipeline: pipeline, options: RunOptions(artifactsDirectory: options.artifactsURL))
             let statuses = try runner.status()
             if json {
-                let list = PipelineEngine.JSONValue.array(statuses.map { status in
+                let list = JSONValue.array(statuses.map { status in
                     .object([
                         JSONMember(key: "stage", value: .string(status.stage)),
                         JSONMember(key: "uses", value: .string(status.uses)),

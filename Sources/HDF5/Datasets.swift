@@ -150,6 +150,23 @@ extension HDF5File {
     private func writeRaw(_ data: UnsafeRawPointer?, count: Int, elementType: ElementType,
                           shape: [Int], path rawPath: String, options: DatasetOptions) throws {
         let path = normalizedPath(rawPath)
+        try withFileID { id in
+            let dataset = try createDataset(fileID: id, path: path, elementType: elementType,
+                                            shape: shape, valueCount: count, options: options)
+            defer { H5Dclose(dataset) }
+            if count > 0, let data {
+                guard H5Dwrite(dataset, elementType.nativeTypeID, h5pipe_H5S_ALL(), h5pipe_H5S_ALL(),
+                               h5pipe_H5P_DEFAULT(), data) >= 0
+                else { throw libraryError(path, "write the dataset") }
+            }
+        }
+    }
+
+    /// Validates `shape`, `valueCount` (when given) and `options`, then creates an empty dataset
+    /// at the normalised `path` (replacing any dataset there, creating missing groups). The
+    /// caller holds the file lock and closes the returned identifier.
+    func createDataset(fileID id: hid_t, path: String, elementType: ElementType, shape: [Int],
+                       valueCount: Int?, options: DatasetOptions) throws -> hid_t {
         guard path != "/" else {
             throw HDF5Error.invalidArgument(file: fileName, path: path,
                                             message: "the root is a group, not a dataset path")
@@ -159,64 +176,61 @@ extension HDF5File {
                                             message: "negative dimension in shape \(shape)")
         }
         let expected = shape.reduce(1, *)
-        guard expected == count else {
+        if let valueCount, valueCount != expected {
             throw HDF5Error.invalidArgument(
                 file: fileName, path: path,
-                message: "shape \(shape) needs \(expected) values, got \(count)")
+                message: "shape \(shape) needs \(expected) values, got \(valueCount)")
         }
         if let level = options.compression, !(0...9).contains(level) {
             throw HDF5Error.invalidArgument(file: fileName, path: path,
                                             message: "gzip level must be 0-9, got \(level)")
         }
-        // Chunking needs rank >= 1 and no empty dimension (HDF5 rejects chunks larger than a
-        // fixed dimension); such datasets are stored contiguously.
-        let canChunk = !shape.isEmpty && !shape.contains(0)
-        let chunks = canChunk
-            ? options.chunkShape(for: shape, elementBytes: elementType.byteCount) : nil
+        let chunks = try validatedChunkShape(shape: shape, elementType: elementType,
+                                             options: options, path: path)
+        closeOpenDataset()
+        if linkExists(fileID: id, path) {
+            H5Oclose(try openObject(fileID: id, path, expecting: .dataset))
+            if H5Ldelete(id, path, h5pipe_H5P_DEFAULT()) < 0 {
+                throw libraryError(path, "replace the dataset")
+            }
+        }
+        let space = try makeDataspace(shape: shape, path: path)
+        defer { H5Sclose(space) }
+        let creation = H5Pcreate(h5pipe_H5P_DATASET_CREATE())
+        guard creation >= 0 else { throw libraryError(path, "create a property list") }
+        defer { H5Pclose(creation) }
         if let chunks {
-            guard chunks.count == shape.count,
-                  zip(chunks, shape).allSatisfy({ $0 >= 1 && $0 <= $1 })
-            else {
-                throw HDF5Error.invalidArgument(
-                    file: fileName, path: path,
-                    message: "chunk shape \(chunks) must have rank \(shape.count) and each "
-                        + "dimension between 1 and the dataset shape \(shape)")
-            }
+            var dims = chunks.map { hsize_t($0) }
+            guard H5Pset_chunk(creation, Int32(dims.count), &dims) >= 0,
+                  !options.shuffle || H5Pset_shuffle(creation) >= 0,
+                  options.compression.map({ H5Pset_deflate(creation, UInt32($0)) >= 0 }) ?? true
+            else { throw libraryError(path, "set chunking and filters") }
         }
+        let linkCreation = try makeIntermediateGroupLinkList(path)
+        defer { H5Pclose(linkCreation) }
+        let dataset = H5Dcreate2(id, path, elementType.nativeTypeID, space, linkCreation, creation,
+                                 h5pipe_H5P_DEFAULT())
+        guard dataset >= 0 else { throw libraryError(path, "create the dataset") }
+        return dataset
+    }
 
-        try withFileID { id in
-            closeOpenDataset()
-            if linkExists(fileID: id, path) {
-                H5Oclose(try openObject(fileID: id, path, expecting: .dataset))
-                if H5Ldelete(id, path, h5pipe_H5P_DEFAULT()) < 0 {
-                    throw libraryError(path, "replace the dataset")
-                }
-            }
-            let space = try makeDataspace(shape: shape, path: path)
-            defer { H5Sclose(space) }
-            let creation = H5Pcreate(h5pipe_H5P_DATASET_CREATE())
-            guard creation >= 0 else { throw libraryError(path, "create a property list") }
-            defer { H5Pclose(creation) }
-            if let chunks {
-                var dims = chunks.map { hsize_t($0) }
-                guard H5Pset_chunk(creation, Int32(dims.count), &dims) >= 0,
-                      !options.shuffle || H5Pset_shuffle(creation) >= 0,
-                      options.compression.map({ H5Pset_deflate(creation, UInt32($0)) >= 0 }) ?? true
-                else { throw libraryError(path, "set chunking and filters") }
-            }
-            let linkCreation = try makeIntermediateGroupLinkList(path)
-            defer { H5Pclose(linkCreation) }
-            let type = elementType.nativeTypeID
-            let dataset = H5Dcreate2(id, path, type, space, linkCreation, creation,
-                                     h5pipe_H5P_DEFAULT())
-            guard dataset >= 0 else { throw libraryError(path, "create the dataset") }
-            defer { H5Dclose(dataset) }
-            if count > 0, let data {
-                guard H5Dwrite(dataset, type, h5pipe_H5S_ALL(), h5pipe_H5S_ALL(),
-                               h5pipe_H5P_DEFAULT(), data) >= 0
-                else { throw libraryError(path, "write the dataset") }
-            }
+    /// The chunk shape `options` give `shape`, or nil for contiguous storage.
+    ///
+    /// Chunking needs rank >= 1 and no empty dimension (HDF5 rejects chunks larger than a fixed
+    /// dimension); such datasets are stored contiguously.
+    /// - Throws: `invalidArgument` when explicit chunks do not fit the shape.
+    func validatedChunkShape(shape: [Int], elementType: ElementType, options: DatasetOptions,
+                             path: String) throws -> [Int]? {
+        let canChunk = !shape.isEmpty && !shape.contains(0)
+        guard canChunk, let chunks = options.chunkShape(for: shape, elementBytes: elementType.byteCount)
+        else { return nil }
+        guard chunks.count == shape.count, zip(chunks, shape).allSatisfy({ $0 >= 1 && $0 <= $1 }) else {
+            throw HDF5Error.invalidArgument(
+                file: fileName, path: path,
+                message: "chunk shape \(chunks) must have rank \(shape.count) and each "
+                    + "dimension between 1 and the dataset shape \(shape)")
         }
+        return chunks
     }
 
     /// A simple dataspace for `shape` (scalar for `[]`). The caller closes it.

@@ -93,7 +93,9 @@ public enum SHA256 {
 /// A file is trusted unchanged when its size, modification time (nanoseconds), change time,
 /// inode and device all equal the recorded ones. Writing the file changes mtime and ctime;
 /// replacing it (editors, `cp`, rename) changes the inode; restoring an old mtime with
-/// `touch -d` still changes ctime, which user programs cannot set. That is Git's index rule.
+/// `touch -d` still changes ctime, which user programs cannot set. That is Git's index rule,
+/// with Git's blind spot: the kernel stamps times at its clock tick (a few milliseconds), so a
+/// same-size rewrite within one tick of the recording would go unnoticed.
 public struct FileFingerprint: Codable, Sendable, Hashable {
     /// Size in bytes.
     public var size: Int64

@@ -485,13 +485,19 @@ extension JSONValue {
 // MARK: - Pretty printing
 
 extension JSONValue {
-    /// Indented JSON with keys in their stored order, for files people read (`run.json`).
+    /// Indented JSON with keys in their stored order, for what people read (`run.json`, the
+    /// `--json` output of the verbs). An array holding no array or object stays on one line, so a
+    /// 28×28 image takes 28 lines, not 784; numbers keep their literal text (`4.0` stays `4.0`).
     public func prettyText(indent: String = "") -> String {
         let inner = indent + "  "
         switch self {
-        case .array(let elements) where !elements.isEmpty:
+        case .number(let text):
+            return text
+        case .array(let elements) where elements.contains(where: \.isContainer):
             let body = elements.map { inner + $0.prettyText(indent: inner) }.joined(separator: ",\n")
             return "[\n\(body)\n\(indent)]"
+        case .array(let elements):
+            return "[" + elements.map { $0.prettyText(indent: inner) }.joined(separator: ", ") + "]"
         case .object(let members) where !members.isEmpty:
             let body = members.map { member -> String in
                 var key = ""
@@ -501,6 +507,13 @@ extension JSONValue {
             return "{\n\(body)\n\(indent)}"
         default:
             return canonicalText
+        }
+    }
+
+    private var isContainer: Bool {
+        switch self {
+        case .array, .object: return true
+        default: return false
         }
     }
 }

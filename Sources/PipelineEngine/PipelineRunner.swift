@@ -15,7 +15,6 @@ public final class PipelineRunner: @unchecked Sendable {
     private let lock = NSLock()
     private var state = PipelineState()
     private var stateDirty = false
-    private var lastStateSave = Date.distantPast
     private let fileHashes: FileHashCache
     private var runningContexts: [String: StageContext] = [:]
     private var cancelled = false
@@ -102,9 +101,19 @@ public final class PipelineRunner: @unchecked Sendable {
         }
     }
 
-    /// The cache key of `stage` given its inputs' content hashes, and the hashes of its external files.
-    func cacheKey(_ stage: PipelineStage, inputHashes: [String: String]) throws -> (key: String, files: [String: String]) {
-        let files = try stage.descriptor.externalFiles(for: stage.parameters, environment: options.environment)
+    /// A stage's cache key, and the content hashes of the external files it covers by path.
+    struct CacheKey {
+        var key: String
+        var files: [String: String]
+    }
+
+    /// The cache key of `stage` given its inputs' content hashes.
+    ///
+    /// - Parameter planning: true while planning, when locating the external files must have no
+    ///   side effects; false just before the stage runs, when the stage may fetch them.
+    func cacheKey(_ stage: PipelineStage, inputHashes: [String: String], planning: Bool) throws -> CacheKey {
+        let files = try stage.descriptor.externalFiles(
+            for: stage.parameters, environment: options.environment, planning: planning)
         var fileHashesByPath: [String: String] = [:]
         var hasher = SHA256Hasher()
         hasher.updateField("h5pipe-cache-1")
@@ -120,37 +129,44 @@ public final class PipelineRunner: @unchecked Sendable {
             fileHashesByPath[file.path] = hash
             hasher.updateField(hash)
         }
-        return (hasher.finalize(), fileHashesByPath)
+        return CacheKey(key: hasher.finalize(), files: fileHashesByPath)
     }
 
-    /// Decides what to do with a stage whose inputs have these content hashes.
+    /// Decides, without side effects, what to do with a stage whose inputs have these content
+    /// hashes.
+    func assess(_ stage: PipelineStage, inputHashes: [String: String]) -> Assessment {
+        let key: CacheKey
+        do {
+            key = try cacheKey(stage, inputHashes: inputHashes, planning: true)
+        } catch let unavailable as ExternalFilesUnavailable {
+            return .execute(reason: unavailable.reason)
+        } catch {
+            return .execute(reason: "cannot compute its cache key: \(error)")
+        }
+        return assess(stage, key: key, inputHashes: inputHashes)
+    }
+
+    /// Decides what to do with a stage whose cache key is known.
     ///
     /// A published artifact is trusted without reading it when its stat fingerprint (size,
     /// mtime, ctime, inode, device) equals the one recorded at publication; otherwise it is
     /// hashed again, and accepted if the content is the same.
-    func assess(_ stage: PipelineStage, inputHashes: [String: String]) -> Assessment {
-        let key: String
-        let files: [String: String]
-        do {
-            (key, files) = try cacheKey(stage, inputHashes: inputHashes)
-        } catch {
-            return .execute(reason: "cannot compute its cache key: \(error)")
-        }
+    private func assess(_ stage: PipelineStage, key: CacheKey, inputHashes: [String: String]) -> Assessment {
         let record = withLock { state.stages[stage.id] }
         let reason: String
-        if let record, record.cacheKey == key {
+        if let record, record.cacheKey == key.key {
             if let problem = publishedProblem(stage.id, record) {
                 reason = problem
             } else {
                 return .upToDate(hash: record.artifact.sha256)
             }
         } else if let record {
-            reason = changeReason(stage, record: record, inputHashes: inputHashes, files: files)
+            reason = changeReason(stage, record: record, inputHashes: inputHashes, files: key.files)
         } else {
             let exists = FileOperations.exists(layout.artifact(pipeline: pipeline.name, stage: stage.id))
             reason = exists ? "not built by h5pipe with this definition" : "artifact missing"
         }
-        if let entry = cacheEntry(key), objectsPresent(entry) {
+        if let entry = cacheEntry(key.key), objectsPresent(entry) {
             return .restore(hash: entry.artifact, reason: reason)
         }
         return .execute(reason: reason)
@@ -313,61 +329,48 @@ public final class PipelineRunner: @unchecked Sendable {
         _ stage: PipelineStage, inputHashes: [String: String], forced: Bool, threads: Int,
         observer: @escaping @Sendable (RunEvent) -> Void
     ) -> Finished {
-        let uses = stage.descriptor.name
-        let artifactPath = displayPath(layout.artifact(pipeline: pipeline.name, stage: stage.id))
-        func failure(_ reason: String, key: String?, seconds: Double = 0) -> Finished {
-            Finished(
-                record: StageRunRecord(
-                    stage: stage.id, uses: uses, outcome: .failed, reason: reason, seconds: seconds, cacheKey: key,
-                    artifact: nil),
-                hash: nil)
+        /// The stage's outcome; a published artifact (`hash`) is named in the record.
+        func finished(_ outcome: StageOutcome, _ reason: String, key: String?, hash: String? = nil, seconds: Double = 0)
+            -> Finished
+        {
+            let artifact = hash.map { _ in displayPath(layout.artifact(pipeline: pipeline.name, stage: stage.id)) }
+            let record = StageRunRecord(
+                stage: stage.id, uses: stage.descriptor.name, outcome: outcome, reason: reason, seconds: seconds,
+                cacheKey: key, artifact: artifact)
+            return Finished(record: record, hash: hash)
         }
-        let key: String
-        let files: [String: String]
+        let key: CacheKey
         do {
-            (key, files) = try cacheKey(stage, inputHashes: inputHashes)
+            key = try cacheKey(stage, inputHashes: inputHashes, planning: false)
         } catch {
-            return failure("\(error)", key: nil)
+            return finished(.failed, describe(error), key: nil)
         }
         var reason = "forced with --force"
         if !forced {
-            switch assess(stage, inputHashes: inputHashes) {
+            switch assess(stage, key: key, inputHashes: inputHashes) {
             case .upToDate(let hash):
-                return Finished(
-                    record: StageRunRecord(
-                        stage: stage.id, uses: uses, outcome: .cached, reason: "unchanged", seconds: 0, cacheKey: key,
-                        artifact: artifactPath),
-                    hash: hash)
+                return finished(.cached, "unchanged", key: key.key, hash: hash)
             case .restore(_, let why):
                 reason = why
-                if let entry = cacheEntry(key), let hash = try? restore(stage, key: key, entry: entry, inputHashes: inputHashes, files: files) {
-                    return Finished(
-                        record: StageRunRecord(
-                            stage: stage.id, uses: uses, outcome: .restored, reason: why, seconds: 0, cacheKey: key,
-                            artifact: artifactPath),
-                        hash: hash)
+                if let hash = try? restore(stage, key: key, inputHashes: inputHashes) {
+                    return finished(.restored, why, key: key.key, hash: hash)
                 }
             case .execute(let why):
                 reason = why
             }
         }
-        if withLock({ cancelled }) { return failure("cancelled before it started", key: key) }
+        if withLock({ cancelled }) { return finished(.failed, "cancelled before it started", key: key.key) }
         // The published result no longer matches the pipeline file: withdraw it, so a failure
         // leaves no artifact at all (the old result stays in the run-cache, restorable).
         unpublish(stage)
-        observer(.started(stage: stage.id, uses: uses, reason: reason, threads: threads))
+        observer(.started(stage: stage.id, uses: stage.descriptor.name, reason: reason, threads: threads))
         let started = Date()
         do {
             let hash = try executeStage(
-                stage, key: key, inputHashes: inputHashes, files: files, threads: threads, started: started,
-                observer: observer)
-            return Finished(
-                record: StageRunRecord(
-                    stage: stage.id, uses: uses, outcome: .ran, reason: reason,
-                    seconds: Date().timeIntervalSince(started), cacheKey: key, artifact: artifactPath),
-                hash: hash)
+                stage, key: key, inputHashes: inputHashes, threads: threads, started: started, observer: observer)
+            return finished(.ran, reason, key: key.key, hash: hash, seconds: Date().timeIntervalSince(started))
         } catch {
-            return failure(describe(error), key: key, seconds: Date().timeIntervalSince(started))
+            return finished(.failed, describe(error), key: key.key, seconds: Date().timeIntervalSince(started))
         }
     }
 
@@ -378,13 +381,13 @@ public final class PipelineRunner: @unchecked Sendable {
 
     /// Runs the stage into a temporary folder, adds provenance, stores and publishes the result.
     private func executeStage(
-        _ stage: PipelineStage, key: String, inputHashes: [String: String], files: [String: String], threads: Int,
-        started: Date, observer: @escaping @Sendable (RunEvent) -> Void
+        _ stage: PipelineStage, key: CacheKey, inputHashes: [String: String], threads: Int, started: Date,
+        observer: @escaping @Sendable (RunEvent) -> Void
     ) throws -> String {
         let temporary = layout.temporaryRoot.appendingPathComponent("\(stage.id)-\(UUID().uuidString)", isDirectory: true)
         try FileOperations.createDirectory(temporary)
         defer { FileOperations.removeItem(temporary) }
-        let scratch = layout.scratch(key)
+        let scratch = layout.scratch(key.key)
         try FileOperations.createDirectory(scratch)
 
         var inputs: [String: URL] = [:]
@@ -422,7 +425,7 @@ public final class PipelineRunner: @unchecked Sendable {
         let provenance = Provenance(
             stage: stage.descriptor.name, stageID: stage.id, pipeline: pipeline.name,
             stageVersion: stage.descriptor.configuration.version, params: stage.parameters.canonicalText,
-            inputs: inputHashes, files: files, cacheKey: key, started: started, seconds: seconds, threads: threads,
+            inputs: inputHashes, files: key.files, cacheKey: key.key, started: started, seconds: seconds, threads: threads,
             sideFiles: sideHashes, sideFileNames: Dictionary(uniqueKeysWithValues: sideHashes.keys.map { ($0, "\(stage.id).\($0)") }))
         try provenance.write(to: outputURL)
         let hash = try SHA256.hash(fileAt: outputURL)
@@ -434,33 +437,32 @@ public final class PipelineRunner: @unchecked Sendable {
         let entry = CacheEntry(
             stage: stage.descriptor.name, artifact: hash, sideFiles: sideHashes, seconds: seconds,
             created: timestamp(started))
-        try writeCacheEntry(entry, key: key)
-        try publish(stage, key: key, entry: entry, inputHashes: inputHashes, files: files)
+        try writeCacheEntry(entry, key: key.key)
+        try publish(stage, key: key, entry: entry, inputHashes: inputHashes)
         FileOperations.removeItem(scratch)
         return hash
     }
 
     /// Publishes a run-cache entry after checking that its objects still hold what they should
     /// (a published hard link edited in place would have changed them too).
-    private func restore(
-        _ stage: PipelineStage, key: String, entry: CacheEntry, inputHashes: [String: String], files: [String: String]
-    ) throws -> String {
+    private func restore(_ stage: PipelineStage, key: CacheKey, inputHashes: [String: String]) throws -> String {
+        guard let entry = cacheEntry(key.key) else {
+            throw StorageError(message: "run-cache entry \(layout.cacheEntry(key.key).path) vanished")
+        }
         for hash in [entry.artifact] + entry.sideFiles.values.sorted() {
             let object = layout.object(hash)
             guard (try? SHA256.hash(fileAt: object)) == hash else {
                 FileOperations.removeItem(object)
-                FileOperations.removeItem(layout.cacheEntry(key))
+                FileOperations.removeItem(layout.cacheEntry(key.key))
                 throw StorageError(message: "run-cache object \(object.path) is damaged")
             }
         }
-        try publish(stage, key: key, entry: entry, inputHashes: inputHashes, files: files)
+        try publish(stage, key: key, entry: entry, inputHashes: inputHashes)
         return entry.artifact
     }
 
     /// Links the entry's objects to the stage's published names and records them.
-    private func publish(
-        _ stage: PipelineStage, key: String, entry: CacheEntry, inputHashes: [String: String], files: [String: String]
-    ) throws {
+    private func publish(_ stage: PipelineStage, key: CacheKey, entry: CacheEntry, inputHashes: [String: String]) throws {
         let artifact = layout.artifact(pipeline: pipeline.name, stage: stage.id)
         try FileOperations.publish(layout.object(entry.artifact), to: artifact)
         var sideRecords: [String: FileRecord] = [:]
@@ -477,16 +479,15 @@ public final class PipelineRunner: @unchecked Sendable {
             FileOperations.removeItem(layout.sideFile(pipeline: pipeline.name, stage: stage.id, suffix: suffix))
         }
         let record = PublishedStage(
-            uses: stage.descriptor.name, version: stage.descriptor.configuration.version, cacheKey: key,
-            params: stage.parameters.canonicalText, inputs: inputHashes, files: files,
+            uses: stage.descriptor.name, version: stage.descriptor.configuration.version, cacheKey: key.key,
+            params: stage.parameters.canonicalText, inputs: inputHashes, files: key.files,
             artifact: FileRecord(sha256: entry.artifact, fingerprint: fingerprint), sideFiles: sideRecords)
         withLock {
             state.stages[stage.id] = record
             stateDirty = true
         }
-        // Saved at least every second, so a run killed later knows most of what it published;
-        // what it does not know it restores from the run-cache without executing.
-        try saveState(unlessSavedWithin: 1)
+        // Saved after every stage, so a run killed later still knows what it published.
+        try saveState()
     }
 
     /// Paths of the side files published for stage `id`, sorted.
@@ -553,11 +554,10 @@ public final class PipelineRunner: @unchecked Sendable {
         }
     }
 
-    private func saveState(unlessSavedWithin interval: TimeInterval = 0) throws {
+    private func saveState() throws {
         lock.lock()
         defer { lock.unlock() }
-        guard stateDirty, Date().timeIntervalSince(lastStateSave) >= interval else { return }
-        lastStateSave = Date()
+        guard stateDirty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try FileOperations.writeAtomically(try encoder.encode(state), to: layout.stateFile(pipeline: pipeline.name))

@@ -140,6 +140,17 @@ public protocol Stage: Sendable {
     /// - Throws: ``StageError`` when the files cannot be located (e.g. a dataset is missing).
     static func externalFiles(for parameters: Parameters, environment: StageEnvironment) throws -> [URL]
 
+    /// The same files as ``externalFiles(for:environment:)``, found without side effects: what
+    /// `h5pipe status`, `run --dry-run` and the plan made at the start of a run hash.
+    ///
+    /// Planning must change nothing, so a stage whose `externalFiles` may fetch something (download
+    /// a dataset) looks here only at what is on this machine already. The default implementation
+    /// calls ``externalFiles(for:environment:)``, which suits stages that only locate files.
+    /// - Throws: ``ExternalFilesUnavailable`` when the files are not here yet but `run` will fetch
+    ///   them: the stage is then shown as stale with that reason. Any other error as
+    ///   ``externalFiles(for:environment:)`` does.
+    static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws -> [URL]
+
     /// Runs the stage: read inputs through `context`, write the artifact at `context.outputURL`.
     ///
     /// - Throws: ``StageError`` (or any error with an actionable description) on bad input.
@@ -161,6 +172,11 @@ extension Stage {
     /// Returns no file.
     public static func externalFiles(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
         []
+    }
+
+    /// Calls ``externalFiles(for:environment:)``.
+    public static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+        try externalFiles(for: parameters, environment: environment)
     }
 }
 
@@ -317,4 +333,17 @@ public struct StageError: Error, CustomStringConvertible, LocalizedError, Sendab
 
     /// The run was cancelled.
     public static let cancelled = StageError("cancelled")
+}
+
+/// Thrown while planning by a stage whose external files are not on this machine yet but that
+/// `run` will fetch (a dataset it downloads); planning itself never fetches anything.
+public struct ExternalFilesUnavailable: Error, CustomStringConvertible, Sendable {
+    /// Why the stage must run, as `h5pipe status` shows it: "dataset `mnist` not found locally:
+    /// `run` will download it".
+    public var reason: String
+
+    /// Creates the error with the reason a user sees.
+    public init(_ reason: String) { self.reason = reason }
+
+    public var description: String { reason }
 }

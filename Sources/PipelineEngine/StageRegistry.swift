@@ -49,6 +49,7 @@ public struct StageDescriptor: @unchecked Sendable {
     private let decodeImpl: (JSONValue) throws -> any StageParameters
     private let outputKindImpl: (any StageParameters) -> ArtifactKind
     private let externalFilesImpl: (any StageParameters, StageEnvironment) throws -> [URL]
+    private let externalFilesForPlanningImpl: (any StageParameters, StageEnvironment) throws -> [URL]
     private let runImpl: (any StageParameters, StageContext) throws -> Void
 
     /// The stage's unique name.
@@ -76,6 +77,7 @@ public struct StageDescriptor: @unchecked Sendable {
         decodeImpl = { try JSONValueDecoder().decode(S.Parameters.self, from: $0) }
         outputKindImpl = { S.outputKind(for: $0 as! S.Parameters) }
         externalFilesImpl = { try S.externalFiles(for: $0 as! S.Parameters, environment: $1) }
+        externalFilesForPlanningImpl = { try S.externalFilesForPlanning(for: $0 as! S.Parameters, environment: $1) }
         runImpl = { try S().run($0 as! S.Parameters, context: $1) }
     }
 
@@ -162,8 +164,16 @@ public struct StageDescriptor: @unchecked Sendable {
     }
 
     /// Files outside the artifacts folder whose content joins the cache key.
-    public func externalFiles(for parameters: DecodedParameters, environment: StageEnvironment) throws -> [URL] {
-        try externalFilesImpl(parameters.value, environment)
+    ///
+    /// - Parameter planning: true to find them without side effects
+    ///   (``Stage/externalFilesForPlanning(for:environment:)``), false when the stage is about to
+    ///   run and may fetch them.
+    /// - Throws: the stage's error; while planning, ``ExternalFilesUnavailable`` for files that
+    ///   only a run would fetch.
+    public func externalFiles(
+        for parameters: DecodedParameters, environment: StageEnvironment, planning: Bool = false
+    ) throws -> [URL] {
+        try (planning ? externalFilesForPlanningImpl : externalFilesImpl)(parameters.value, environment)
     }
 
     /// Runs a fresh instance of the stage.

@@ -8,6 +8,7 @@ public enum BuiltinStages {
         TrainAutoencoderStage.self,
         EncodeStage.self,
         TSNEStage.self,
+        EvaluateEmbeddingStage.self,
         RenderScatterStage.self,
         RenderLossStage.self,
         RenderReconstructionsStage.self,

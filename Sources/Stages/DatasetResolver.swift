@@ -213,7 +213,7 @@ public struct DatasetResolver: Sendable {
             }
         }
         var downloadFailures: [String] = []
-        if allowDownload && !known.mirrors.isEmpty {
+        if allowDownload && canDownload(dataset: dataset, directory: nil) {
             let target = environment.resolve("data").appendingPathComponent(dataset)
             do {
                 return try download(known, into: target)
@@ -231,6 +231,12 @@ public struct DatasetResolver: Sendable {
             + "or in <root>/\(dataset)/ with <root> on H5PIPE_DATA_PATH, or give the stage a `directory` param"
         if let hint = known.installHint { message += ", or \(hint)" }
         throw StageError(message)
+    }
+
+    /// Whether ``resolve(dataset:directory:allowDownload:)`` would download `dataset` when no
+    /// local folder holds it: a named dataset with mirrors, and no explicit `directory`.
+    public func canDownload(dataset: String?, directory: String?) -> Bool {
+        directory == nil && catalog.first(where: { $0.name == dataset })?.mirrors.isEmpty == false
     }
 
     // MARK: - Download

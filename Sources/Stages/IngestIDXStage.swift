@@ -71,8 +71,20 @@ public struct IngestIDXStage: Stage {
         try DatasetResolver(environment: environment).resolve(dataset: parameters.dataset, directory: parameters.directory).all
     }
 
-    /// Reads both splits (in parallel when two threads are allowed), hashes the sources, and
-    /// writes the artifact.
+    /// The four source files if they are on this machine; never downloads.
+    /// - Throws: ``ExternalFilesUnavailable`` when only the download `run` makes would provide
+    ///   them, ``StageError`` when nothing would.
+    public static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+        let resolver = DatasetResolver(environment: environment)
+        do {
+            return try resolver.resolve(dataset: parameters.dataset, directory: parameters.directory, allowDownload: false).all
+        } catch where resolver.canDownload(dataset: parameters.dataset, directory: parameters.directory) {
+            throw ExternalFilesUnavailable("dataset `\(parameters.dataset ?? "")` not found locally: `run` will download it")
+        }
+    }
+
+    /// Streams each split's images from its IDX file into the artifact, compressing chunks on
+    /// the stage's threads while the next ones are decompressed, and hashes the sources.
     public func run(_ parameters: Parameters, context: StageContext) throws {
         let resolver = DatasetResolver(environment: context.environment) { line, isProgress in
             if !isProgress { context.log(line) }
@@ -80,51 +92,25 @@ public struct IngestIDXStage: Stage {
         let files = try resolver.resolve(dataset: parameters.dataset, directory: parameters.directory)
         let known = parameters.dataset.flatMap(KnownIDXDataset.named)
         context.log("reading \(files.directory.path)")
-        context.progress(0, of: 3, "reading IDX files")
-
-        // Four independent jobs: read each split (hashing its decompressed bytes when it was read
-        // whole), and hash each split's two source files.
         let splits: [(group: String, images: IDXDatasetFile, labels: IDXDatasetFile)] = [
             ("/train", .trainImages, .trainLabels), ("/test", .testImages, .testLabels),
         ]
-        let reads = ConcurrentResults<SplitRead>(count: splits.count)
-        let hashes = ConcurrentResults<[String]>(count: splits.count)
-        let job = { (index: Int) in
-            let split = splits[index % splits.count]
-            if index < splits.count {
-                reads[index] = Result {
-                    try SplitRead(
-                        images: files[split.images], labels: files[split.labels], classCount: known?.classNames.count,
-                        limit: parameters.limit)
-                }
-            } else {
-                hashes[index - splits.count] = Result { try [split.images, split.labels].map { try SHA256.hash(fileAt: files[$0]) } }
-            }
-        }
-        // At most `threads` lanes, each taking every lanes-th job: the stage stays within its budget.
-        let jobCount = 2 * splits.count
-        let lanes = min(context.threads, jobCount)
-        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-            for index in stride(from: lane, to: jobCount, by: lanes) { job(index) }
-        }
-        if context.isCancelled { throw StageError.cancelled }
-        let content = try (0..<splits.count).map { (read: try reads.value($0), hashes: try hashes.value($0)) }
-
-        context.progress(1, of: 3, "writing \(context.outputURL.lastPathComponent)")
-        let largestLabel = content.compactMap { $0.read.pairs.labels.max() }.max().map(Int.init) ?? 0
-        let classNames = known?.classNames ?? (0...largestLabel).map(String.init)
+        context.progress(0, of: splits.count, "reading IDX files")
         let file = try HDF5File.create(context.outputURL)
         do {
-            for (split, (read, hashes)) in zip(splits, content) {
-                try write(read.pairs, to: split.group, file: file)
+            var largestLabel = 0
+            for (index, split) in splits.enumerated() {
+                let ingested = try SplitIngest(
+                    images: files[split.images], labels: files[split.labels], classCount: known?.classNames.count,
+                    limit: parameters.limit, group: split.group, file: file, context: context)
+                largestLabel = max(largestLabel, ingested.largestLabel)
                 try recordSource(
-                    files[split.images], sha256: hashes[0], idxSHA256: read.imagesIDXSHA256, at: "\(split.group)/images",
-                    file: file)
+                    files[split.images], idxSHA256: ingested.imagesIDXSHA256, at: "\(split.group)/images", file: file)
                 try recordSource(
-                    files[split.labels], sha256: hashes[1], idxSHA256: read.labelsIDXSHA256, at: "\(split.group)/labels",
-                    file: file)
-                context.progress(2, of: 3, "wrote \(split.group)")
+                    files[split.labels], idxSHA256: ingested.labelsIDXSHA256, at: "\(split.group)/labels", file: file)
+                context.progress(index + 1, of: splits.count, "wrote \(split.group)")
             }
+            let classNames = known?.classNames ?? (0...largestLabel).map(String.init)
             try file.setAttribute("dataset", .string(parameters.dataset ?? files.directory.lastPathComponent), at: "/")
             let namesJSON = try JSONEncoder().encode(classNames)
             try file.setAttribute("class_names", .string(String(decoding: namesJSON, as: UTF8.self)), at: "/")
@@ -133,7 +119,6 @@ public struct IngestIDXStage: Stage {
             try? file.close()
             throw error
         }
-        context.progress(3, of: 3, "done")
     }
 
     /// Rows per HDF5 chunk of images: about 1 MiB of 28 x 28 pixels.
@@ -144,69 +129,115 @@ public struct IngestIDXStage: Stage {
     /// written on every cold run, so speed wins.
     static let compressionLevel = 1
 
-    private func write(_ pairs: LabelledImages, to group: String, file: HDF5File) throws {
-        let shape = pairs.images.shape
-        let rowsPerChunk = max(1, min(shape[0], Self.chunkBytes / max(1, shape[1] * shape[2])))
-        try file.write(
-            pairs.images.values, shape: shape, to: "\(group)/images",
-            options: DatasetOptions(chunks: [rowsPerChunk, shape[1], shape[2]], compression: Self.compressionLevel))
-        try file.write(
-            pairs.labels, shape: [pairs.count], to: "\(group)/labels",
-            options: DatasetOptions(chunks: [min(pairs.count, 1 << 16)], compression: Self.compressionLevel))
-    }
+    /// How image chunks are deflated: digits on a blank background are mostly runs of zeros, and
+    /// run-length matching takes about 40% less CPU than zlib's default search at level 1, for a
+    /// 10% smaller file (9.8 MB against 11.0 MB on MNIST's training images).
+    static let imageStrategy = DeflateStrategy.runLength
 
-    private func recordSource(_ source: URL, sha256: String, idxSHA256: String?, at path: String, file: HDF5File) throws {
+    private func recordSource(_ source: URL, idxSHA256: String?, at path: String, file: HDF5File) throws {
         try file.setAttribute("source_file", .string(source.lastPathComponent), at: path)
-        try file.setAttribute("source_sha256", .string(sha256), at: path)
+        try file.setAttribute("source_sha256", .string(try SHA256.hash(fileAt: source)), at: path)
         if let idxSHA256 { try file.setAttribute("source_idx_sha256", .string(idxSHA256), at: path) }
     }
 }
 
-/// One split read from its IDX files, with the SHA-256 of their decompressed bytes.
-private struct SplitRead {
-    var pairs: LabelledImages
-    /// nil when `limit` kept only part of the file: the hash of the whole file is then unknown.
+/// One split written into the artifact: labels read whole, images streamed from the IDX file
+/// straight into a ``ChunkedDatasetWriter`` without holding them in memory.
+private struct SplitIngest {
+    var largestLabel: Int
+    /// SHA-256 of the decompressed IDX bytes; nil when `limit` kept only part of the file.
     var imagesIDXSHA256: String?
     var labelsIDXSHA256: String?
 
-    init(images: URL, labels: URL, classCount: Int?, limit: Int?) throws {
-        pairs = try LabelledImages.read(images: images, labels: labels, classCount: classCount, maxItems: limit)
+    /// Thrown by the streaming body once `limit` images are written, to stop decompressing.
+    private struct EnoughImages: Error {}
+
+    /// Checks both headers, reads and checks the labels, then streams the images: the calling
+    /// thread decompresses and hashes, `context.threads - 1` more threads compress (the caller
+    /// joins them when they fall behind), and chunks are written in order.
+    /// - Throws: ``IDXError`` naming the file for broken input, as `LabelledImages.read` does.
+    init(images: URL, labels: URL, classCount: Int?, limit: Int?, group: String, file: HDF5File,
+         context: StageContext) throws {
+        let imagesHeader = try IDXFile.readHeader(at: images)
+        let labelsHeader = try IDXFile.readHeader(at: labels)
+        try Self.check(imagesHeader, of: images, role: "an images file", rank: 3)
+        try Self.check(labelsHeader, of: labels, role: "a labels file", rank: 1)
+        guard imagesHeader.shape[0] == labelsHeader.shape[0] else {
+            throw IDXError.countMismatch(
+                imagesFile: images.path, imageCount: imagesHeader.shape[0], labelsFile: labels.path,
+                labelCount: labelsHeader.shape[0])
+        }
+        let labelValues = try IDXFile.read(UInt8.self, from: labels, maxItems: limit).values
+        if let classCount, let index = labelValues.firstIndex(where: { Int($0) >= classCount }) {
+            throw IDXError.labelOutOfRange(file: labels.path, index: index, label: Int(labelValues[index]), classCount: classCount)
+        }
+        largestLabel = Int(labelValues.max() ?? 0)
+        let count = labelValues.count
         if limit == nil {
-            // Validation guarantees the files hold exactly these bytes, so re-encoding the header
-            // and hashing the values gives the hash of each decompressed file without reading it again.
-            imagesIDXSHA256 = Self.sha256(header: pairs.images.header, values: pairs.images.values)
-            labelsIDXSHA256 = Self.sha256(header: IDXHeader(elementType: .unsignedByte, shape: [pairs.count]), values: pairs.labels)
+            labelsIDXSHA256 = Self.sha256(header: IDXHeader(elementType: .unsignedByte, shape: [count]), values: labelValues)
+        }
+        try file.write(
+            labelValues, shape: [count], to: "\(group)/labels",
+            options: DatasetOptions(chunks: [min(count, 1 << 16)], compression: IngestIDXStage.compressionLevel))
+
+        let (height, width) = (imagesHeader.shape[1], imagesHeader.shape[2])
+        let rowsPerChunk = max(1, min(count, IngestIDXStage.chunkBytes / (height * width)))
+        let writer = try file.createChunkedDataset(
+            UInt8.self, at: "\(group)/images", shape: [count, height, width],
+            options: DatasetOptions(chunks: [rowsPerChunk, height, width], compression: IngestIDXStage.compressionLevel),
+            threads: context.threads, strategy: IngestIDXStage.imageStrategy)
+        let headerBytes = imagesHeader.byteCount
+        let wantedBytes = count * height * width
+        var hasher = SHA256Hasher()
+        var streamedBytes = 0
+        var writtenBytes = 0
+        do {
+            try IDXFile.forEachDecompressedChunk(of: images, chunkSize: rowsPerChunk * height * width) { piece in
+                if limit == nil { hasher.update(piece) }
+                let dataStart = min(piece.count, max(0, headerBytes - streamedBytes))
+                streamedBytes += piece.count
+                let take = min(piece.count - dataStart, wantedBytes - writtenBytes)
+                if take > 0 {
+                    try writer.append(bytes: UnsafeRawBufferPointer(rebasing: piece[dataStart..<dataStart + take]))
+                    writtenBytes += take
+                }
+                if context.isCancelled { throw StageError.cancelled }
+                if limit != nil && writtenBytes == wantedBytes { throw EnoughImages() }
+            }
+        } catch is EnoughImages {}
+        // A whole file must hold exactly its header's bytes; a limited read only the rows it keeps.
+        let expectedBytes = headerBytes + imagesHeader.dataByteCount
+        if limit == nil ? streamedBytes != expectedBytes : writtenBytes < wantedBytes {
+            throw IDXError.sizeMismatch(
+                file: images.path, shape: imagesHeader.shape, elementType: imagesHeader.elementType,
+                expectedBytes: expectedBytes, foundBytes: streamedBytes, decompressed: try Self.isGzip(images))
+        }
+        try writer.finish()
+        if limit == nil { imagesIDXSHA256 = hasher.finalize() }
+    }
+
+    private static func check(_ header: IDXHeader, of url: URL, role: String, rank: Int) throws {
+        guard header.elementType == .unsignedByte else {
+            throw IDXError.elementTypeMismatch(file: url.path, expected: .unsignedByte, found: header.elementType)
+        }
+        guard header.shape.count == rank else {
+            throw IDXError.rankMismatch(file: url.path, role: role, expectedRank: rank, shape: header.shape)
         }
     }
 
+    /// Whether the file starts with gzip's magic bytes, as the IDX reader decides it.
+    private static func isGzip(_ url: URL) throws -> Bool {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        return try handle.read(upToCount: 2) == Data([0x1F, 0x8B])
+    }
+
+    /// The SHA-256 of an IDX file holding `values`: validation guarantees the file holds exactly
+    /// these bytes, so re-encoding the header gives the file's hash without reading it again.
     static func sha256(header: IDXHeader, values: [UInt8]) -> String {
         var hasher = SHA256Hasher()
         header.encoded.withUnsafeBytes { hasher.update($0) }
         values.withUnsafeBytes { hasher.update($0) }
         return hasher.finalize()
     }
-}
-
-/// One result slot per parallel job, filled exactly once.
-private final class ConcurrentResults<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [Result<Value, Error>?]
-
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-
-    subscript(index: Int) -> Result<Value, Error>? {
-        get {
-            lock.lock()
-            defer { lock.unlock() }
-            return results[index]
-        }
-        set {
-            lock.lock()
-            results[index] = newValue
-            lock.unlock()
-        }
-    }
-
-    /// The value of job `index`, rethrowing its error.
-    func value(_ index: Int) throws -> Value { try self[index]!.get() }
 }

@@ -110,21 +110,13 @@ public struct TSNEStage: Stage {
     public func run(_ parameters: Parameters, context: StageContext) throws {
         let inputURL = try context.input("features")
         let input = try HDF5File.open(inputURL)
-        let datasetPath = input.exists("/features") ? "/features" : "/embedding"
+        let datasetPath = input.exists("/features") || !input.exists("/embedding") ? "/features" : "/embedding"
         guard input.exists(datasetPath) else {
             throw StageError(
                 "stage `\(context.stageID)`: \(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
         }
-        let info = try input.datasetInfo(datasetPath)
-        guard let elementType = info.elementType, info.shape.count == 2 else {
-            throw StageError(
-                "stage `\(context.stageID)`: `\(datasetPath)` in \(inputURL.path) holds \(info.typeDescription) of shape \(info.shape); expected numbers of shape [N, d]")
-        }
-        let (count, dimensions) = (info.shape[0], info.shape[1])
-        func readFloats<T: HDF5Scalar>(_ type: T.Type) throws -> [Float] {
-            try input.read(type, from: datasetPath).values.map { Float($0.doubleValue) }
-        }
-        let features = try readFloats(elementType.scalarType)
+        let (features, shape) = try EvaluateEmbeddingStage.readMatrix(datasetPath, in: input, context: context)
+        let (count, dimensions) = (shape[0], shape[1])
 
         let configuration = parameters.configuration(threads: context.threads)
         let iterations = parameters.iterations

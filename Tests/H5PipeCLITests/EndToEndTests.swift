@@ -152,7 +152,6 @@ final class EndToEndTests: XCTestCase {
     func testKillDuringTSNEReusesUpstreamAndMatchesAnUninterruptedRun() throws {
         let file = try writeQuickPipeline(keeping: ["ingest", "train", "encode", "tsne"]) {
             Self.set(&$0, "train", "epochs", 1)
-            Self.set(&$0, "tsne", "iterations", 3000)
         }
         let running = try h5pipe.start(["run", file, "--plain"])
         let inTSNE = running.waitForStderr(timeout: 120) { $0.contains("tsne:") }
@@ -164,7 +163,11 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(rerun.status, 0, rerun.output)
         let outcome = try outcomes()
         XCTAssertEqual(outcome["tsne"], "ran")
-        for upstream in ["ingest", "train", "encode"] { XCTAssertEqual(outcome[upstream], "cached", upstream) }
+        // Reused, not recomputed: `restored` when the killed run published them but was killed
+        // before it recorded that.
+        for upstream in ["ingest", "train", "encode"] {
+            XCTAssertTrue(["cached", "restored"].contains(outcome[upstream]), "\(upstream): \(outcome[upstream] ?? "-")")
+        }
 
         let reference = try uninterruptedRun(file)
         XCTAssertEqual(try floatDatasets(artifact("tsne"), under: "/"), try floatDatasets(artifact("tsne", in: reference), under: "/"))

@@ -82,6 +82,25 @@ final class InteroperabilityTests: HDF5TestCase {
             """)
     }
 
+    /// Chunks h5pipe deflates itself (run-length, two threads) are a standard deflate dataset.
+    func testH5DumpReadsChunksCompressedByH5pipe() throws {
+        let url = file("chunks-for-h5dump.h5")
+        let writer = try HDF5File.create(url)
+        let values = (0..<15).map { UInt8($0 < 5 ? 0 : $0 * 10) }
+        try writer.write(values, shape: [5, 3], to: "/images", options: .init(chunks: [2, 3], compression: 1),
+                         threads: 2, strategy: .runLength)
+        try writer.close()
+        guard let (status, output) = try runTool("h5dump", ["-p", "-w", "0", "-d", "/images", url.path]) else {
+            throw XCTSkip("h5dump (Debian package hdf5-tools) is not installed")
+        }
+        XCTAssertEqual(status, 0, output)
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertTrue(lines.contains("CHUNKED ( 2, 3 )"), output)
+        XCTAssertTrue(lines.contains("COMPRESSION DEFLATE { LEVEL 1 }"), output)
+        let data = lines.drop { $0 != "DATA {" }.dropFirst().prefix { $0 != "}" }
+        XCTAssertEqual(Array(data), ["(0,0): 0, 0, 0,", "(1,0): 0, 0, 50,", "(2,0): 60, 70, 80,", "(3,0): 90, 100, 110,", "(4,0): 120, 130, 140"])
+    }
+
     /// Writes a file with the C API directly, the way other HDF5 programs do: big-endian
     /// integers, a fixed-length string attribute, a compound attribute h5pipe cannot map.
     func testReadsFileWrittenWithTheCAPI() throws {
@@ -131,6 +150,38 @@ final class InteroperabilityTests: HDF5TestCase {
                        DatasetStatistics(count: 6, nanCount: 0, minimum: -1000, maximum: 1000, mean: 1))
     }
 
+    /// Runs a Python script that imports h5py with `arguments`, returning its output; skips the
+    /// test when no python3 with h5py is found.
+    private func runH5py(_ script: String, _ arguments: String...) throws -> String {
+        // The benchmark virtualenv has h5py; a system python3 may have it too.
+        let venvPython = ProcessInfo.processInfo.environment["H5PIPE_BENCH_VENV"].map { "\($0)/bin/python3" }
+        for python in [venvPython, "python3"].compactMap({ $0 }) {
+            guard let (status, output) = try runTool(python, ["-c", script] + arguments) else { continue }
+            if status != 0, output.contains("No module named") { continue }
+            XCTAssertEqual(status, 0, output)
+            return output
+        }
+        throw XCTSkip("no python3 with h5py (set H5PIPE_BENCH_VENV)")
+    }
+
+    /// h5py decompresses chunks h5pipe deflated itself, on several threads.
+    func testH5pyReadsChunksCompressedByH5pipe() throws {
+        let url = file("chunks-for-h5py.h5")
+        let values = (0..<(50 * 6 * 4)).map { UInt8(truncatingIfNeeded: $0 % 7 == 0 ? 0 : $0 * 3) }
+        let writer = try HDF5File.create(url)
+        try writer.write(values, shape: [50, 6, 4], to: "/images", options: .init(chunks: [8, 6, 4], compression: 1),
+                         threads: 3, strategy: .runLength)
+        try writer.close()
+        let script = """
+            import sys, h5py
+            with h5py.File(sys.argv[1], 'r') as f:
+                d = f['/images']
+                print(d.compression, d.compression_opts, d.chunks, d.shape, ' '.join(map(str, d[...].ravel())))
+            """
+        let output = try runH5py(script, url.path)
+        XCTAssertEqual(output, "gzip 1 (8, 6, 4) (50, 6, 4) \(values.map(String.init).joined(separator: " "))\n")
+    }
+
     /// h5py is the reader and writer most users pair with h5pipe; runs when it is importable.
     func testReadsFileWrittenByH5py() throws {
         let url = file("h5py.h5")
@@ -145,17 +196,7 @@ final class InteroperabilityTests: HDF5TestCase {
                 f.attrs['scale'] = 0.5
                 f.attrs['sizes'] = np.array([1, 2, 3], dtype=np.int32)
             """
-        // The benchmark virtualenv has h5py; a system python3 may have it too.
-        let venvPython = ProcessInfo.processInfo.environment["H5PIPE_BENCH_VENV"].map { "\($0)/bin/python3" }
-        var written = false
-        for python in [venvPython, "python3"].compactMap({ $0 }) {
-            guard let (status, output) = try runTool(python, ["-c", script, url.path]) else { continue }
-            if status != 0, output.contains("No module named") { continue }
-            XCTAssertEqual(status, 0, output)
-            written = true
-            break
-        }
-        guard written else { throw XCTSkip("no python3 with h5py (set H5PIPE_BENCH_VENV)") }
+        _ = try runH5py(script, url.path)
 
         let reader = try HDF5File.open(url)
         XCTAssertEqual(try reader.read(UInt8.self, from: "/train/images").values, (0..<24).map { UInt8($0) })

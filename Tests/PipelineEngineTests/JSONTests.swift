@@ -46,4 +46,19 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(try JSONValue.parse(value.prettyText()), value)
         XCTAssertTrue(value.prettyText().contains("\n  \"b\": [\n"))
     }
+
+    func testPrettyTextKeepsScalarArraysOnOneLineAndNumbersAsWritten() throws {
+        let value = try JSONValue.parse(#"{"shape": [60000, 28, 28], "max": 4.0, "rows": [[1, 2e0], []], "none": {}}"#)
+        XCTAssertEqual(value.prettyText(), """
+            {
+              "shape": [60000, 28, 28],
+              "max": 4.0,
+              "rows": [
+                [1, 2e0],
+                []
+              ],
+              "none": {}
+            }
+            """)
+    }
 }

@@ -106,6 +106,37 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try workspace.run(swapped), ["gen": .cached, "scale": .cached, "double": .cached, "other": .ran])
     }
 
+    func testPlanningNeverFetchesExternalFilesAndRunDoes() throws {
+        let workspace = try Workspace()
+        let stages = #""src": {"uses": "fetched-source"}, "scale": {"uses": "scale-matrix", "inputs": {"matrix": "src"}}"#
+        let source = workspace.directory.appendingPathComponent("source.txt")
+        let fetches = { self.counter.count(FetchedSource.fetchKey("source.txt")) }
+
+        let status = try workspace.runner(stages).status()
+        XCTAssertEqual(status.map(\.action), [.execute, .execute])
+        XCTAssertEqual(status.map(\.reason), [
+            "`source.txt` not found locally: `run` will fetch it", "input `matrix` will change (upstream `src` runs)",
+        ])
+        let plan = try workspace.runner(stages).plan()
+        XCTAssertEqual(plan.executing, ["src", "scale"])
+        XCTAssertEqual(plan["src"]?.reason, "`source.txt` not found locally: `run` will fetch it")
+        XCTAssertEqual(fetches(), 0, "status and a dry run must not fetch")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: source.path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifacts.path), "planning writes nothing")
+
+        let report = try workspace.runner(stages).run()
+        XCTAssertEqual(report.records.map(\.outcome), [.ran, .ran])
+        XCTAssertEqual(report.records.first?.reason, "artifact missing", "once fetched, the stage runs for its own reason")
+        XCTAssertEqual(fetches(), 1)
+        XCTAssertEqual(try readMatrix(workspace.artifact("src")).shape, [1, 7])
+
+        // Once fetched, planning finds the file and hashes it like any other.
+        XCTAssertEqual(try workspace.runner(stages).status().map(\.action), [.upToDate, .upToDate])
+        try Data("edited".utf8).write(to: source)
+        XCTAssertEqual(try workspace.runner(stages).status().first?.reason, "file `source.txt` changed")
+        XCTAssertEqual(fetches(), 1)
+    }
+
     func testGarbageCollectionKeepsOnlyWhatIsPublished() throws {
         let workspace = try Workspace()
         try workspace.run(chain(factor: 2))
@@ -238,6 +269,20 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(counts(["step"]), [2])
     }
 
+    func testEachPublicationIsRecordedBeforeTheNextStageStarts() throws {
+        // A run killed while `double` executes must still know that `gen` and `scale` are published.
+        let workspace = try Workspace()
+        let stateFile = workspace.artifacts.appendingPathComponent("demo/.h5pipe-state.json")
+        let listed = LockedList<Bool>()
+        _ = try workspace.runner(chain(), jobs: 1).run { event in
+            if case .started(let stage, _, _, _) = event, stage == "double" {
+                let text = (try? String(contentsOf: stateFile, encoding: .utf8)) ?? ""
+                listed.append(text.contains(#""gen""#) && text.contains(#""scale""#))
+            }
+        }
+        XCTAssertEqual(listed.values, [true], "the state file must list `gen` and `scale` when `double` starts")
+    }
+
     func testScratchFolderIsRemovedAfterSuccess() throws {
         let workspace = try Workspace()
         try workspace.run(chain())
@@ -315,7 +360,7 @@ final class RunnerTests: XCTestCase {
         let second = try workspace.runner(chain())
         let waited = EventLog()
         let group = DispatchGroup()
-        let results = ReportBox()
+        let results = LockedList<RunReport?>()
         for runner in [first, second] {
             group.enter()
             Thread {
@@ -325,7 +370,7 @@ final class RunnerTests: XCTestCase {
             }.start()
         }
         group.wait()
-        let reports = results.reports
+        let reports = results.values
         XCTAssertEqual(reports.compactMap { $0?.succeeded }, [true, true])
         XCTAssertEqual(counts(["gen", "scale", "double", "other"]), [1, 1, 1, 1], "each stage executed once in all")
         let outcomes = reports.compactMap { $0 }.map { Set($0.records.map(\.outcome)) }
@@ -335,16 +380,16 @@ final class RunnerTests: XCTestCase {
     }
 }
 
-/// Reports collected from several threads.
-final class ReportBox: @unchecked Sendable {
+/// Values collected from several threads.
+final class LockedList<Element>: @unchecked Sendable {
     private let lock = NSLock()
-    private var list: [RunReport?] = []
-    func append(_ report: RunReport?) {
+    private var list: [Element] = []
+    func append(_ element: Element) {
         lock.lock()
-        list.append(report)
+        list.append(element)
         lock.unlock()
     }
-    var reports: [RunReport?] {
+    var values: [Element] {
         lock.lock()
         defer { lock.unlock() }
         return list

@@ -163,6 +163,45 @@ struct DescribeMatrix: Stage {
     }
 }
 
+/// Turns a source file outside the artifacts folder into a 1×n matrix of its bytes. Like a stage
+/// that downloads its dataset, it fetches (writes) the file when it is missing, but only when
+/// about to run: planning reports it unavailable instead.
+struct FetchedSource: Stage {
+    struct Parameters: StageParameters {
+        var source = "source.txt"
+    }
+
+    static let configuration = StageConfiguration(
+        name: "fetched-source", version: 1, summary: "A matrix of a source file's bytes, fetched when missing.",
+        output: .matrix)
+
+    /// The counter key of fetches of `source`.
+    static func fetchKey(_ source: String) -> String { "fetch \(source)" }
+
+    static func externalFiles(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+        let url = environment.resolve(parameters.source)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            RunCounter.shared.increment(fetchKey(parameters.source))
+            try Data("fetched".utf8).write(to: url)
+        }
+        return [url]
+    }
+
+    static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+        let url = environment.resolve(parameters.source)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ExternalFilesUnavailable("`\(parameters.source)` not found locally: `run` will fetch it")
+        }
+        return [url]
+    }
+
+    func run(_ parameters: Parameters, context: StageContext) throws {
+        RunCounter.shared.increment(context.stageID)
+        let bytes = try Data(contentsOf: context.environment.resolve(parameters.source))
+        try writeMatrix(bytes.map(Float.init), shape: [1, bytes.count], to: context.outputURL)
+    }
+}
+
 /// A stage with many parameter types, for decoding and validation messages.
 struct EmbedStage: Stage {
     enum Method: String, Codable, Sendable { case exact, fft }
@@ -195,6 +234,6 @@ struct FeaturesStage: Stage {
 func testRegistry() throws -> StageRegistry {
     try StageRegistry([
         GenerateMatrix.self, ScaleMatrix.self, AddMatrices.self, FailingStage.self, DescribeMatrix.self,
-        EmbedStage.self, FeaturesStage.self,
+        EmbedStage.self, FeaturesStage.self, FetchedSource.self,
     ])
 }

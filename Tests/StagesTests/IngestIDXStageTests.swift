@@ -71,6 +71,78 @@ final class IngestIDXStageTests: XCTestCase {
         XCTAssertNotNil(try artifact.attribute("source_sha256", at: "/train/images"))
     }
 
+    /// Images larger than one chunk: several chunks compressed on both threads, an edge chunk,
+    /// and a limit that stops inside the second chunk.
+    func testImagesSpanningSeveralChunksRoundTrip() throws {
+        // 300 x 300 pixels: 11 images per 1 MiB chunk, so 30 images take three chunks.
+        let directory = try folder.writeDataset(in: "big", train: 30, test: 12, height: 300, width: 300)
+        let imagesFile = directory.appendingPathComponent("train-images-idx3-ubyte.gz")
+        let expected = try IDXFile.read(UInt8.self, from: imagesFile)
+        for (threads, limit) in [(1, nil), (2, nil), (2, 15)] as [(Int, Int?)] {
+            let artifact = try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path, limit: limit), threads: threads)
+            defer { try? artifact.close() }
+            let count = limit ?? 30
+            let images = try artifact.read(UInt8.self, from: "/train/images")
+            XCTAssertEqual(images.shape, [count, 300, 300])
+            XCTAssertEqual(images.values, Array(expected.values.prefix(count * 90_000)), "threads \(threads), limit \(String(describing: limit))")
+            XCTAssertEqual(try artifact.datasetInfo("/train/images").chunkShape, [11, 300, 300])
+            XCTAssertEqual(try artifact.datasetInfo("/train/images").filters, [.gzip(level: IngestIDXStage.compressionLevel)])
+            XCTAssertEqual(try artifact.read(UInt8.self, from: "/test/images").shape, [min(count, 12), 300, 300])
+            let idxHash = try artifact.attribute("source_idx_sha256", at: "/train/images")?.stringValue
+            XCTAssertEqual(idxHash, limit == nil ? try decompressedSHA256(of: imagesFile) : nil)
+        }
+    }
+
+    /// The images are streamed rather than read by `LabelledImages.read`: broken files must still
+    /// fail with the IDX reader's exact messages.
+    func testBrokenImageFilesFailWithTheIDXMessages() throws {
+        let directory = try folder.writeDataset(in: "idx", train: 5, test: 3, compression: .none)
+        let images = directory.appendingPathComponent("t10k-images-idx3-ubyte")
+        let labels = directory.appendingPathComponent("t10k-labels-idx1-ubyte")
+        let original = try Data(contentsOf: images)
+        let cases: [(String, Data, String)] = [
+            ("truncated", original.dropLast(5),
+             "\(images.path): truncated: the header declares 3 x 4 x 3 unsigned byte values, which take 52 bytes (16-byte header + 36 data bytes), but the file holds 47 bytes"),
+            ("trailing", original + Data([1, 2]),
+             "\(images.path): 2 unexpected trailing bytes: the header declares 3 x 4 x 3 unsigned byte values, which take 52 bytes (16-byte header + 36 data bytes), but the file holds 54 bytes"),
+            ("more images than labels", Data([0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 3]) + original.dropFirst(16),
+             "\(images.path) holds 4 images but \(labels.path) holds 3 labels; images and labels must come in pairs"),
+            ("rank 2", Data([0, 0, 8, 2, 0, 0, 0, 3, 0, 0, 0, 12]) + original.dropFirst(16),
+             "\(images.path): an images file must have 3 dimension(s), found 2 (shape 3 x 12)"),
+            ("int32 values", Data([0, 0, 0x0C, 3, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 3]) + original.dropFirst(16),
+             "\(images.path): holds int values (code 0x0C), expected unsigned byte (code 0x08)"),
+        ]
+        for (name, content, message) in cases {
+            try content.write(to: images)
+            XCTAssertThrowsError(try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path)), name) { error in
+                XCTAssertEqual("\(error)", message, name)
+            }
+        }
+        // A limit needs only the rows it keeps: the truncated file is fine for two images.
+        try original.dropLast(5).write(to: images)
+        let artifact = try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path, limit: 2))
+        XCTAssertEqual(try artifact.read(UInt8.self, from: "/test/images").values, Array(original[16..<40]))
+        try artifact.close()
+    }
+
+    func testTruncatedAndCorruptGzipImagesFail() throws {
+        let directory = try folder.writeDataset(in: "idx", train: 5, test: 3, height: 40, width: 40)
+        let images = directory.appendingPathComponent("train-images-idx3-ubyte.gz")
+        let original = try Data(contentsOf: images)
+        try original.prefix(original.count / 2).write(to: images)
+        XCTAssertThrowsError(try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path))) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "\(images.path): corrupt gzip stream (the compressed data ends before the gzip stream does: the file is truncated); download or decompress the file again")
+        }
+        var corrupted = original
+        corrupted[corrupted.count - 6] ^= 0xFF  // inside the CRC-32 trailer
+        try corrupted.write(to: images)
+        XCTAssertThrowsError(try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path))) { error in
+            XCTAssertEqual("\(error)", "\(images.path): corrupt gzip stream (zlib: incorrect data check); download or decompress the file again")
+        }
+    }
+
     func testFashionMNISTGetsGarmentClassNames() throws {
         let directory = try folder.writeDataset(in: "fashion")
         let artifact = try run(IngestIDXStage.Parameters(dataset: "fashion-mnist", directory: directory.path))
@@ -134,6 +206,16 @@ final class IngestIDXStageTests: XCTestCase {
         XCTAssertEqual(try artifact.datasetInfo("/train/images").shape, [60000, 28, 28])
         XCTAssertEqual(try artifact.datasetInfo("/test/labels").shape, [10000])
         let published = KnownIDXDataset.mnist.decompressedSHA256
+        // The pixels read back from the artifact, behind their IDX header, hash as published.
+        for (group, name) in [("/train", "train-images-idx3-ubyte"), ("/test", "t10k-images-idx3-ubyte")] {
+            let images = try artifact.read(UInt8.self, from: "\(group)/images")
+            let header = IDXHeader(elementType: .unsignedByte, shape: images.shape)
+            var hasher = SHA256Hasher()
+            header.encoded.withUnsafeBytes { hasher.update($0) }
+            images.values.withUnsafeBytes { hasher.update($0) }
+            let digest = hasher.finalize()
+            XCTAssertEqual(digest, published[name], "\(group)/images")
+        }
         XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/train/images"), published["train-images-idx3-ubyte"])
         XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/train/labels"), published["train-labels-idx1-ubyte"])
         XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/test/images"), published["t10k-images-idx3-ubyte"])

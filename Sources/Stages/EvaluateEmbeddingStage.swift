@@ -1,0 +1,119 @@
+import Embedding
+import Foundation
+import HDF5
+import PipelineEngine
+
+/// `evaluate-embedding`: how well an embedding keeps the structure of its input.
+///
+/// Reads `/embedding` [N, e] and `/labels` [N] from the embedding artifact (labels fall back to the
+/// features artifact's) and `/features` [N, d]. Writes root attributes `knn_accuracy` (leave-one-out
+/// k-NN classification accuracy in the embedding, 0...1), `trustworthiness` (at k, on a seeded
+/// subsample), `k`, `sample_size` and `points`.
+public struct EvaluateEmbeddingStage: Stage {
+    /// Neighbourhood size and subsample.
+    public struct Parameters: StageParameters {
+        /// Neighbours for both measures.
+        public var k = 10
+        /// Points the trustworthiness is computed on (all when there are fewer).
+        public var sampleSize = 3000
+        /// Seed of the subsample.
+        public var seed = 0
+
+        public init() {}
+
+        public func validate() -> [ParameterProblem] {
+            var problems: [ParameterProblem] = []
+            if k < 1 { problems.append(ParameterProblem(field: "k", message: "must be at least 1, got \(k)")) }
+            if sampleSize <= 3 * k + 1 {
+                problems.append(ParameterProblem(field: "sampleSize", message: "must exceed 3k + 1 = \(3 * k + 1), got \(sampleSize)"))
+            }
+            if seed < 0 { problems.append(ParameterProblem(field: "seed", message: "must be at least 0, got \(seed)")) }
+            return problems
+        }
+    }
+
+    /// The kind of artifact this stage writes: a record of quality measures.
+    public static let evaluation: ArtifactKind = "evaluation"
+
+    public static let configuration = StageConfiguration(
+        name: "evaluate-embedding", version: 1,
+        summary: "Score an embedding: leave-one-out k-NN accuracy and trustworthiness",
+        inputs: [
+            InputPort("embedding", accepts: [.embedding], help: "/embedding [N, e] and /labels [N]"),
+            InputPort("features", accepts: [.features], help: "the /features [N, d] that were embedded"),
+        ],
+        output: evaluation)
+
+    public init() {}
+
+    public func run(_ parameters: Parameters, context: StageContext) throws {
+        let embeddingURL = try context.input("embedding"), featuresURL = try context.input("features")
+        let embeddingFile = try HDF5File.open(embeddingURL), featuresFile = try HDF5File.open(featuresURL)
+        let embedding = try Self.readMatrix("/embedding", in: embeddingFile, context: context)
+        let features = try Self.readMatrix("/features", in: featuresFile, context: context)
+        for (matrix, path, file) in [(embedding, "/embedding", embeddingFile), (features, "/features", featuresFile)] {
+            if let bad = matrix.values.firstIndex(where: { !$0.isFinite }) {
+                throw StageError(
+                    "stage `\(context.stageID)`: `\(path)` in \(file.url.path): row \(bad / matrix.shape[1]) is NaN or infinite")
+            }
+        }
+        let count = embedding.shape[0]
+        guard features.shape[0] == count else {
+            throw StageError(
+                "stage `\(context.stageID)`: \(embeddingURL.path) has \(count) points but \(featuresURL.path) has \(features.shape[0])")
+        }
+        guard count > max(parameters.k, 3 * min(parameters.k, count) + 1) else {
+            throw StageError("stage `\(context.stageID)`: \(count) points are too few for k = \(parameters.k)")
+        }
+        let labelFile = embeddingFile.exists("/labels") ? embeddingFile : featuresFile
+        guard labelFile.exists("/labels") else {
+            throw StageError("stage `\(context.stageID)`: neither \(embeddingURL.path) nor \(featuresURL.path) has `/labels`")
+        }
+        let labelInfo = try labelFile.datasetInfo("/labels")
+        guard let labelType = labelInfo.elementType, labelInfo.shape == [count] else {
+            throw StageError(
+                "stage `\(context.stageID)`: `/labels` in \(labelFile.url.path) has shape \(labelInfo.shape); expected [\(count)] integers")
+        }
+        func readLabels<T: HDF5Scalar>(_ type: T.Type) throws -> [Int] {
+            try labelFile.read(type, from: "/labels").values.map { Int($0.doubleValue) }
+        }
+        let labels = try readLabels(labelType.scalarType)
+        if let bad = labels.firstIndex(where: { $0 < 0 }) {
+            throw StageError("stage `\(context.stageID)`: label \(labels[bad]) at row \(bad) is negative")
+        }
+        context.progress(0, of: 2, "k-NN accuracy")
+        let accuracy = EmbeddingQuality.knnAccuracy(
+            embedding: embedding.values, count: count, dimensions: embedding.shape[1], labels: labels,
+            k: parameters.k, threads: context.threads)
+        context.progress(1, of: 2, "trustworthiness")
+        let trust = EmbeddingQuality.trustworthiness(
+            features: features.values, featureDimensions: features.shape[1], embedding: embedding.values,
+            embeddingDimensions: embedding.shape[1], count: count, k: parameters.k,
+            sampleSize: parameters.sampleSize, seed: UInt64(parameters.seed))
+        context.progress(2, of: 2, String(format: "k-NN accuracy %.4f, trustworthiness %.4f", accuracy, trust))
+
+        let output = try HDF5File.create(context.outputURL)
+        try output.setAttribute("knn_accuracy", .double(accuracy), at: "/")
+        try output.setAttribute("trustworthiness", .double(trust), at: "/")
+        try output.setAttribute("k", .int(Int64(parameters.k)), at: "/")
+        try output.setAttribute("sample_size", .int(Int64(min(parameters.sampleSize, count))), at: "/")
+        try output.setAttribute("points", .int(Int64(count)), at: "/")
+        try output.close()
+    }
+
+    /// A 2-D numeric dataset of any numeric type as row-major floats.
+    static func readMatrix(_ path: String, in file: HDF5File, context: StageContext) throws -> (values: [Float], shape: [Int]) {
+        guard file.exists(path) else {
+            throw StageError("stage `\(context.stageID)`: \(file.url.path) has no dataset `\(path)`")
+        }
+        let info = try file.datasetInfo(path)
+        guard let type = info.elementType, info.shape.count == 2, info.shape[1] >= 1 else {
+            throw StageError(
+                "stage `\(context.stageID)`: `\(path)` in \(file.url.path) holds \(info.typeDescription) of shape \(info.shape); expected numbers of shape [N, d]")
+        }
+        func read<T: HDF5Scalar>(_ scalar: T.Type) throws -> [Float] {
+            try file.read(scalar, from: path).values.map { Float($0.doubleValue) }
+        }
+        return (try read(type.scalarType), info.shape)
+    }
+}
