@@ -101,7 +101,7 @@ extension Pipeline {
             data = try Data(contentsOf: url)
         } catch {
             throw PipelineValidationError(
-                path: path, problems: [PipelineProblem(message: "cannot read the pipeline file (\(describeReadError(error)))")])
+                path: path, problems: [PipelineProblem(message: "cannot read the pipeline file (\(describeReadError(error, at: url)))")])
         }
         return try parse(data, path: path, registry: registry)
     }
@@ -126,7 +126,12 @@ extension Pipeline {
     }
 }
 
-private func describeReadError(_ error: Error) -> String {
+private func describeReadError(_ error: Error, at url: URL) -> String {
+    // Foundation reports reading a folder as a bare "error 256".
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+        return "it is a folder; name the pipeline's JSON file"
+    }
     let nsError = error as NSError
     if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
         return String(cString: strerror(Int32(underlying.code)))

@@ -80,6 +80,13 @@ public struct TrainAutoencoderStage: Stage {
         guard train.images.count > 0 else {
             throw StageError("stage `\(context.stageID)`: `/train/images` in \(imagesURL.path) holds no image")
         }
+        // The test loss runs the same network on the test images: another size would read and
+        // write outside its buffers.
+        guard test.images.count == 0 || test.images.shape == train.images.shape else {
+            throw StageError(
+                "stage `\(context.stageID)`: `/test/images` in \(imagesURL.path) are \(test.images.shape) but `/train/images` are "
+                    + "\(train.images.shape); both splits must hold images of one size")
+        }
         if let message = ModelArtifact.architectureProblem(parameters.architecture, input: train.images.shape) {
             throw StageError("stage `\(context.stageID)`: param `architecture` \(message)")
         }
@@ -212,7 +219,7 @@ enum ModelArtifact {
         var splits: [Split] = []
         for name in names {
             let images = try file.read(UInt8.self, from: "/\(name)/images")
-            guard images.shape.count == 3 || (images.shape.count == 4 && images.shape[1] >= 1) else {
+            guard images.shape.count == 3 || images.shape.count == 4, images.shape.dropFirst().allSatisfy({ $0 >= 1 }) else {
                 throw StageError(
                     "stage `\(stageID)`: `/\(name)/images` in \(url.path) has shape \(images.shape); expected [N, height, width]")
             }

@@ -210,6 +210,29 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(try published("label-range"), [])
     }
 
+    func testTrainAndTestImagesOfDifferentSizesFailTraining() throws {
+        // Valid IDX files, but the test images are 6x6 and the training images 5x4.
+        _ = try idxFolder("two-sizes") { fileName, bytes in
+            guard fileName == "t10k-images-idx3-ubyte" else { return nil }
+            bytes = IDXHeader(elementType: .unsignedByte, shape: [4, 6, 6]).encoded + [UInt8](repeating: 7, count: 144)
+            return nil
+        }
+        let architecture = #"[{"type": "conv2d", "inChannels": 1, "outChannels": 2, "kernelSize": 1}, {"type": "code"}, "#
+            + #"{"type": "convTranspose2d", "inChannels": 2, "outChannels": 1, "kernelSize": 1}]"#
+        try write(
+            #"{"name": "two-sizes", "stages": {"ingest": {"uses": "ingest-idx", "params": {"directory": "two-sizes"}}, "#
+                + #""train": {"uses": "train-autoencoder", "inputs": {"images": "ingest"}, "params": {"epochs": 1, "batchSize": 2, "architecture": \#(architecture)}}}}"#,
+            to: "two-sizes.json")
+        let result = try runFailing("two-sizes.json", status: 1, expectedLines: [])
+        let artifact = folder.appendingPathComponent("artifacts/two-sizes/ingest.h5").path
+        XCTAssert(
+            result.stderr.contains(
+                "stage `train` (train-autoencoder) failed: stage `train`: `/test/images` in \(artifact) are 1x6x6 but `/train/images` are 1x5x4; "
+                    + "both splits must hold images of one size"),
+            result.stderr)
+        XCTAssertEqual(try published("two-sizes"), ["ingest.h5"])
+    }
+
     func testMissingIDXFileFailsIngestListingTheNames() throws {
         let directory = try idxFolder("missing-file")
         try FileManager.default.removeItem(at: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
@@ -285,6 +308,31 @@ final class BadInputTests: XCTestCase {
         try validationFails(
             "{\"name\": \"bad\",\n \"stages\": {\"ingest\": {\"uses\": 'ingest-idx'}}}",
             expectedLines: ["bad.json:2:32: invalid JSON: expected a value, found character '''"])
+    }
+
+    func testUnreadableOrMisshapenPipelineFilesAreRefused() throws {
+        try validationFails("[1, 2]", expectedLines: ["bad.json:1:1: the pipeline must be a JSON object with `name`, `version` and `stages`, got an array"])
+        try validationFails(
+            #"{"name": "../x", "version": 2, "stages": {}, "stage": 1}"#,
+            expectedLines: [
+                "bad.json:1:46: stage: unknown field; did you mean `stages`?",
+                #"bad.json:1:2: name: "../x" cannot name a folder: use letters, digits, '-', '_' or '.', starting with a letter or digit"#,
+                "bad.json:1:18: version: must be 1 (the only pipeline format this h5pipe \(h5pipeVersion) reads), got 2",
+                "bad.json:1:32: stages: the pipeline has no stage: add at least one",
+            ])
+        try validationFails(
+            #"{"name": "bad", "stages": {"a b": {"uses": "command", "params": {"run": ["true"]}}}}"#,
+            expectedLines: [
+                "bad.json:1:28: stage `a b`: invalid stage id: use letters, digits, '-', '_' or '.', starting with a letter or digit (it names the artifact file)"
+            ])
+        for (name, expected) in [
+            ("missing.json", "missing.json: cannot read the pipeline file (no such file)"),
+            ("folder.json", "folder.json: cannot read the pipeline file (it is a folder; name the pipeline's JSON file)"),
+        ] {
+            if name == "folder.json" { try FileManager.default.createDirectory(at: folder.appendingPathComponent(name), withIntermediateDirectories: true) }
+            let result = try runFailing(name, status: 2, expectedLines: [expected])
+            XCTAssertEqual(result.stderr, expected + "\n")
+        }
     }
 
     func testEveryProblemOfAPipelineFileIsReportedAtOnce() throws {
