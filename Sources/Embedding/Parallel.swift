@@ -30,12 +30,3 @@ struct SharedPointer<Element>: @unchecked Sendable {
     }
 }
 
-/// Runs `body(job)` for every job in `0..<jobs`: in order on the calling thread when `threads` is
-/// 1, otherwise spread over the worker threads.
-func runJobs(_ jobs: Int, threads: Int, _ body: (Int) -> Void) {
-    if threads <= 1 {
-        for job in 0..<jobs { body(job) }
-    } else {
-        DispatchQueue.concurrentPerform(iterations: jobs, execute: body)
-    }
-}

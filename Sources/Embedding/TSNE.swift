@@ -172,7 +172,8 @@ public enum TSNE {
     }
 
     /// The symmetric joint probabilities P of `points` (row-major [count, dimensions]):
-    /// exact kNN with k = ⌊3·perplexity⌋, perplexity calibration, symmetrisation.
+    /// k = ⌊3·perplexity⌋ nearest neighbours, perplexity calibration, symmetrisation.
+    /// - Parameter search: how neighbours are found; exact kNN (``ExactNeighborSearch``) when nil.
     public static func affinities(
         points: [Float], count: Int, dimensions: Int, perplexity: Double, threads: Int,
         search: NeighborSearch? = nil
