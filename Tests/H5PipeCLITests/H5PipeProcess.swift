@@ -124,6 +124,12 @@ struct H5PipeProcess {
     /// Runs `h5pipe arguments…` in `folder` to completion.
     @discardableResult
     func run(_ arguments: String...) throws -> Result {
+        try run(arguments)
+    }
+
+    /// Runs `h5pipe arguments…` in `folder` to completion.
+    @discardableResult
+    func run(_ arguments: [String]) throws -> Result {
         try start(arguments).finish()
     }
 }
