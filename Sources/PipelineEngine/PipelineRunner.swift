@@ -166,7 +166,7 @@ public final class PipelineRunner: @unchecked Sendable {
             let exists = FileOperations.exists(layout.artifact(pipeline: pipeline.name, stage: stage.id))
             reason = exists ? "not built by h5pipe with this definition" : "artifact missing"
         }
-        if let entry = cacheEntry(key.key), objectsPresent(entry) {
+        if let entry = layout.readCacheEntry(key.key), objectsPresent(entry) {
             return .restore(hash: entry.artifact, reason: reason)
         }
         return .execute(reason: reason)
@@ -446,7 +446,7 @@ public final class PipelineRunner: @unchecked Sendable {
     /// Publishes a run-cache entry after checking that its objects still hold what they should
     /// (a published hard link edited in place would have changed them too).
     private func restore(_ stage: PipelineStage, key: CacheKey, inputHashes: [String: String]) throws -> String {
-        guard let entry = cacheEntry(key.key) else {
+        guard let entry = layout.readCacheEntry(key.key) else {
             throw StorageError(message: "run-cache entry \(layout.cacheEntry(key.key).path) vanished")
         }
         for hash in [entry.artifact] + entry.sideFiles.values.sorted() {
@@ -527,27 +527,19 @@ public final class PipelineRunner: @unchecked Sendable {
         try FileOperations.rename(url, to: object)
     }
 
-    private func cacheEntry(_ key: String) -> CacheEntry? {
-        guard let data = try? Data(contentsOf: layout.cacheEntry(key)) else { return nil }
-        return try? JSONDecoder().decode(CacheEntry.self, from: data)
-    }
-
     private func objectsPresent(_ entry: CacheEntry) -> Bool {
         ([entry.artifact] + entry.sideFiles.values).allSatisfy { FileOperations.exists(layout.object($0)) }
     }
 
     private func writeCacheEntry(_ entry: CacheEntry, key: String) throws {
         try FileOperations.createDirectory(layout.cacheDirectory)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try FileOperations.writeAtomically(try encoder.encode(entry), to: layout.cacheEntry(key))
+        try FileOperations.writeJSON(entry, to: layout.cacheEntry(key), pretty: true)
     }
 
     // MARK: - State and records
 
     private func loadState() {
-        let url = layout.stateFile(pipeline: pipeline.name)
-        let loaded = (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(PipelineState.self, from: $0) }
+        let loaded = layout.readState(pipeline: pipeline.name)
         withLock {
             state = loaded ?? PipelineState()
             stateDirty = false
@@ -558,9 +550,7 @@ public final class PipelineRunner: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard stateDirty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try FileOperations.writeAtomically(try encoder.encode(state), to: layout.stateFile(pipeline: pipeline.name))
+        try FileOperations.writeJSON(state, to: layout.stateFile(pipeline: pipeline.name))
         stateDirty = false
     }
 
