@@ -265,7 +265,6 @@ public final class PipelineRunner: @unchecked Sendable {
         let graph = pipeline.graph
         let schedule = Schedule()
         var waiting = plan.steps.map(\.id)
-        let forced: Set<String> = options.force ? Set(options.targets ?? pipeline.stages.map(\.id)) : []
 
         schedule.condition.lock()
         while schedule.finished.count < plan.steps.count {
@@ -300,7 +299,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 let threads = max(1, options.threads / max(1, sharers))
                 waiting.remove(at: position)
                 schedule.running.insert(id)
-                let isForced = forced.contains(id)
+                let isForced = plan.forced.contains(id)
                 let inputs = inputHashes
                 let thread = Thread { [self] in
                     var result = self.process(stage, inputHashes: inputs, forced: isForced, threads: threads, observer: observer)
