@@ -425,7 +425,7 @@ public final class PipelineRunner: @unchecked Sendable {
             stage: stage.descriptor.name, stageID: stage.id, pipeline: pipeline.name,
             stageVersion: stage.descriptor.configuration.version, params: stage.parameters.canonicalText,
             inputs: inputHashes, files: key.files, cacheKey: key.key, started: started, seconds: seconds, threads: threads,
-            sideFiles: sideHashes, sideFileNames: Dictionary(uniqueKeysWithValues: sideHashes.keys.map { ($0, "\(stage.id).\($0)") }))
+            sideFiles: sideHashes)
         try provenance.write(to: outputURL)
         let hash = try SHA256.hash(fileAt: outputURL)
 
