@@ -11,10 +11,11 @@ import Foundation
 /// FFTW plans reused while B stays the same), and the node potentials are interpolated back.
 ///
 /// The charges 1, y₁ − c, y₂ − c (c: the grid's centre) go through kᵢⱼ², giving the forces
-/// Σⱼ kᵢⱼ²·(yᵢ − yⱼ) = (yᵢ − c)·φ₀ − φ₁,₂, which vanish exactly for a point with itself; the
-/// charge 1 also goes through kᵢⱼ for Z, where FIt-SNE expands Z in powers of y (a cancellation
-/// of large terms in single precision). Boxes have side exactly 1 once the embedding is wider
-/// than 50, so the kernel spectra are computed once per grid size rather than every iteration.
+/// Σⱼ kᵢⱼ²·(yᵢ − yⱼ) = (yᵢ − c)·φ₀ − φ₁,₂, which vanish exactly for a point with itself. Z comes
+/// from the same three potentials: FIt-SNE transforms a fourth charge ‖y‖² for it, but summed over
+/// all points that term equals Σᵢ ‖uᵢ‖²·φ₀ᵢ by the kernel's symmetry, so three forward and three
+/// inverse transforms serve. Boxes have side exactly 1 once the embedding is wider than 50, so the
+/// kernel spectrum is computed once per grid size rather than every iteration.
 /// The transforms skip the zero half of the padded input and the unused half of the output
 /// (row transforms over the node rows only), which saves a quarter of the work, and every phase
 /// is split over the threads by rows or by columns.
@@ -143,11 +144,10 @@ public final class FFTGradient: GradientMethod {
             let fields = grid.potentials
             parallelFor(pointRanges.count) { part in
                 let unitField = fields[0], firstField = fields[1], secondField = fields[2]
-                let kernelField = fields[3]
                 for i in pointRanges[part] {
                     let boxColumn = Int(boxesOut[2 &* i]), boxRow = Int(boxesOut[2 &* i &+ 1])
                     let w = weightsOut.base + 6 &* i
-                    var unit: Float = 0, first: Float = 0, second: Float = 0, kernel: Float = 0
+                    var unit: Float = 0, first: Float = 0, second: Float = 0
                     for r in 0..<3 {
                         let base = (3 &* boxRow &+ r) &* padded &+ 3 &* boxColumn
                         let rowWeight = w[3 &+ r]
@@ -156,12 +156,14 @@ public final class FFTGradient: GradientMethod {
                             unit += weight * unitField[base &+ s]
                             first += weight * firstField[base &+ s]
                             second += weight * secondField[base &+ s]
-                            kernel += weight * kernelField[base &+ s]
                         }
                     }
-                    potentialsOut[3 &* i] = kernel
-                    potentialsOut[3 &* i &+ 1] = (y[2 &* i] - center) * unit - first
-                    potentialsOut[3 &* i &+ 2] = (y[2 &* i &+ 1] - center) * unit - second
+                    let u1 = y[2 &* i] - center, u2 = y[2 &* i &+ 1] - center
+                    // Σⱼ kᵢⱼ = Σⱼ kᵢⱼ²·(1 + ‖uᵢ − uⱼ‖²); summed over i, the ‖uⱼ‖² terms equal the ‖uᵢ‖²
+                    // ones by symmetry, so Z needs no transform of its own.
+                    potentialsOut[3 &* i] = (1 + 2 * (u1 * u1 + u2 * u2)) * unit - 2 * (u1 * first + u2 * second)
+                    potentialsOut[3 &* i &+ 1] = u1 * unit - first
+                    potentialsOut[3 &* i &+ 2] = u2 * unit - second
                 }
             }
             for i in 0..<count { z += Double(potentialsOut[3 &* i]) }
@@ -226,15 +228,15 @@ final class InterpolationGrid {
     /// Real node charges 1, y₁ − c, y₂ − c; [padded, padded] each, nonzero only in the top-left
     /// [nodes, nodes].
     let charges: [UnsafeMutablePointer<Float>]
-    /// Node potentials: the three charges through k², then the unit charge through k;
-    /// [padded, padded] each, the top-left [nodes, nodes] meaningful.
+    /// Node potentials: the three charges through k²; [padded, padded] each, the top-left
+    /// [nodes, nodes] meaningful.
     let potentials: [UnsafeMutablePointer<Float>]
     /// Half spectra [padded, nodes + 1] of the charges.
     private let spectra: [UnsafeMutablePointer<fftwf_complex>]
-    /// Spectra of k² and k sampled at signed node offsets, scaled by 1/padded².
-    private let kernelSpectra: [UnsafeMutablePointer<fftwf_complex>]
+    /// Spectrum of k² sampled at signed node offsets, scaled by 1/padded².
+    private let kernelSpectrum: UnsafeMutablePointer<fftwf_complex>
     private let products: [UnsafeMutablePointer<fftwf_complex>]
-    private let kernelSamples: [UnsafeMutablePointer<Float>]
+    private let kernelSamples: UnsafeMutablePointer<Float>
     private let kernelPlan: fftwf_plan
     private let rowSlices: [Range<Int>]
     private let columnSlices: [Range<Int>]
@@ -264,14 +266,13 @@ final class InterpolationGrid {
             return pointer
         }
         charges = (0..<3).map { _ in reals() }
-        potentials = (0..<4).map { _ in reals() }
-        kernelSamples = (0..<2).map { _ in reals() }
+        potentials = (0..<3).map { _ in reals() }
+        kernelSamples = reals()
         spectra = (0..<3).map { _ in complexes() }
-        kernelSpectra = (0..<2).map { _ in complexes() }
-        products = (0..<4).map { _ in complexes() }
+        kernelSpectrum = complexes()
+        products = (0..<3).map { _ in complexes() }
         let flags = UInt32(FFTW_ESTIMATE)
-        kernelPlan = fftwf_plan_dft_r2c_2d(
-            Int32(padded), Int32(padded), kernelSamples[0], kernelSpectra[0], flags)
+        kernelPlan = fftwf_plan_dft_r2c_2d(Int32(padded), Int32(padded), kernelSamples, kernelSpectrum, flags)
         rowSlices = evenRanges(nodes, parts: threads)
         // Even column starts keep each slice's complex data 16-byte aligned for SIMD.
         let columnParts = max(1, min(threads, width / 2))
@@ -294,7 +295,7 @@ final class InterpolationGrid {
                     spectra[charge] + columns.lowerBound, nil, stride, 1, FFTW_FORWARD, flags)!
             })
         }
-        for field in 0..<4 {
+        for field in 0..<3 {
             inverseColumnPlans.append(columnSlices.map { columns in
                 fftwf_plan_many_dft(
                     1, &length, Int32(columns.count), products[field] + columns.lowerBound, nil, stride, 1,
@@ -312,36 +313,37 @@ final class InterpolationGrid {
         for plan in [kernelPlan] + (forwardRowPlans + forwardColumnPlans + inverseColumnPlans + inverseRowPlans).joined() {
             fftwf_destroy_plan(plan)
         }
-        for pointer in charges + potentials + kernelSamples { fftwf_free(pointer) }
-        for pointer in spectra + kernelSpectra + products { fftwf_free(pointer) }
+        for pointer in charges + potentials + [kernelSamples] { fftwf_free(pointer) }
+        for pointer in spectra + [kernelSpectrum] + products { fftwf_free(pointer) }
     }
 
-    /// Samples k² and k, k = 1/(1 + ‖Δ‖²), at the signed node offsets of the circulant embedding
-    /// and transforms them; skipped when the spacing is unchanged.
+    /// Samples k², k = 1/(1 + ‖Δ‖²), at the signed node offsets of the circulant embedding and
+    /// transforms it; skipped when the spacing is unchanged.
     private func prepareKernels(spacing: Float, threads: Int) {
         if spacing == kernelSpacing { return }
         kernelSpacing = spacing
         let nodes = self.nodes, padded = self.padded
         let scale = 1 / Float(padded * padded)  // FFTW's inverse is unnormalised.
-        runJobs(2, threads: threads) { job in
-            let samples = kernelSamples[job]
-            for row in 0..<padded {
+        let samples = kernelSamples
+        let rowRanges = evenRanges(padded, parts: threads)
+        parallelFor(rowRanges.count) { part in
+            for row in rowRanges[part] {
                 let dy = Float(row < nodes ? row : row - padded) * spacing
                 for column in 0..<padded {
                     let dx = Float(column < nodes ? column : column - padded) * spacing
                     var value: Float = 0
                     if row != nodes && column != nodes {
                         let kernel = 1 / (1 + dx * dx + dy * dy)
-                        value = job == 0 ? kernel * kernel : kernel
+                        value = kernel * kernel
                     }
                     samples[row &* padded &+ column] = value * scale
                 }
             }
-            fftwf_execute_dft_r2c(kernelPlan, samples, kernelSpectra[job])
         }
+        fftwf_execute(kernelPlan)
     }
 
-    /// Convolves the charges with the kernels; node spacing `spacing` in embedding units.
+    /// Convolves the charges with the kernel; node spacing `spacing` in embedding units.
     func convolve(spacing: Float, threads: Int) {
         prepareKernels(spacing: spacing, threads: threads)
         let nodes = self.nodes, padded = self.padded, width = nodes + 1
@@ -357,22 +359,21 @@ final class InterpolationGrid {
         parallelFor(columnSlices.count) { slice in
             for charge in 0..<3 { fftwf_execute(forwardColumnPlans[charge][slice]) }
             let columns = columnSlices[slice]
-            let squared = kernelSpectra[0], plain = kernelSpectra[1]
+            let kernel = kernelSpectrum
             for row in 0..<padded {
                 for index in (row &* width &+ columns.lowerBound)..<(row &* width &+ columns.upperBound) {
-                    // Both kernels are real and even, so their spectra are real.
-                    let k2 = squared[index].0, k1 = plain[index].0
+                    // The kernel is real and even, so its spectrum is real.
+                    let k2 = kernel[index].0
                     let w0 = spectra[0][index], w1 = spectra[1][index], w2 = spectra[2][index]
                     products[0][index] = (w0.0 * k2, w0.1 * k2)
                     products[1][index] = (w1.0 * k2, w1.1 * k2)
                     products[2][index] = (w2.0 * k2, w2.1 * k2)
-                    products[3][index] = (w0.0 * k1, w0.1 * k1)
                 }
             }
-            for field in 0..<4 { fftwf_execute(inverseColumnPlans[field][slice]) }
+            for field in 0..<3 { fftwf_execute(inverseColumnPlans[field][slice]) }
         }
         parallelFor(rowSlices.count) { slice in
-            for field in 0..<4 { fftwf_execute(inverseRowPlans[field][slice]) }
+            for field in 0..<3 { fftwf_execute(inverseRowPlans[field][slice]) }
         }
     }
 }

@@ -116,6 +116,14 @@ public struct TSNEConfiguration: Sendable, Equatable {
         check(theta >= 0, "theta", "must be at least 0, got \(theta)")
         check(klInterval >= 1, "klInterval", "must be at least 1, got \(klInterval)")
         check(intervalWidth > 0, "intervalWidth", "must be positive, got \(intervalWidth)")
+        // `1e999` in a pipeline file decodes as infinity, which passes the range checks above and
+        // turns the whole embedding into NaN.
+        for (name, value) in [
+            ("perplexity", perplexity), ("earlyExaggeration", Double(earlyExaggeration)), ("theta", Double(theta)),
+            ("intervalWidth", Double(intervalWidth)),
+        ] where value.isInfinite {
+            problems.append(.invalidSetting(name: name, message: "must be a finite number, got \(value)"))
+        }
         return problems
     }
 }

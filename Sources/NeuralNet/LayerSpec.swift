@@ -122,8 +122,8 @@ public enum LayerSpec: Hashable, Sendable {
                 throw ArchitectureError(
                     layerIndex: nil, "batchNorm2d has \(channels) channels but receives \(input.description)")
             }
-            guard momentum >= 0, momentum <= 1, epsilon > 0 else {
-                throw ArchitectureError(layerIndex: nil, "batchNorm2d needs 0 <= momentum <= 1 and epsilon > 0")
+            guard momentum >= 0, momentum <= 1, epsilon > 0, epsilon.isFinite else {
+                throw ArchitectureError(layerIndex: nil, "batchNorm2d needs 0 <= momentum <= 1 and a finite epsilon > 0")
             }
             return input
         case .leakyReLU(let slope):

@@ -70,6 +70,13 @@ public struct RenderScatterStage: Stage {
                 "stage `\(context.stageID)`: `/embedding` in \(file.url.path) has shape \(embedding.shape); expected [N, 2]")
         }
         let (count, dimensions) = (embedding.shape[0], embedding.shape[1])
+        // A NaN or infinite point cannot be placed: drawing the rest would publish a figure that
+        // silently misses it (or is empty).
+        if let bad = embedding.values.firstIndex(where: { !$0.isFinite }) {
+            throw StageError(
+                "stage `\(context.stageID)`: `/embedding` in \(file.url.path) holds \(embedding.values[bad]) at row \(bad / dimensions), "
+                    + "column \(bad % dimensions); every coordinate must be a finite number")
+        }
         if dimensions > 2 { context.log("`/embedding` has \(dimensions) columns; drawing the first two") }
         let x = (0..<count).map { embedding.values[$0 * dimensions] }
         let y = (0..<count).map { embedding.values[$0 * dimensions + 1] }

@@ -50,7 +50,12 @@ final class BadInputTests: XCTestCase {
     }
 
     /// Files published under `artifacts/<pipeline>/`, without the run record and the state file.
-    func published(_ pipeline: String) throws -> Set<String> {
+    ///
+    /// Also checks that the failed run left nothing in the engine's temporary folder.
+    func published(_ pipeline: String, file: StaticString = #filePath, line: UInt = #line) throws -> Set<String> {
+        let temporary = folder.appendingPathComponent("artifacts/.h5pipe/tmp").path
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+        XCTAssertEqual(leftovers, [], "temporary files left after the run", file: file, line: line)
         let url = folder.appendingPathComponent("artifacts/\(pipeline)")
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         return Set(try FileManager.default.contentsOfDirectory(atPath: url.path))
@@ -255,6 +260,12 @@ final class BadInputTests: XCTestCase {
             FileManager.default.fileExists(atPath: folder.appendingPathComponent("artifacts/bad").path),
             "a pipeline that does not validate must not touch its artifacts folder", file: file, line: line)
         XCTAssertEqual(result.stdout, "", "nothing runs, so nothing is reported on stdout", file: file, line: line)
+        // Every verb that reads the pipeline refuses it the same way.
+        for verb in ["status", "graph"] {
+            let other = try h5pipe.run(verb, "bad.json")
+            XCTAssertEqual(other.status, 2, "\(verb): \(other.output)", file: file, line: line)
+            XCTAssertEqual(other.stderr.split(separator: "\n").map(String.init), expectedLines, verb, file: file, line: line)
+        }
     }
 
     func testInvalidJSONIsReportedWithLineAndColumn() throws {
@@ -326,12 +337,6 @@ final class BadInputTests: XCTestCase {
     }
 
     func testAbsurdParameterValuesAreRejectedBeforeAnythingRuns() throws {
-        let hasTSNE = try StageRegistry(BuiltinStages.all)["tsne"] != nil
-        let tsne = """
-            ,
-            "features": {"uses": "command", "params": {"run": ["true"], "kind": "features"}},
-            "tsne": {"uses": "tsne", "inputs": {"features": "features"}, "params": {"perplexity": 0}}
-            """
         try validationFails(
             """
             {"name": "bad", "stages": {
@@ -343,8 +348,14 @@ final class BadInputTests: XCTestCase {
             "deep": {"uses": "train-autoencoder", "inputs": {"images": "ingest"}, "params": {"architecture": [
               {"type": "conv2d", "inChannels": 1, "outChannels": 60000, "kernelSize": 1}, {"type": "code"},
               {"type": "convTranspose2d", "inChannels": 60000, "outChannels": 60000, "kernelSize": 1},
-              {"type": "convTranspose2d", "inChannels": 60000, "outChannels": 1, "kernelSize": 1}]}}
-            """ + (hasTSNE ? tsne : "") + "}}",
+              {"type": "convTranspose2d", "inChannels": 60000, "outChannels": 1, "kernelSize": 1}]}},
+            "tiny": {"uses": "train-autoencoder", "inputs": {"images": "ingest"}, "params": {"architecture": [
+              {"type": "batchNorm2d", "channels": 1, "epsilon": 1e999}, {"type": "code"}]}},
+            "features": {"uses": "command", "params": {"run": ["true"], "kind": "features"}},
+            "tsne": {"uses": "tsne", "inputs": {"features": "features"}, "params": {"perplexity": 0}},
+            "infinite": {"uses": "tsne", "inputs": {"features": "features"}, "params": {"earlyExaggeration": 1e999}}
+            }}
+            """,
             expectedLines: [
                 "bad.json:2:65: stage `ingest`: params.limit: must be at least 1, got 0",
                 "bad.json:3:83: stage `train`: params.epochs: must be at least 1, got -1",
@@ -355,7 +366,10 @@ final class BadInputTests: XCTestCase {
                     + "and its input's height and width at most 65536, got 1, 1, 3, 1, 9223372036854775807 for 1x28x28 (images are 1x28x28)",
                 "bad.json:7:82: stage `deep`: params.architecture: has 3600120000 convolution weights, more than the 268435456 h5pipe trains; "
                     + "use fewer channels or smaller kernels",
-            ] + (hasTSNE ? ["bad.json:13:71: stage `tsne`: params.perplexity: must be positive, got 0.0"] : []))
+                "bad.json:11:82: stage `tiny`: params.architecture: layer 0: batchNorm2d needs 0 <= momentum <= 1 and a finite epsilon > 0 (images are 1x28x28)",
+                "bad.json:14:73: stage `tsne`: params.perplexity: must be greater than 1, got 0.0",
+                "bad.json:15:77: stage `infinite`: params.earlyExaggeration: must be a finite number, got inf",
+            ])
     }
 
     // MARK: - Artifacts written by another tool
@@ -428,7 +442,8 @@ final class BadInputTests: XCTestCase {
         }
         XCTAssertEqual(try outcomes(name)[failing], "failed", file: file, line: line)
         let allowed = Set(succeeding.map { "\($0).h5" })
-        XCTAssertEqual(try published(name), allowed, "only the upstream artifacts are published", file: file, line: line)
+        XCTAssertEqual(
+            try published(name, file: file, line: line), allowed, "only the upstream artifacts are published", file: file, line: line)
     }
 
     func testForeignEmbeddingWithoutTheDatasetOrOfTheWrongShapeFailsRenderScatter() throws {
@@ -448,6 +463,40 @@ final class BadInputTests: XCTestCase {
                 plot,
             ],
             failing: "plot", uses: "render-scatter", fragments: ["`/labels`", "has 3 values for 4 points"], succeeding: ["make"])
+        try foreignArtifactFails(
+            "nan-embedding",
+            stages: [
+                try h5importStage(
+                    "make", kind: "embedding", [.init(path: "/embedding", kind: .float32, shape: [3, 2], values: ["1", "2", "3", "nan", "5", "6"])]),
+                plot,
+            ],
+            failing: "plot", uses: "render-scatter",
+            fragments: ["`/embedding`", "holds nan at row 1, column 1; every coordinate must be a finite number"], succeeding: ["make"])
+    }
+
+    func testForeignFeaturesWithoutTheDatasetOrOfTheWrongShapeOrValuesFailTSNE() throws {
+        let tsne = #""tsne": {"uses": "tsne", "inputs": {"features": "make"}, "params": {"perplexity": 5}}"#
+        func fails(_ name: String, _ datasets: [ForeignDataset], tsne: String = tsne, _ fragments: [String]) throws {
+            try foreignArtifactFails(
+                name, stages: [try h5importStage("make", kind: "features", datasets), tsne], failing: "tsne", uses: "tsne",
+                fragments: ["stage `tsne`", "make.h5"] + fragments, succeeding: ["make"])
+        }
+        try fails("no-features", [.init(path: "/points", kind: .float32, shape: [40, 3])], ["has no `/features` dataset"])
+        try fails(
+            "flat-features", [.init(path: "/features", kind: .float32, shape: [120])],
+            ["`/features`", "of shape [120]; expected numbers of shape [N, d]"])
+        var values = (0..<120).map { String(Double($0 % 17) / 17) }
+        values[5] = "nan"
+        try fails(
+            "nan-features", [.init(path: "/features", kind: .float32, shape: [40, 3], values: values)],
+            ["feature row 1 (column 2) is NaN or infinite"])
+        try fails(
+            "short-labels",
+            [.init(path: "/features", kind: .float32, shape: [40, 3]), .init(path: "/labels", kind: .uint8, shape: [39])],
+            ["`/labels`", "has shape [39]", "expected [40] numbers"])
+        try fails(
+            "too-few-points", [.init(path: "/features", kind: .int32, shape: [6, 3])],
+            ["perplexity 5.0 is out of range for 6 points"])
     }
 
     func testForeignModelOrImagesFailEncode() throws {

@@ -37,9 +37,13 @@ final class FuzzTests: XCTestCase {
                 counts.accepted += 1
                 XCTAssertFalse(pipeline.stages.isEmpty, label)
                 for stage in pipeline.stages {
-                    // The canonical parameter text is what the cache key hashes: it must exist
-                    // and parse back for every accepted stage.
+                    // The canonical parameter text is what the cache key hashes: it must parse
+                    // back. Encoding fails only for a non-finite number (`1e999` decodes as
+                    // infinity), which validation must have refused.
                     XCTAssertNoThrow(try JSONValue.parse(stage.parameters.canonicalText), "\(label): stage \(stage.id)")
+                    XCTAssertNoThrow(
+                        try JSONValue(encoding: stage.parameters.value),
+                        "\(label): stage \(stage.id) accepted a non-finite parameter: \(stage.parameters.canonicalText)")
                 }
                 _ = pipeline.graph.cycles()
             } catch let error as PipelineValidationError {
@@ -183,7 +187,7 @@ final class FuzzTests: XCTestCase {
             #""scatter": {"uses": "render-scatter", "inputs": {"points": "shell"}, "params": {"pointSize": 3, "alpha": 0.5}}"#,
         ]
         if registry["tsne"] != nil {
-            stages.append(#""tsne": {"uses": "tsne", "inputs": {"features": "encode"}, "params": {"perplexity": 20, "seed": 1}}"#)
+            stages.append(#""tsne": {"uses": "tsne", "inputs": {"features": "encode"}, "params": {"perplexity": 20, "seed": 1, "earlyExaggeration": 12, "theta": 0.5, "method": "barnes-hut"}}"#)
             stages.append(#""tsne-plot": {"uses": "render-scatter", "inputs": {"points": "tsne"}}"#)
         }
         return "{\n  \"version\": 1,\n  \"name\": \"every-stage\",\n  \"stages\": {\n    "
