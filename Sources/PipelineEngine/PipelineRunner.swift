@@ -265,6 +265,7 @@ public final class PipelineRunner: @unchecked Sendable {
         let graph = pipeline.graph
         let schedule = Schedule()
         var waiting = plan.steps.map(\.id)
+        func isReady(_ id: String) -> Bool { graph.upstreams(of: id).allSatisfy { schedule.finished[$0] != nil } }
 
         schedule.condition.lock()
         while schedule.finished.count < plan.steps.count {
@@ -272,13 +273,12 @@ public final class PipelineRunner: @unchecked Sendable {
             var position = 0
             while position < waiting.count {
                 let id = waiting[position]
-                let upstreams = graph.upstreams(of: id)
-                guard upstreams.allSatisfy({ schedule.finished[$0] != nil }) else {
+                guard isReady(id) else {
                     position += 1
                     continue
                 }
                 let stage = pipeline[id]!
-                if let failedUpstream = upstreams.first(where: { schedule.finished[$0]!.hash == nil }) {
+                if let failedUpstream = graph.upstreams(of: id).first(where: { schedule.finished[$0]!.hash == nil }) {
                     let record = StageRunRecord(
                         stage: id, uses: stage.descriptor.name, outcome: .skipped,
                         reason: "upstream `\(failedUpstream)` did not produce an artifact", seconds: 0, cacheKey: nil,
@@ -292,18 +292,14 @@ public final class PipelineRunner: @unchecked Sendable {
                 var inputHashes: [String: String] = [:]
                 for edge in graph.inputs[id] ?? [] { inputHashes[edge.port] = schedule.finished[edge.upstream]!.hash }
                 // Threads are shared among the stages that can run now, up to `jobs` of them.
-                let ready = waiting.filter { candidate in
-                    graph.upstreams(of: candidate).allSatisfy { schedule.finished[$0] != nil }
-                }
-                let sharers = min(options.jobs, schedule.running.count + ready.count)
+                let sharers = min(options.jobs, schedule.running.count + waiting.filter(isReady).count)
                 let threads = max(1, options.threads / max(1, sharers))
                 waiting.remove(at: position)
                 schedule.running.insert(id)
                 let isForced = plan.forced.contains(id)
                 let inputs = inputHashes
                 let thread = Thread { [self] in
-                    var result = self.process(stage, inputHashes: inputs, forced: isForced, threads: threads, observer: observer)
-                    if result.hash != nil { result.record.sideFiles = self.publishedSideFiles(id) }
+                    let result = self.process(stage, inputHashes: inputs, forced: isForced, threads: threads, observer: observer)
                     observer(.finished(result.record))
                     schedule.condition.lock()
                     schedule.finished[id] = result
@@ -328,14 +324,17 @@ public final class PipelineRunner: @unchecked Sendable {
         _ stage: PipelineStage, inputHashes: [String: String], forced: Bool, threads: Int,
         observer: @escaping @Sendable (RunEvent) -> Void
     ) -> Finished {
-        /// The stage's outcome; a published artifact (`hash`) is named in the record.
+        /// The stage's outcome; a published artifact (`hash`) and its side files are named in the record.
         func finished(_ outcome: StageOutcome, _ reason: String, key: String?, hash: String? = nil, seconds: Double = 0)
             -> Finished
         {
-            let artifact = hash.map { _ in displayPath(layout.artifact(pipeline: pipeline.name, stage: stage.id)) }
-            let record = StageRunRecord(
+            var record = StageRunRecord(
                 stage: stage.id, uses: stage.descriptor.name, outcome: outcome, reason: reason, seconds: seconds,
-                cacheKey: key, artifact: artifact)
+                cacheKey: key, artifact: nil)
+            if hash != nil {
+                record.artifact = displayPath(layout.artifact(pipeline: pipeline.name, stage: stage.id))
+                record.sideFiles = publishedSideFiles(stage.id)
+            }
             return Finished(record: record, hash: hash)
         }
         let key: CacheKey
