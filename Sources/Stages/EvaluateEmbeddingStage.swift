@@ -100,11 +100,11 @@ public struct EvaluateEmbeddingStage: Stage {
 
     /// A 2-D numeric dataset of any numeric type as row-major floats.
     static func readMatrix(_ path: String, in file: HDF5File, context: StageContext) throws -> (values: [Float], shape: [Int]) {
-        let (values, shape) = try InputArtifacts.readNumbers(path, in: file, context: context)
-        guard shape.count == 2, shape[1] >= 1 else {
+        let info = try InputArtifacts.datasetInfo(path, in: file, context: context)
+        guard info.elementType != nil, info.shape.count == 2, info.shape[1] >= 1 else {
             throw StageError(
-                "stage `\(context.stageID)`: `\(path)` in \(file.url.path) has shape \(shape); expected numbers of shape [N, d]")
+                "stage `\(context.stageID)`: `\(path)` in \(file.url.path) holds \(info.typeDescription) of shape \(info.shape); expected numbers of shape [N, d]")
         }
-        return (values.map(Float.init), shape)
+        return (try InputArtifacts.readNumbers(path, in: file, context: context).values.map(Float.init), info.shape)
     }
 }
