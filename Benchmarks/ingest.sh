@@ -5,7 +5,7 @@
 # Measures: `h5pipe run pipelines/ingest-only.json` from a cold cache (an empty artifacts
 # folder, a new process each time, wall seconds and peak resident memory from /usr/bin/time);
 # the stage alone inside one process (h5pipe-bench ingest); the IDX read alone; numpy's read;
-# numpy's read plus an h5py write of the same artifact.
+# numpy's read plus an h5py write of the same artifact; the sizes of both artifacts.
 # Usage: Benchmarks/ingest.sh [--repeats N] [--threads T]
 # Env: H5PIPE_BENCH_VENV (default Benchmarks/.venv), H5PIPE_DATA_PATH (folder with mnist/).
 set -euo pipefail
@@ -48,6 +48,7 @@ for _ in $(seq "$repeats"); do
   (cd "$work/run" && H5PIPE_DATA_PATH="$(dirname "$directory")" /usr/bin/time -f "cold_run %e %M %U %S" \
     "$h5pipe" run "$pipeline" --threads "$threads" --plain >/dev/null 2>>"$work/cold.txt")
 done
+echo "cold_run_artifact_bytes $(stat -c %s "$work/run/artifacts/ingest-only/ingest.h5")" >>"$work/swift.txt"
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 echo "cold_run_seconds $(awk '$1 == "cold_run" { print $2 }' "$work/cold.txt" | median)" >>"$work/swift.txt"
 echo "cold_run_cpu_seconds $(awk '$1 == "cold_run" { print $4 + $5 }' "$work/cold.txt" | median)" >>"$work/swift.txt"
@@ -77,3 +78,5 @@ ratios "ratio IDX read / numpy read" read_seconds read_cpu_seconds numpy_read_se
 ratios "ratio stage / (numpy read + h5py write)" stage_seconds stage_cpu_seconds numpy_h5py_seconds numpy_h5py_cpu_seconds
 printf '%-46s %9.1f\n' "peak memory, cold run (MiB)" "$(echo "$(value cold_run_peak_kib) / 1024" | bc -l)"
 printf '%-46s %9s\n' "peak memory, numpy read (MiB)" "$(peak "$work/time-numpy.txt")"
+printf '%-46s %9.2f\n' "artifact size, h5pipe (MB)" "$(echo "$(value cold_run_artifact_bytes) / 1000000" | bc -l)"
+printf '%-46s %9.2f\n' "artifact size, h5py, gzip level 1 (MB)" "$(echo "$(value numpy_h5py_artifact_bytes) / 1000000" | bc -l)"

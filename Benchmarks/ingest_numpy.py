@@ -5,8 +5,9 @@ level), with median wall seconds over repeats.
 
   ingest_numpy.py --directory DIR [--repeats N] [--level L] [--chunk-rows R] [--read-only]
 
-Prints `numpy_read_seconds`, `numpy_h5py_seconds` (median wall seconds) and
-`numpy_read_cpu_seconds`, `numpy_h5py_cpu_seconds` (median process CPU seconds).
+Prints `numpy_read_seconds`, `numpy_h5py_seconds` (median wall seconds),
+`numpy_read_cpu_seconds`, `numpy_h5py_cpu_seconds` (median process CPU seconds) and
+`numpy_h5py_artifact_bytes` (size of the file h5py wrote).
 """
 import argparse
 import gzip
@@ -76,6 +77,7 @@ def main():
         output = os.path.join(work, "ingest.h5")
         wall, cpu = median_seconds(args.repeats, lambda: read_and_write(args.directory, output, args.level, args.chunk_rows))
         print(f"numpy_h5py_seconds {wall}\nnumpy_h5py_cpu_seconds {cpu}")
+        print(f"numpy_h5py_artifact_bytes {os.path.getsize(output)}")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ public enum DeflateStrategy: Sendable, Equatable {
     /// zlib's default search (matches up to 32 KiB back): byte for byte what HDF5's own deflate
     /// filter writes at the same level.
     case standard
-    /// Runs of one repeated byte only (what zlib's `Z_RLE` does), by h5pipe's own encoder,
-    /// whatever the level above 0. Suits images with large uniform areas: on MNIST's training
-    /// images it writes 10% less than `.standard` at level 1 (9.8 MB against 11.0 MB) several
-    /// times faster (see `RunLengthDeflater`).
+    /// Runs of one repeated byte only (the matches zlib's `Z_RLE` finds), by h5pipe's own
+    /// encoder (`RunLengthDeflater`), whatever the level above 0. Suits images with large uniform
+    /// areas: on MNIST's training images it stores 9.84 MB against 10.98 MB for `.standard` at
+    /// level 1 (zlib's `Z_RLE`: 9.84 MB too), and the `ingest-idx` stage took 0.25 CPU seconds
+    /// with it against 0.37 with zlib's `Z_RLE` and 0.53 with HDF5's own filter.
     case runLength
 }
 

@@ -15,12 +15,32 @@ final class RunLengthDeflater {
     /// Input bytes per block, so that a block can always fall back to one stored block.
     static let maximumBlockBytes = 65535
 
-    /// Literal/length symbols (0-255 literals, 256 end of block, 257-285 lengths) per token:
-    /// a literal is its byte, a run is `0x10000 | length`.
-    private let tokens = UnsafeMutablePointer<UInt32>.allocate(capacity: maximumBlockSymbols)
-    private var frequencies = [Int](repeating: 0, count: 286)
+    /// The block's tokens: a literal is its byte (0-255), a run of `length` bytes is
+    /// `256 + length` (259-514).
+    private let tokens = UnsafeMutablePointer<UInt16>.allocate(capacity: maximumBlockSymbols)
+    /// Uses of each literal/length symbol (0-255 literals, 256 end of block, 257-285 lengths).
+    private let frequencies = UnsafeMutablePointer<Int>.allocate(capacity: 286)
+    /// The literal/length symbol of each run length 0...258 (entries below 3 unused), copied
+    /// from `lengthSymbol` so the hot loop reads no global.
+    private let runSymbols = UnsafeMutablePointer<UInt16>.allocate(capacity: 259)
+    /// Per token value (see `tokens`): its bits as written (code, extra bits, distance code)
+    /// and how many there are, rebuilt for each block's codes.
+    private let tokenBits = UnsafeMutablePointer<UInt32>.allocate(capacity: 515)
+    private let tokenBitCounts = UnsafeMutablePointer<Int>.allocate(capacity: 515)
 
-    deinit { tokens.deallocate() }
+    init() {
+        runSymbols.initialize(from: Self.lengthSymbol, count: 259)
+        frequencies.initialize(repeating: 0, count: 286)
+        tokenBits.initialize(repeating: 0, count: 515)
+        tokenBitCounts.initialize(repeating: 0, count: 515)
+    }
+
+    deinit {
+        for pointer in [UnsafeMutableRawPointer(tokens), UnsafeMutableRawPointer(frequencies), UnsafeMutableRawPointer(runSymbols),
+                        UnsafeMutableRawPointer(tokenBits), UnsafeMutableRawPointer(tokenBitCounts)] {
+            pointer.deallocate()
+        }
+    }
 
     /// The largest stream `compress` writes for `count` input bytes.
     static func outputCapacity(for count: Int) -> Int {
@@ -55,31 +75,29 @@ final class RunLengthDeflater {
     /// Splits the input from `position` into literals and runs until the block is full, counting
     /// symbol frequencies; advances `position` past the bytes covered.
     private func tokenize(_ data: UnsafePointer<UInt8>?, count: Int, from position: inout Int) -> Int {
-        for index in frequencies.indices { frequencies[index] = 0 }
+        frequencies.update(repeating: 0, count: 286)
         guard let data else { return 0 }
         let blockEnd = min(count, position + Self.maximumBlockBytes)
+        let tokens = tokens, frequencies = frequencies, runSymbols = runSymbols
         var index = position
         var symbols = 0
-        frequencies.withUnsafeMutableBufferPointer { frequencies in
-            while index < blockEnd && symbols < Self.maximumBlockSymbols {
-                let byte = data[index]
-                // A run continues the byte before it (the previous block's too): distance 1.
-                if index > 0 && data[index &- 1] == byte {
-                    let limit = min(258, blockEnd &- index)
-                    let run = Self.runLength(data + index, of: byte, limit: limit)
-                    if run >= 3 {
-                        tokens[symbols] = 0x10000 | UInt32(run)
-                        frequencies[Int(Self.lengthSymbol[run])] &+= 1
-                        symbols &+= 1
-                        index &+= run
-                        continue
-                    }
+        while index < blockEnd && symbols < Self.maximumBlockSymbols {
+            let byte = data[index]
+            // A run continues the byte before it (the previous block's too): distance 1.
+            if index > 0 && data[index &- 1] == byte {
+                let run = Self.runLength(data + index, of: byte, limit: min(258, blockEnd &- index))
+                if run >= 3 {
+                    tokens[symbols] = UInt16(truncatingIfNeeded: 256 &+ run)
+                    frequencies[Int(runSymbols[run])] &+= 1
+                    symbols &+= 1
+                    index &+= run
+                    continue
                 }
-                tokens[symbols] = UInt32(byte)
-                frequencies[Int(byte)] &+= 1
-                symbols &+= 1
-                index &+= 1
             }
+            tokens[symbols] = UInt16(truncatingIfNeeded: byte)
+            frequencies[Int(byte)] &+= 1
+            symbols &+= 1
+            index &+= 1
         }
         position = index
         return symbols
@@ -102,16 +120,17 @@ final class RunLengthDeflater {
     /// Writes the tokenized block with dynamic Huffman codes, or stored when that is smaller.
     private func writeBlock(symbolCount: Int, bytes: UnsafeRawBufferPointer, isLast: Bool, writer: inout BitWriter) {
         frequencies[256] = 1
-        let literalLengths = huffmanCodeLengths(frequencies, limit: 15)
+        let frequencyList = Array(UnsafeBufferPointer(start: frequencies, count: 286))
+        let literalLengths = huffmanCodeLengths(frequencyList, limit: 15)
         // Two distance codes of one bit make a complete code; only code 0 (distance 1) is used.
         let distanceLengths: [UInt8] = [1, 1]
         let literalCount = max(257, (literalLengths.lastIndex { $0 > 0 } ?? 0) + 1)
         let header = CodeLengthHeader(Array(literalLengths[..<literalCount]) + distanceLengths)
 
         var dataBits = 0
-        for symbol in 0..<286 where frequencies[symbol] > 0 {
-            dataBits += frequencies[symbol] * Int(literalLengths[symbol])
-            if symbol > 256 { dataBits += frequencies[symbol] * (Int(Self.lengthExtraBits[symbol - 257]) + 1) }
+        for symbol in 0..<286 where frequencyList[symbol] > 0 {
+            dataBits += frequencyList[symbol] * Int(literalLengths[symbol])
+            if symbol > 256 { dataBits += frequencyList[symbol] * (Int(Self.lengthExtraBits[symbol - 257]) + 1) }
         }
         let dynamicBits = 3 + 10 + header.bitCount + dataBits
         let storedBits = 3 + (8 - (writer.bitCount + 3) % 8) % 8 + 32 + 8 * bytes.count
@@ -126,26 +145,27 @@ final class RunLengthDeflater {
         writer.put(UInt64(literalCount - 257) | UInt64(distanceLengths.count - 1) << 5, 10)
         header.write(to: &writer)
 
+        // One lookup per token: literals, then each run length with its extra bits and the
+        // distance code 0 (a single 0 bit) folded in.
         let codes = canonicalCodes(literalLengths)
-        let lengths = literalLengths.map { Int($0) }
-        codes.withUnsafeBufferPointer { codes in
-            lengths.withUnsafeBufferPointer { lengths in
-                for index in 0..<symbolCount {
-                    let token = tokens[index]
-                    if token < 0x10000 {
-                        writer.put(UInt64(codes[Int(token)]), lengths[Int(token)])
-                    } else {
-                        let run = Int(token & 0xFFFF)
-                        let symbol = Int(Self.lengthSymbol[run])
-                        let extraBits = Int(Self.lengthExtraBits[symbol - 257])
-                        let extra = UInt64(run - Int(Self.lengthBase[symbol - 257]))
-                        // Length code, its extra bits, then distance code 0 (one 0 bit).
-                        writer.put(UInt64(codes[symbol]) | extra << lengths[symbol], lengths[symbol] + extraBits + 1)
-                    }
-                }
-                writer.put(UInt64(codes[256]), lengths[256])
-            }
+        for byte in 0..<256 {
+            tokenBits[byte] = codes[byte]
+            tokenBitCounts[byte] = Int(literalLengths[byte])
         }
+        for run in 3...258 {
+            let symbol = Int(Self.lengthSymbol[run])
+            guard frequencyList[symbol] > 0 else { continue }
+            let length = Int(literalLengths[symbol])
+            let extraBits = Int(Self.lengthExtraBits[symbol - 257])
+            tokenBits[256 + run] = codes[symbol] | UInt32(run - Int(Self.lengthBase[symbol - 257])) << length
+            tokenBitCounts[256 + run] = length + extraBits + 1
+        }
+        let tokens = tokens, tokenBits = tokenBits, tokenBitCounts = tokenBitCounts
+        for index in 0..<symbolCount {
+            let token = Int(tokens[index])
+            writer.put(UInt64(tokenBits[token]), tokenBitCounts[token])
+        }
+        writer.put(UInt64(codes[256]), Int(literalLengths[256]))
     }
 
     // MARK: - Length symbols (RFC 1951, 3.2.5)
@@ -180,7 +200,8 @@ private struct CodeLengthHeader {
     let bitCount: Int
 
     static let order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
-    static let extraBits = [16: 2, 17: 3, 18: 7]
+    /// Extra bits after each code-length symbol: 2, 3 and 7 after 16, 17 and 18.
+    static let extraBits: [Int] = Array(repeating: 0, count: 16) + [2, 3, 7]
 
     init(_ codeLengths: [UInt8]) {
         var index = 0
@@ -217,14 +238,14 @@ private struct CodeLengthHeader {
         let lengths = lengths
         orderedCount = max(4, (Self.order.lastIndex { lengths[$0] > 0 } ?? 0) + 1)
         bitCount = 4 + 3 * orderedCount
-            + items.reduce(0) { $0 + Int(lengths[$1.symbol]) + (Self.extraBits[$1.symbol] ?? 0) }
+            + items.reduce(0) { $0 + Int(lengths[$1.symbol]) + Self.extraBits[$1.symbol] }
     }
 
     func write(to writer: inout BitWriter) {
         writer.put(UInt64(orderedCount - 4), 4)
         for symbol in Self.order.prefix(orderedCount) { writer.put(UInt64(lengths[symbol]), 3) }
         for item in items {
-            let extraBits = Self.extraBits[item.symbol] ?? 0
+            let extraBits = Self.extraBits[item.symbol]
             let length = Int(lengths[item.symbol])
             writer.put(UInt64(codes[item.symbol]) | UInt64(item.extra) << length, length + extraBits)
         }
@@ -244,7 +265,8 @@ func huffmanCodeLengths(_ frequencies: [Int], limit: Int) -> [UInt8] {
         }
     }
     while true {
-        let leaves = used.sorted { (weights[$0], $0) < (weights[$1], $1) }
+        // Sorted by weight, then symbol: packed into one integer so the sort compares plain Ints.
+        let leaves = used.map { weights[$0] << 16 | $0 }.sorted().map { $0 & 0xFFFF }
         let leafCount = leaves.count
         // Two-queue construction: leaves in weight order, internal nodes created in weight order.
         var nodeWeights = leaves.map { weights[$0] } + [Int](repeating: 0, count: leafCount - 1)
