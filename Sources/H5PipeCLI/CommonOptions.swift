@@ -7,23 +7,30 @@ struct PipelineOptions: ParsableArguments {
     @Argument(help: "The pipeline file (JSON).", completion: .file(extensions: ["json"]))
     var pipeline: String
 
-    @Option(name: .long, help: ArgumentHelp("The artifacts folder.", valueName: "dir"))
-    var artifacts: String = "artifacts"
-
-    /// The working directory of the process.
-    var workingDirectory: URL { URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true) }
-
-    /// The artifacts folder as a URL (relative paths against the working directory).
-    var artifactsURL: URL { URL(fileURLWithPath: artifacts, isDirectory: true, relativeTo: workingDirectory).standardizedFileURL }
+    @OptionGroup var artifactsFolder: ArtifactsFolderOption
 
     /// Reads and validates the pipeline file against the current registry.
     func load() throws -> Pipeline {
-        let url = URL(fileURLWithPath: pipeline, relativeTo: workingDirectory)
+        let url = URL(fileURLWithPath: pipeline, relativeTo: workingDirectory())
         return try Pipeline.load(contentsOf: url, displayPath: pipeline, registry: try StageCatalog.shared.current())
     }
+}
+
+/// `--artifacts DIR`: the artifacts folder a verb works on.
+struct ArtifactsFolderOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The artifacts folder.", valueName: "dir"))
+    var artifacts: String = "artifacts"
+
+    /// The folder as a URL (relative paths against the working directory).
+    var url: URL { URL(fileURLWithPath: artifacts, isDirectory: true, relativeTo: workingDirectory()).standardizedFileURL }
 
     /// `--artifacts DIR` as typed, when it is not the default, for commands printed back to the user.
-    var artifactsArguments: [String] { artifacts == "artifacts" ? [] : ["--artifacts", artifacts] }
+    var arguments: [String] { artifacts == "artifacts" ? [] : ["--artifacts", artifacts] }
+}
+
+/// The working directory of the process.
+func workingDirectory() -> URL {
+    URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
 }
 
 /// Turns errors into what the user sees and into the exit status: 2 for a pipeline file that

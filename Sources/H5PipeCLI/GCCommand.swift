@@ -12,17 +12,16 @@ struct GCCommand: ParsableCommand {
             again). Checkpoints of failed runs are kept.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("The artifacts folder.", valueName: "dir"))
-    var artifacts: String = "artifacts"
+    @OptionGroup var artifactsFolder: ArtifactsFolderOption
 
     @Flag(help: "Say what would be removed; remove nothing.")
     var dryRun = false
 
     func run() throws {
         try reportingErrors {
-            let folder = URL(fileURLWithPath: artifacts, isDirectory: true)
+            let folder = artifactsFolder.url
             guard FileManager.default.fileExists(atPath: folder.path) else {
-                printError("h5pipe: no artifacts folder at \(artifacts)")
+                printError("h5pipe: no artifacts folder at \(artifactsFolder.artifacts)")
                 throw ExitCode(1)
             }
             let report = try collectGarbage(in: folder, dryRun: dryRun)

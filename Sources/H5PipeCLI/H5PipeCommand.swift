@@ -43,7 +43,7 @@ extension H5PipeCommand {
         do {
             main(registry: try StageRegistry(BuiltinStages.all + extraStages))
         } catch {
-            FileHandle.standardError.write(Data("h5pipe: \(error)\n".utf8))
+            printError("h5pipe: \(error)")
             Foundation.exit(2)
         }
     }

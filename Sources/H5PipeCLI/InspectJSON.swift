@@ -5,11 +5,6 @@ import PipelineEngine
 // are sorted. The engine's `prettyText()` writes it.
 
 extension JSONValue {
-    /// An object with its keys sorted.
-    init(sortingKeys fields: [String: JSONValue]) {
-        self = .object(fields.keys.sorted().map { JSONMember(key: $0, value: fields[$0]!) })
-    }
-
     /// A number; NaN and infinities, which JSON cannot hold, become the strings "nan", "inf"
     /// and "-inf".
     init(inspecting value: Double) {

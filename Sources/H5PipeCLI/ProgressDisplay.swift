@@ -8,9 +8,7 @@ import PipelineEngine
 /// plain log lines, progress at most every ten seconds per stage.
 final class ProgressDisplay: @unchecked Sendable {
     private struct Running {
-        var uses: String
         var started: Date
-        var threads: Int
         var progress: StageProgress?
         var lastPlainLine = Date.distantPast
     }
@@ -53,7 +51,7 @@ final class ProgressDisplay: @unchecked Sendable {
             let count = plan.executing.count
             if !live || count > 0 { emit("plan: \(count) of \(plan.steps.count) stages to run") }
         case .started(let stage, let uses, let reason, let threads):
-            running.append((stage, Running(uses: uses, started: Date(), threads: threads)))
+            running.append((stage, Running(started: Date())))
             emit("▶ \(stage) (\(uses)): \(reason) [\(threads) thread\(threads == 1 ? "" : "s")]")
         case .progress(let stage, let progress):
             guard let index = running.firstIndex(where: { $0.id == stage }) else { return }

@@ -42,11 +42,11 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let pipeline = try options.load()
-            var invocation = ["h5pipe", "run", options.pipeline] + options.artifactsArguments
+            var invocation = ["h5pipe", "run", options.pipeline] + options.artifactsFolder.arguments
             if let jobs { invocation += ["--jobs", String(jobs)] }
             let runOptions = RunOptions(
                 targets: stages.isEmpty ? nil : stages, force: force, jobs: jobs, threads: threads,
-                artifactsDirectory: options.artifactsURL, invocation: invocation)
+                artifactsDirectory: options.artifactsFolder.url, invocation: invocation)
             let runner = PipelineRunner(pipeline: pipeline, options: runOptions)
             if dryRun {
                 try printPlan(try runner.plan())

@@ -17,7 +17,7 @@ struct StatusCommand: ParsableCommand {
         try reportingErrors {
             let pipeline = try options.load()
             let runner = PipelineRunner(
-                pipeline: pipeline, options: RunOptions(artifactsDirectory: options.artifactsURL))
+                pipeline: pipeline, options: RunOptions(artifactsDirectory: options.artifactsFolder.url))
             let statuses = try runner.status()
             if json {
                 let list = JSONValue.array(statuses.map { status in

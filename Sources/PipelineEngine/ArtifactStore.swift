@@ -111,6 +111,18 @@ struct CacheEntry: Codable, Sendable {
     var created: String
 }
 
+extension ArtifactLayout {
+    /// What is published for `pipeline`, or nil when nothing readable is recorded.
+    func readState(pipeline: String) -> PipelineState? {
+        FileOperations.readJSON(PipelineState.self, from: stateFile(pipeline: pipeline))
+    }
+
+    /// The run-cache entry for `key`, or nil.
+    func readCacheEntry(_ key: String) -> CacheEntry? {
+        FileOperations.readJSON(CacheEntry.self, from: cacheEntry(key))
+    }
+}
+
 // MARK: - File operations
 
 /// Errors from the artifacts folder itself (permissions, a full disk), naming the path.
@@ -161,6 +173,20 @@ enum FileOperations {
             throw StorageError(message: "cannot write \(temporary.path): \(reason)")
         }
         try rename(temporary, to: url)
+    }
+
+    /// The value decoded from the JSON file at `url`, or nil when the file is missing or
+    /// unreadable: every record h5pipe keeps can be lost at the cost of a cache miss.
+    static func readJSON<Value: Decodable>(_ type: Value.Type, from url: URL) -> Value? {
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        return try? JSONDecoder().decode(type, from: data)
+    }
+
+    /// Writes `value` as JSON with sorted keys (indented when `pretty`), atomically.
+    static func writeJSON(_ value: some Encodable, to url: URL, pretty: Bool = false) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+        try writeAtomically(try encoder.encode(value), to: url)
     }
 
     static func rename(_ source: URL, to destination: URL) throws {
@@ -244,11 +270,7 @@ final class FileHashCache: @unchecked Sendable {
 
     init(url: URL) {
         self.url = url
-        if let data = try? Data(contentsOf: url), let decoded = try? JSONDecoder().decode([String: FileRecord].self, from: data) {
-            entries = decoded
-        } else {
-            entries = [:]
-        }
+        entries = FileOperations.readJSON([String: FileRecord].self, from: url) ?? [:]
     }
 
     /// The SHA-256 of the file at `path`, from the cache when its fingerprint is unchanged.
@@ -272,9 +294,7 @@ final class FileHashCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard dirty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try FileOperations.writeAtomically(try encoder.encode(entries), to: url)
+        try FileOperations.writeJSON(entries, to: url)
         dirty = false
     }
 }

@@ -29,10 +29,7 @@ public func collectGarbage(in artifactsDirectory: URL, dryRun: Bool = false) thr
     var keptKeys: Set<String> = []
     var keptObjects: Set<String> = []
     for name in (try? manager.contentsOfDirectory(atPath: layout.root.path)) ?? [] where !name.hasPrefix(".") {
-        let stateURL = layout.stateFile(pipeline: name)
-        guard let data = try? Data(contentsOf: stateURL),
-            let state = try? JSONDecoder().decode(PipelineState.self, from: data)
-        else { continue }
+        guard let state = layout.readState(pipeline: name) else { continue }
         for record in state.stages.values {
             keptKeys.insert(record.cacheKey)
             keptObjects.insert(record.artifact.sha256)
@@ -43,16 +40,15 @@ public func collectGarbage(in artifactsDirectory: URL, dryRun: Bool = false) thr
     var report = GarbageReport(cacheEntries: 0, objects: 0, bytes: 0)
     for name in (try? manager.contentsOfDirectory(atPath: layout.cacheDirectory.path)) ?? [] where name.hasSuffix(".json") {
         let key = String(name.dropLast(5))
-        let url = layout.cacheEntry(key)
         if keptKeys.contains(key) {
-            if let data = try? Data(contentsOf: url), let entry = try? JSONDecoder().decode(CacheEntry.self, from: data) {
+            if let entry = layout.readCacheEntry(key) {
                 keptObjects.insert(entry.artifact)
                 keptObjects.formUnion(entry.sideFiles.values)
             }
             continue
         }
         report.cacheEntries += 1
-        if !dryRun { FileOperations.removeItem(url) }
+        if !dryRun { FileOperations.removeItem(layout.cacheEntry(key)) }
     }
     for prefix in (try? manager.contentsOfDirectory(atPath: layout.objectsDirectory.path)) ?? [] {
         let folder = layout.objectsDirectory.appendingPathComponent(prefix, isDirectory: true)

@@ -529,4 +529,8 @@ extension JSONValue {
     public init(object pairs: KeyValuePairs<String, JSONValue>) {
         self = .object(pairs.map { JSONMember(key: $0.key, value: $0.value) })
     }
+    /// An object from a dictionary, its members sorted by key (a dictionary has no order).
+    public init(sortingKeys fields: [String: JSONValue]) {
+        self = .object(fields.keys.sorted().map { JSONMember(key: $0, value: fields[$0]!) })
+    }
 }

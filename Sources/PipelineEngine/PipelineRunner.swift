@@ -166,7 +166,7 @@ public final class PipelineRunner: @unchecked Sendable {
             let exists = FileOperations.exists(layout.artifact(pipeline: pipeline.name, stage: stage.id))
             reason = exists ? "not built by h5pipe with this definition" : "artifact missing"
         }
-        if let entry = cacheEntry(key.key), objectsPresent(entry) {
+        if let entry = layout.readCacheEntry(key.key), objectsPresent(entry) {
             return .restore(hash: entry.artifact, reason: reason)
         }
         return .execute(reason: reason)
@@ -265,7 +265,7 @@ public final class PipelineRunner: @unchecked Sendable {
         let graph = pipeline.graph
         let schedule = Schedule()
         var waiting = plan.steps.map(\.id)
-        let forced: Set<String> = options.force ? Set(options.targets ?? pipeline.stages.map(\.id)) : []
+        func isReady(_ id: String) -> Bool { graph.upstreams(of: id).allSatisfy { schedule.finished[$0] != nil } }
 
         schedule.condition.lock()
         while schedule.finished.count < plan.steps.count {
@@ -273,13 +273,12 @@ public final class PipelineRunner: @unchecked Sendable {
             var position = 0
             while position < waiting.count {
                 let id = waiting[position]
-                let upstreams = graph.upstreams(of: id)
-                guard upstreams.allSatisfy({ schedule.finished[$0] != nil }) else {
+                guard isReady(id) else {
                     position += 1
                     continue
                 }
                 let stage = pipeline[id]!
-                if let failedUpstream = upstreams.first(where: { schedule.finished[$0]!.hash == nil }) {
+                if let failedUpstream = graph.upstreams(of: id).first(where: { schedule.finished[$0]!.hash == nil }) {
                     let record = StageRunRecord(
                         stage: id, uses: stage.descriptor.name, outcome: .skipped,
                         reason: "upstream `\(failedUpstream)` did not produce an artifact", seconds: 0, cacheKey: nil,
@@ -293,18 +292,14 @@ public final class PipelineRunner: @unchecked Sendable {
                 var inputHashes: [String: String] = [:]
                 for edge in graph.inputs[id] ?? [] { inputHashes[edge.port] = schedule.finished[edge.upstream]!.hash }
                 // Threads are shared among the stages that can run now, up to `jobs` of them.
-                let ready = waiting.filter { candidate in
-                    graph.upstreams(of: candidate).allSatisfy { schedule.finished[$0] != nil }
-                }
-                let sharers = min(options.jobs, schedule.running.count + ready.count)
+                let sharers = min(options.jobs, schedule.running.count + waiting.filter(isReady).count)
                 let threads = max(1, options.threads / max(1, sharers))
                 waiting.remove(at: position)
                 schedule.running.insert(id)
-                let isForced = forced.contains(id)
+                let isForced = plan.forced.contains(id)
                 let inputs = inputHashes
                 let thread = Thread { [self] in
-                    var result = self.process(stage, inputHashes: inputs, forced: isForced, threads: threads, observer: observer)
-                    if result.hash != nil { result.record.sideFiles = self.publishedSideFiles(id) }
+                    let result = self.process(stage, inputHashes: inputs, forced: isForced, threads: threads, observer: observer)
                     observer(.finished(result.record))
                     schedule.condition.lock()
                     schedule.finished[id] = result
@@ -329,14 +324,17 @@ public final class PipelineRunner: @unchecked Sendable {
         _ stage: PipelineStage, inputHashes: [String: String], forced: Bool, threads: Int,
         observer: @escaping @Sendable (RunEvent) -> Void
     ) -> Finished {
-        /// The stage's outcome; a published artifact (`hash`) is named in the record.
+        /// The stage's outcome; a published artifact (`hash`) and its side files are named in the record.
         func finished(_ outcome: StageOutcome, _ reason: String, key: String?, hash: String? = nil, seconds: Double = 0)
             -> Finished
         {
-            let artifact = hash.map { _ in displayPath(layout.artifact(pipeline: pipeline.name, stage: stage.id)) }
-            let record = StageRunRecord(
+            var record = StageRunRecord(
                 stage: stage.id, uses: stage.descriptor.name, outcome: outcome, reason: reason, seconds: seconds,
-                cacheKey: key, artifact: artifact)
+                cacheKey: key, artifact: nil)
+            if hash != nil {
+                record.artifact = displayPath(layout.artifact(pipeline: pipeline.name, stage: stage.id))
+                record.sideFiles = publishedSideFiles(stage.id)
+            }
             return Finished(record: record, hash: hash)
         }
         let key: CacheKey
@@ -426,7 +424,7 @@ public final class PipelineRunner: @unchecked Sendable {
             stage: stage.descriptor.name, stageID: stage.id, pipeline: pipeline.name,
             stageVersion: stage.descriptor.configuration.version, params: stage.parameters.canonicalText,
             inputs: inputHashes, files: key.files, cacheKey: key.key, started: started, seconds: seconds, threads: threads,
-            sideFiles: sideHashes, sideFileNames: Dictionary(uniqueKeysWithValues: sideHashes.keys.map { ($0, "\(stage.id).\($0)") }))
+            sideFiles: sideHashes)
         try provenance.write(to: outputURL)
         let hash = try SHA256.hash(fileAt: outputURL)
 
@@ -446,7 +444,7 @@ public final class PipelineRunner: @unchecked Sendable {
     /// Publishes a run-cache entry after checking that its objects still hold what they should
     /// (a published hard link edited in place would have changed them too).
     private func restore(_ stage: PipelineStage, key: CacheKey, inputHashes: [String: String]) throws -> String {
-        guard let entry = cacheEntry(key.key) else {
+        guard let entry = layout.readCacheEntry(key.key) else {
             throw StorageError(message: "run-cache entry \(layout.cacheEntry(key.key).path) vanished")
         }
         for hash in [entry.artifact] + entry.sideFiles.values.sorted() {
@@ -527,27 +525,19 @@ public final class PipelineRunner: @unchecked Sendable {
         try FileOperations.rename(url, to: object)
     }
 
-    private func cacheEntry(_ key: String) -> CacheEntry? {
-        guard let data = try? Data(contentsOf: layout.cacheEntry(key)) else { return nil }
-        return try? JSONDecoder().decode(CacheEntry.self, from: data)
-    }
-
     private func objectsPresent(_ entry: CacheEntry) -> Bool {
         ([entry.artifact] + entry.sideFiles.values).allSatisfy { FileOperations.exists(layout.object($0)) }
     }
 
     private func writeCacheEntry(_ entry: CacheEntry, key: String) throws {
         try FileOperations.createDirectory(layout.cacheDirectory)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try FileOperations.writeAtomically(try encoder.encode(entry), to: layout.cacheEntry(key))
+        try FileOperations.writeJSON(entry, to: layout.cacheEntry(key), pretty: true)
     }
 
     // MARK: - State and records
 
     private func loadState() {
-        let url = layout.stateFile(pipeline: pipeline.name)
-        let loaded = (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(PipelineState.self, from: $0) }
+        let loaded = layout.readState(pipeline: pipeline.name)
         withLock {
             state = loaded ?? PipelineState()
             stateDirty = false
@@ -558,9 +548,7 @@ public final class PipelineRunner: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard stateDirty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try FileOperations.writeAtomically(try encoder.encode(state), to: layout.stateFile(pipeline: pipeline.name))
+        try FileOperations.writeJSON(state, to: layout.stateFile(pipeline: pipeline.name))
         stateDirty = false
     }
 

@@ -35,6 +35,8 @@ public struct PlanStep: Sendable, Hashable {
 public struct Plan: Sendable, Hashable {
     /// Steps in an order where each stage follows its upstreams.
     public var steps: [PlanStep]
+    /// Stages that execute because of `--force`: a run executes them without consulting the cache.
+    public var forced: Set<String> = []
 
     /// The step for `id`, or nil if the stage is not part of the plan.
     public subscript(id: String) -> PlanStep? { steps.first { $0.id == id } }
@@ -125,6 +127,6 @@ public enum Planner {
             predicted[id] = step.predictedHash
             steps.append(step)
         }
-        return Plan(steps: steps)
+        return Plan(steps: steps, forced: forced)
     }
 }

@@ -47,10 +47,8 @@ public struct Provenance: Sendable {
     public var seconds: Double
     /// `h5pipe.threads`.
     public var threads: Int
-    /// Side file suffix → SHA-256.
+    /// Side file suffix → SHA-256; each is published as `<stage-id>.<suffix>`.
     public var sideFiles: [String: String]
-    /// Side file suffix → published file name.
-    public var sideFileNames: [String: String]
 
     /// The attributes, in the order they are written.
     public var attributes: [(name: String, value: AttributeValue)] {
@@ -60,19 +58,16 @@ public struct Provenance: Sendable {
             ("h5pipe.pipeline", .string(pipeline)),
             ("h5pipe.stage_version", .int(Int64(stageVersion))),
             ("h5pipe.params", .string(params)),
-            ("h5pipe.inputs", .string(Provenance.jsonObject(inputs).canonicalText)),
+            ("h5pipe.inputs", .string(JSONValue(sortingKeys: inputs.mapValues(JSONValue.string)).canonicalText)),
         ]
-        if !files.isEmpty { list.append(("h5pipe.files", .string(Provenance.jsonObject(files).canonicalText))) }
+        if !files.isEmpty {
+            list.append(("h5pipe.files", .string(JSONValue(sortingKeys: files.mapValues(JSONValue.string)).canonicalText)))
+        }
         if !sideFiles.isEmpty {
-            let members = sideFiles.keys.sorted().map { suffix in
-                JSONMember(
-                    key: suffix,
-                    value: .object([
-                        JSONMember(key: "file", value: .string(sideFileNames[suffix] ?? suffix)),
-                        JSONMember(key: "sha256", value: .string(sideFiles[suffix]!)),
-                    ]))
-            }
-            list.append(("h5pipe.side_files", .string(JSONValue.object(members).canonicalText)))
+            let described = Dictionary(uniqueKeysWithValues: sideFiles.map { suffix, hash in
+                (suffix, JSONValue(object: ["file": .string("\(stageID).\(suffix)"), "sha256": .string(hash)]))
+            })
+            list.append(("h5pipe.side_files", .string(JSONValue(sortingKeys: described).canonicalText)))
         }
         list += [
             ("h5pipe.cache_key", .string(cacheKey)),
@@ -100,9 +95,5 @@ public struct Provenance: Sendable {
             try? file.close()
             throw StageError("cannot write provenance into the stage's output: \(error)")
         }
-    }
-
-    static func jsonObject(_ dictionary: [String: String]) -> JSONValue {
-        .object(dictionary.keys.sorted().map { JSONMember(key: $0, value: .string(dictionary[$0]!)) })
     }
 }

@@ -47,8 +47,9 @@ public struct EvaluateEmbeddingStage: Stage {
     public init() {}
 
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let embeddingURL = try context.input("embedding"), featuresURL = try context.input("features")
-        let embeddingFile = try HDF5File.open(embeddingURL), featuresFile = try HDF5File.open(featuresURL)
+        let embeddingFile = try InputArtifacts.open("embedding", context)
+        let featuresFile = try InputArtifacts.open("features", context)
+        let (embeddingURL, featuresURL) = (embeddingFile.url, featuresFile.url)
         let embedding = try Self.readMatrix("/embedding", in: embeddingFile, context: context)
         let features = try Self.readMatrix("/features", in: featuresFile, context: context)
         for (matrix, path, file) in [(embedding, "/embedding", embeddingFile), (features, "/features", featuresFile)] {
@@ -69,15 +70,11 @@ public struct EvaluateEmbeddingStage: Stage {
         guard labelFile.exists("/labels") else {
             throw StageError("stage `\(context.stageID)`: neither \(embeddingURL.path) nor \(featuresURL.path) has `/labels`")
         }
-        let labelInfo = try labelFile.datasetInfo("/labels")
-        guard let labelType = labelInfo.elementType, labelInfo.shape == [count] else {
+        let (labels, labelShape) = try InputArtifacts.readIntegers("/labels", in: labelFile, context: context)
+        guard labelShape == [count] else {
             throw StageError(
-                "stage `\(context.stageID)`: `/labels` in \(labelFile.url.path) has shape \(labelInfo.shape); expected [\(count)] integers")
+                "stage `\(context.stageID)`: `/labels` in \(labelFile.url.path) has shape \(labelShape); expected [\(count)] integers")
         }
-        func readLabels<T: HDF5Scalar>(_ type: T.Type) throws -> [Int] {
-            try labelFile.read(type, from: "/labels").values.map { Int($0.doubleValue) }
-        }
-        let labels = try readLabels(labelType.scalarType)
         if let bad = labels.firstIndex(where: { $0 < 0 }) {
             throw StageError("stage `\(context.stageID)`: label \(labels[bad]) at row \(bad) is negative")
         }
@@ -103,17 +100,11 @@ public struct EvaluateEmbeddingStage: Stage {
 
     /// A 2-D numeric dataset of any numeric type as row-major floats.
     static func readMatrix(_ path: String, in file: HDF5File, context: StageContext) throws -> (values: [Float], shape: [Int]) {
-        guard file.exists(path) else {
-            throw StageError("stage `\(context.stageID)`: \(file.url.path) has no dataset `\(path)`")
-        }
-        let info = try file.datasetInfo(path)
-        guard let type = info.elementType, info.shape.count == 2, info.shape[1] >= 1 else {
+        let info = try InputArtifacts.datasetInfo(path, in: file, context: context)
+        guard info.elementType != nil, info.shape.count == 2, info.shape[1] >= 1 else {
             throw StageError(
                 "stage `\(context.stageID)`: `\(path)` in \(file.url.path) holds \(info.typeDescription) of shape \(info.shape); expected numbers of shape [N, d]")
         }
-        func read<T: HDF5Scalar>(_ scalar: T.Type) throws -> [Float] {
-            try file.read(scalar, from: path).values.map { Float($0.doubleValue) }
-        }
-        return (try read(type.scalarType), info.shape)
+        return (try InputArtifacts.readNumbers(path, in: file, context: context).values.map(Float.init), info.shape)
     }
 }

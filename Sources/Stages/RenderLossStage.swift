@@ -41,11 +41,11 @@ public struct RenderLossStage: Stage {
 
     /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let file = try RenderStageSupport.open("model", context)
-        let train = try RenderStageSupport.readNumbers("/history/train_loss", in: file, context: context).values
+        let file = try InputArtifacts.open("model", context)
+        let train = try InputArtifacts.readNumbers("/history/train_loss", in: file, context: context).values
         var test: [Double] = []
         if file.exists("/history/test_loss") {
-            test = try RenderStageSupport.readNumbers("/history/test_loss", in: file, context: context).values
+            test = try InputArtifacts.readNumbers("/history/test_loss", in: file, context: context).values
         } else {
             context.log("\(file.url.path) has no `/history/test_loss`; drawing the training loss alone")
         }

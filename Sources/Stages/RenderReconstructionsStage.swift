@@ -80,12 +80,9 @@ public struct RenderReconstructionsStage: Stage {
 
     /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let imagesFile = try RenderStageSupport.open("images", context)
+        let imagesFile = try InputArtifacts.open("images", context)
         let path = "/\(parameters.split)/images"
-        guard imagesFile.exists(path) else {
-            throw StageError("stage `\(context.stageID)`: \(imagesFile.url.path) has no dataset `\(path)`")
-        }
-        let info = try imagesFile.datasetInfo(path)
+        let info = try InputArtifacts.datasetInfo(path, in: imagesFile, context: context)
         guard info.elementType == .uint8, info.shape.count == 3 || (info.shape.count == 4 && info.shape[1] == 1) else {
             throw StageError(
                 "stage `\(context.stageID)`: `\(path)` in \(imagesFile.url.path) is \(info.typeDescription) \(info.shape); "

@@ -63,8 +63,8 @@ public struct RenderScatterStage: Stage {
 
     /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let file = try RenderStageSupport.open("points", context)
-        let embedding = try RenderStageSupport.readNumbers("/embedding", in: file, context: context)
+        let file = try InputArtifacts.open("points", context)
+        let embedding = try InputArtifacts.readNumbers("/embedding", in: file, context: context)
         guard embedding.shape.count == 2, embedding.shape[1] >= 2 else {
             throw StageError(
                 "stage `\(context.stageID)`: `/embedding` in \(file.url.path) has shape \(embedding.shape); expected [N, 2]")
@@ -83,15 +83,12 @@ public struct RenderScatterStage: Stage {
 
         var labels: [Int]?
         if file.exists("/labels") {
-            let stored = try RenderStageSupport.readNumbers("/labels", in: file, context: context)
-            guard stored.values.count == count else {
+            let stored = try InputArtifacts.readIntegers("/labels", in: file, context: context).values
+            guard stored.count == count else {
                 throw StageError(
-                    "stage `\(context.stageID)`: `/labels` in \(file.url.path) has \(stored.values.count) values for \(count) points")
+                    "stage `\(context.stageID)`: `/labels` in \(file.url.path) has \(stored.count) values for \(count) points")
             }
-            guard stored.values.allSatisfy({ $0.rounded() == $0 && abs($0) < 1e9 }) else {
-                throw StageError("stage `\(context.stageID)`: `/labels` in \(file.url.path) holds non-integer values")
-            }
-            labels = stored.values.map { Int($0) }
+            labels = stored
         }
         let classNames = try Self.classNames(in: file, context: context)
 

@@ -3,8 +3,8 @@ import HDF5
 import PipelineEngine
 import Plot
 
-/// What the render stages share: figure parameters, reading numeric datasets whatever their
-/// stored type, and writing the figure files plus the stage's HDF5 record.
+/// What the render stages share: figure parameters, and writing the figure files plus the
+/// stage's HDF5 record.
 enum RenderStageSupport {
     /// Problems with the size, scale and formats every render stage takes.
     static func figureProblems(width: Double, height: Double, scale: Double, formats: [String]) -> [ParameterProblem] {
@@ -31,33 +31,6 @@ enum RenderStageSupport {
             problems.append(ParameterProblem(field: "formats", message: "lists a format twice: \(formats)"))
         }
         return problems
-    }
-
-    /// Opens an input artifact, naming the stage and port when it cannot be read.
-    static func open(_ port: String, _ context: StageContext) throws -> HDF5File {
-        let url = try context.input(port)
-        do {
-            return try HDF5File.open(url)
-        } catch {
-            throw StageError("stage `\(context.stageID)`: cannot open input `\(port)` (\(url.path)): \(error)")
-        }
-    }
-
-    /// A numeric dataset of any stored integer or float type, as Doubles with its shape.
-    /// - Throws: ``StageError`` naming the file and dataset when it is missing or not numeric.
-    static func readNumbers(_ path: String, in file: HDF5File, context: StageContext) throws -> (values: [Double], shape: [Int]) {
-        guard file.exists(path) else {
-            throw StageError("stage `\(context.stageID)`: \(file.url.path) has no dataset `\(path)`")
-        }
-        let info = try file.datasetInfo(path)
-        guard let type = info.elementType else {
-            throw StageError(
-                "stage `\(context.stageID)`: dataset `\(path)` in \(file.url.path) holds \(info.typeDescription), expected numbers")
-        }
-        func read<T: HDF5Scalar>(_ scalar: T.Type) throws -> [Double] {
-            try file.read(scalar, from: path).values.map(\.doubleValue)
-        }
-        return (try read(type.scalarType), info.shape)
     }
 
     /// Writes `figure` once per format as side files, then the stage's HDF5 record naming them.

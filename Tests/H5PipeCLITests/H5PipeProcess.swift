@@ -36,6 +36,9 @@ struct H5PipeProcess {
     let folder: URL
     /// Extra environment variables.
     var environment: [String: String] = [:]
+    /// A command the binary runs under, given the binary's path and arguments after its own
+    /// (`["/usr/bin/unshare", "-n"]`); empty to run the binary directly.
+    var wrapper: [String] = []
 
     /// What a finished command printed and returned.
     struct Result {
@@ -109,8 +112,9 @@ struct H5PipeProcess {
     /// Starts `h5pipe arguments…` in `folder`.
     func start(_ arguments: [String]) throws -> Running {
         let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
+        let command = wrapper + [Self.executable.path] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = folder
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
@@ -124,6 +128,12 @@ struct H5PipeProcess {
     /// Runs `h5pipe arguments…` in `folder` to completion.
     @discardableResult
     func run(_ arguments: String...) throws -> Result {
+        try run(arguments)
+    }
+
+    /// Runs `h5pipe arguments…` in `folder` to completion.
+    @discardableResult
+    func run(_ arguments: [String]) throws -> Result {
         try start(arguments).finish()
     }
 }

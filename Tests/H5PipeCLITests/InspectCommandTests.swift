@@ -7,9 +7,7 @@ final class InspectCommandTests: XCTestCase {
     private var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("h5pipe-inspect-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("h5pipe-inspect-tests")
     }
 
     override func tearDownWithError() throws {

@@ -4,45 +4,17 @@ import XCTest
 
 /// Runs the built `h5pipe` binary: exit codes and the one-line errors a user sees.
 final class InspectProcessTests: XCTestCase {
-    /// `H5PIPE_BINARY` when set (scripts/test points it at the release build), otherwise the
-    /// binary beside the test bundle: SwiftPM builds both into the same products folder.
-    private var executable: URL {
-        if let path = ProcessInfo.processInfo.environment["H5PIPE_BINARY"] {
-            return URL(fileURLWithPath: path)
-        }
-        return Bundle.main.bundleURL.appendingPathComponent("h5pipe")
-    }
-
-    private func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw XCTSkip("h5pipe is not built at \(executable.path)")
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-                String(decoding: errorData, as: UTF8.self))
-    }
-
     func testExitCodesAndOneLineErrors() throws {
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("h5pipe-inspect-process-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try H5PipeProcess.requireExecutable()
+        let folder = try makeTemporaryFolder("h5pipe-inspect-process")
         defer { try? FileManager.default.removeItem(at: folder) }
+        let h5pipe = H5PipeProcess(folder: folder)
 
         let good = folder.appendingPathComponent("good.h5")
         let file = try HDF5File.create(good)
         try file.write((0..<2000).map { Float($0) }, shape: [100, 20], to: "/x", options: .compressed())
         try file.close()
-        let ok = try run(["inspect", good.path])
+        let ok = try h5pipe.run(["inspect", good.path])
         XCTAssertEqual(ok.status, 0, ok.stderr)
         XCTAssertTrue(ok.stdout.contains("/x (dataset)"), ok.stdout)
         XCTAssertEqual(ok.stderr, "")
@@ -66,7 +38,7 @@ final class InspectProcessTests: XCTestCase {
         })
         for offset in (chunkStart + 2)..<(chunkStart + 66) { damagedBytes[offset] = 0xFF }
         try Data(damagedBytes).write(to: damaged)
-        let partial = try run(["inspect", damaged.path])
+        let partial = try h5pipe.run(["inspect", damaged.path])
         XCTAssertNotEqual(partial.status, 0)
         XCTAssertTrue(partial.stdout.contains("/x (dataset)\n  float32 [100, 20]"), partial.stdout)
         XCTAssertTrue(partial.stdout.contains("  no statistics: \(damaged.path): '/x': cannot read"), partial.stdout)
@@ -74,7 +46,7 @@ final class InspectProcessTests: XCTestCase {
         XCTAssertTrue(partial.stderr.contains("\(damaged.path): '/x': cannot read"), partial.stderr)
 
         for (url, message) in cases {
-            let result = try run(["inspect", url.path])
+            let result = try h5pipe.run(["inspect", url.path])
             XCTAssertNotEqual(result.status, 0, url.path)
             XCTAssertEqual(result.stdout, "")
             let lines = result.stderr.split(separator: "\n")

@@ -6,24 +6,15 @@ import XCTest
 /// `command` stages that write HDF5 with `h5import`.
 final class PipelineCommandTests: XCTestCase {
     var folder: URL!
-
-    /// `H5PIPE_BINARY` when set (scripts/test points it at the release build), otherwise the
-    /// binary beside the test bundle.
-    var executable: URL {
-        if let path = ProcessInfo.processInfo.environment["H5PIPE_BINARY"] { return URL(fileURLWithPath: path) }
-        return Bundle.main.bundleURL.appendingPathComponent("h5pipe")
-    }
+    var h5pipe: H5PipeProcess!
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw XCTSkip("h5pipe is not built at \(executable.path)")
-        }
+        try H5PipeProcess.requireExecutable()
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/h5import") else {
             throw XCTSkip("h5import (Debian package hdf5-tools) is not installed")
         }
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("h5pipe-cli-\(UUID().uuidString)")
-            .resolvingSymlinksInPath()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("h5pipe-cli")
+        h5pipe = H5PipeProcess(folder: folder)
         try write("ints.cfg", "PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 3\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n")
         try write("pipeline.json", pipeline(value: 1))
     }
@@ -53,35 +44,8 @@ final class PipelineCommandTests: XCTestCase {
             """
     }
 
-    @discardableResult
-    func h5pipe(_ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = try start(arguments)
-        return finish(process)
-    }
-
-    func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        return (process, output, error)
-    }
-
-    func finish(_ running: (Process, Pipe, Pipe)) -> (status: Int32, stdout: String, stderr: String) {
-        let (process, output, error) = running
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-    }
-
     func testRunThenUnchangedRunThenStatus() throws {
-        let first = try h5pipe("run", "pipeline.json")
+        let first = try h5pipe.run("run", "pipeline.json")
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertTrue(first.stdout.contains("demo: 2 ran in"), first.stdout)
         XCTAssertTrue(first.stderr.contains("▶ source (command): artifact missing"), first.stderr)
@@ -90,30 +54,30 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(try copied.attribute("h5pipe.stage_id", at: "/"), .string("copy"))
         try copied.close()
 
-        let second = try h5pipe("run", "pipeline.json")
+        let second = try h5pipe.run("run", "pipeline.json")
         XCTAssertEqual(second.status, 0)
         XCTAssertTrue(second.stdout.contains("demo: 2 cached in"), second.stdout)
 
         try write("pipeline.json", pipeline(value: 5))
-        let status = try h5pipe("status", "pipeline.json")
+        let status = try h5pipe.run("status", "pipeline.json")
         XCTAssertEqual(status.status, 0)
         XCTAssertTrue(status.stdout.contains("source  command  stale: param `run` changed"), status.stdout)
         XCTAssertTrue(status.stdout.contains("copy    command  stale: input `data` will change (upstream `source` runs)"), status.stdout)
 
-        let json = try h5pipe("status", "pipeline.json", "--json")
+        let json = try h5pipe.run("status", "pipeline.json", "--json")
         let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
         XCTAssertEqual(decoded?.map { $0["upToDate"] as? Bool }, [false, false])
 
-        let dry = try h5pipe("run", "pipeline.json", "--dry-run")
+        let dry = try h5pipe.run("run", "pipeline.json", "--dry-run")
         XCTAssertTrue(dry.stdout.hasSuffix("dry run: 2 to run, 0 to restore, 0 up to date; nothing executed\n"), dry.stdout)
-        XCTAssertTrue(try h5pipe("run", "pipeline.json", "--stage", "source").stdout.contains("source  command  ran"))
+        XCTAssertTrue(try h5pipe.run("run", "pipeline.json", "--stage", "source").stdout.contains("source  command  ran"))
         let record = try String(contentsOf: folder.appendingPathComponent("artifacts/demo/run.json"), encoding: .utf8)
         XCTAssertTrue(record.contains(#""outcome": "ran""#) && !record.contains(#""stage": "copy""#), record)
     }
 
     func testFailureExitsOneAndPrintsTheResumeCommand() throws {
         try write("pipeline.json", pipeline(value: 1, failCopy: true))
-        let result = try h5pipe("run", "pipeline.json", "--artifacts", "out")
+        let result = try h5pipe.run("run", "pipeline.json", "--artifacts", "out")
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.hasSuffix("""
             stage `copy` (command) failed: command `sh -c echo 'copy: disk full' >&2; exit 4 {output}` exited with status 4; end of its stderr:
@@ -133,7 +97,7 @@ final class PipelineCommandTests: XCTestCase {
               "b": {"uses": "command", "inputs": {"x": "nope"}, "params": {"run": ["true"], "kindd": "x"}}
             }}
             """)
-        let result = try h5pipe("run", "bad.json")
+        let result = try h5pipe.run("run", "bad.json")
         XCTAssertEqual(result.status, 2)
         XCTAssertEqual(result.stderr, """
             bad.json:2:9: stage `a`: uses: unknown stage `comand`; did you mean `command`?
@@ -145,31 +109,31 @@ final class PipelineCommandTests: XCTestCase {
     }
 
     func testGarbageCollection() throws {
-        XCTAssertEqual(try h5pipe("run", "pipeline.json").status, 0)
+        XCTAssertEqual(try h5pipe.run("run", "pipeline.json").status, 0)
         try write("pipeline.json", pipeline(value: 7))
-        XCTAssertEqual(try h5pipe("run", "pipeline.json").status, 0)
-        let dry = try h5pipe("gc", "--dry-run")
+        XCTAssertEqual(try h5pipe.run("run", "pipeline.json").status, 0)
+        let dry = try h5pipe.run("gc", "--dry-run")
         XCTAssertTrue(dry.stdout.hasPrefix("would remove 2 run-cache entries and 2 stored files ("), dry.stdout)
-        let removed = try h5pipe("gc")
+        let removed = try h5pipe.run("gc")
         XCTAssertTrue(removed.stdout.hasPrefix("removed 2 run-cache entries and 2 stored files ("), removed.stdout)
-        XCTAssertTrue(try h5pipe("run", "pipeline.json").stdout.contains("demo: 2 cached"))
+        XCTAssertTrue(try h5pipe.run("run", "pipeline.json").stdout.contains("demo: 2 cached"))
     }
 
     func testGraphFormats() throws {
-        let dot = try h5pipe("graph", "pipeline.json")
+        let dot = try h5pipe.run("graph", "pipeline.json")
         XCTAssertEqual(dot.status, 0)
         XCTAssertTrue(dot.stdout.hasPrefix("digraph \"demo\" {"), dot.stdout)
         XCTAssertTrue(dot.stdout.contains(#"  "source" -> "copy" [label="data"];"#), dot.stdout)
-        let mermaid = try h5pipe("graph", "pipeline.json", "--format", "mermaid")
+        let mermaid = try h5pipe.run("graph", "pipeline.json", "--format", "mermaid")
         XCTAssertTrue(mermaid.stdout.contains("  s0 -->|data| s1\n"), mermaid.stdout)
     }
 
     func testStagesListsTheCommandStageWithParameters() throws {
-        let text = try h5pipe("stages")
+        let text = try h5pipe.run("stages")
         XCTAssertTrue(text.stdout.contains("command (version 1)"), text.stdout)
         XCTAssertTrue(text.stdout.contains("  param   run: [String]"), text.stdout)
         XCTAssertTrue(text.stdout.contains("  param   kind: String"), text.stdout)
-        let json = try h5pipe("stages", "--json")
+        let json = try h5pipe.run("stages", "--json")
         let list = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
         let command = try XCTUnwrap(list?.first { $0["name"] as? String == "command" })
         XCTAssertEqual((command["params"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["run", "files", "kind", "env"])
@@ -177,15 +141,15 @@ final class PipelineCommandTests: XCTestCase {
 
     func testKilledRunPublishesNothingAndTheNextRunCompletes() throws {
         try write("pipeline.json", pipeline(value: 1, sleep: 1.5))
-        let running = try start(["run", "pipeline.json", "--plain"])
+        let running = try h5pipe.start(["run", "pipeline.json", "--plain"])
         Thread.sleep(forTimeInterval: 0.5)
-        kill(running.0.processIdentifier, SIGKILL)
-        let killed = finish(running)
+        running.killHard()
+        let killed = running.finish()
         XCTAssertEqual(killed.status, SIGKILL)
         let artifacts = folder.appendingPathComponent("artifacts/demo")
         XCTAssertFalse(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("source.h5").path))
 
-        let resumed = try h5pipe("run", "pipeline.json", "--plain")
+        let resumed = try h5pipe.run("run", "pipeline.json", "--plain")
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("demo: 2 ran in"), resumed.stdout)
         let temporary = folder.appendingPathComponent("artifacts/.h5pipe/tmp")
@@ -193,17 +157,17 @@ final class PipelineCommandTests: XCTestCase {
     }
 
     func testUnknownStageTargetExitsTwo() throws {
-        let result = try h5pipe("run", "pipeline.json", "--stage", "sorce")
+        let result = try h5pipe.run("run", "pipeline.json", "--stage", "sorce")
         XCTAssertEqual(result.status, 2)
         XCTAssertEqual(result.stderr, "h5pipe: --stage: no stage `sorce` in this pipeline; did you mean `source`?\n")
     }
 
     func testTwoConcurrentRunsTakeTurns() throws {
         try write("pipeline.json", pipeline(value: 1, sleep: 0.5))
-        let first = try start(["run", "pipeline.json", "--plain"])
+        let first = try h5pipe.start(["run", "pipeline.json", "--plain"])
         Thread.sleep(forTimeInterval: 0.15)
-        let second = try start(["run", "pipeline.json", "--plain"])
-        let results = [finish(first), finish(second)]
+        let second = try h5pipe.start(["run", "pipeline.json", "--plain"])
+        let results = [first.finish(), second.finish()]
         XCTAssertEqual(results.map(\.status), [0, 0], results.map(\.stderr).joined())
         let ran = results.filter { $0.stdout.contains("2 ran") }.count
         let cached = results.filter { $0.stdout.contains("2 cached") }.count

@@ -70,8 +70,11 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(plan.steps.map(\.id), ["a", "c", "b", "d"])
         XCTAssertEqual(plan.executing, ["d"])
         XCTAssertEqual(plan["d"]?.reason, "forced with --force")
+        XCTAssertEqual(plan.forced, ["d"])
         let all = try Planner.plan(graph: diamond, targets: nil, force: true, assess: assess())
         XCTAssertEqual(all.executing, ["e", "a", "c", "b", "d"])
+        XCTAssertEqual(all.forced, ["e", "a", "c", "b", "d"])
+        XCTAssertEqual(try Planner.plan(graph: diamond, targets: ["d"], force: false, assess: assess()).forced, [])
     }
 
     func testUnknownTargetSuggestsNearestId() {

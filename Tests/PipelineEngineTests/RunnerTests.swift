@@ -397,9 +397,8 @@ final class LockedList<Element>: @unchecked Sendable {
 }
 
 /// Collects event kinds in arrival order.
-final class EventLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [String] = []
+final class EventLog: Sendable {
+    private let list = LockedList<String>()
 
     func append(_ event: RunEvent) {
         let kind: String
@@ -410,17 +409,11 @@ final class EventLog: @unchecked Sendable {
         case .progress, .log: return
         case .finished: kind = "finished"
         }
-        lock.lock()
         list.append(kind)
-        lock.unlock()
     }
 
     /// Kinds after `planned`.
-    var kinds: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return list.filter { $0 != "planned" }
-    }
+    var kinds: [String] { list.values.filter { $0 != "planned" } }
 }
 
 extension ISO8601DateFormatter {
