@@ -54,6 +54,11 @@ def case(name, architecture, input_shape, loss, seed):
     optimizer.zero_grad()
     value.backward()
     optimizer.step()
+    after_one = flat(model.parameters())
+    for _ in range(2):  # two more steps on the same batch: Adam's bias correction beyond t = 1
+        optimizer.zero_grad()
+        (nn.L1Loss() if loss == "l1" else nn.MSELoss())(model(x), x).backward()
+        optimizer.step()
     model.eval()
     with torch.no_grad():
         inference = model(x)
@@ -61,7 +66,7 @@ def case(name, architecture, input_shape, loss, seed):
         "name": name, "architecture": architecture, "inputShape": list(input_shape), "loss": loss,
         "learningRate": 0.01, "input": flat([x]), "parameters": parameters, "statistics": statistics,
         "output": flat([y]), "lossValue": float(value),
-        "parametersAfterStep": flat(model.parameters()),
+        "parametersAfterStep": after_one, "parametersAfterThreeSteps": flat(model.parameters()),
         "statisticsAfterStep": flat(b for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")),
         "inferenceOutputAfterStep": flat([inference]),
     }
