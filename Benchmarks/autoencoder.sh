@@ -7,8 +7,7 @@
 #      H5PIPE_BENCH_ROUNDS (default 1): the two sides alternate this many times so a load spike on
 #      a shared machine hits both; per-epoch times are pooled over rounds before the median.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-[ -f scripts/env.sh ] && source scripts/env.sh
+source "$(dirname "$0")/lib.sh"
 
 epochs=20
 threads=2
@@ -22,14 +21,8 @@ done
 data="${H5PIPE_DATA_PATH:-../shared/datasets}"
 data="${data%%:*}/mnist"
 
-venv=${H5PIPE_BENCH_VENV:-Benchmarks/.venv}
-if ! "$venv/bin/python3" -c "import torch, numpy" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numpy torch
-fi
-python="$venv/bin/python3"
-
-swift build -c release --product h5pipe-bench >&2
+bench_python numpy torch
+bench_build h5pipe-bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "load before: $(uptime)" >&2

@@ -39,6 +39,22 @@ def autoencoder():
         *up(6, 6, 4), *up(6, 6, 3), *up(6, 3, 3), *up(3, 1, 2, last=True))
 
 
+def train_epoch(model, optimizer, loss_fn, images, batch_size):
+    """One epoch over `images` in a fresh random order; returns the mean loss over its batches."""
+    model.train()
+    order = torch.randperm(len(images))
+    total, batches = 0.0, 0
+    for first in range(0, len(images), batch_size):
+        batch = images[order[first:first + batch_size]]
+        optimizer.zero_grad()
+        loss = loss_fn(model(batch), batch)
+        loss.backward()
+        optimizer.step()
+        total += loss.item()
+        batches += 1
+    return total / batches
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=os.path.join(
@@ -60,21 +76,10 @@ def main():
     loss_fn = nn.L1Loss()
     epoch_seconds, epoch_cpu_seconds, train_loss = [], [], []
     for epoch in range(args.epochs):
-        model.train()
         start, cpu_start = time.perf_counter(), time.process_time()
-        order = torch.randperm(len(train))
-        total, batches = 0.0, 0
-        for first in range(0, len(train), args.batch_size):
-            batch = train[order[first:first + args.batch_size]]
-            optimizer.zero_grad()
-            loss = loss_fn(model(batch), batch)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-            batches += 1
+        train_loss.append(train_epoch(model, optimizer, loss_fn, train, args.batch_size))
         epoch_seconds.append(time.perf_counter() - start)
         epoch_cpu_seconds.append(time.process_time() - cpu_start)
-        train_loss.append(total / batches)
         print(f"epoch {epoch + 1}/{args.epochs} {epoch_seconds[-1]:.3f} s (CPU {epoch_cpu_seconds[-1]:.3f} s) train L1 {train_loss[-1]:.5f}",
               file=sys.stderr, flush=True)
 

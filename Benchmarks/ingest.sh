@@ -9,8 +9,7 @@
 # Usage: Benchmarks/ingest.sh [--repeats N] [--threads T]
 # Env: H5PIPE_BENCH_VENV (default Benchmarks/.venv), H5PIPE_DATA_PATH (folder with mnist/).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-[ -f scripts/env.sh ] && source scripts/env.sh
+source "$(dirname "$0")/lib.sh"
 
 repeats=5
 threads=1
@@ -22,15 +21,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-venv=${H5PIPE_BENCH_VENV:-Benchmarks/.venv}
-if ! "$venv/bin/python3" -c "import h5py, numpy" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numpy h5py
-fi
-python="$venv/bin/python3"
-
-swift build -c release --product h5pipe-bench >&2
-swift build -c release --product h5pipe >&2
+bench_python numpy h5py
+bench_build h5pipe-bench h5pipe
 bench=.build/release/h5pipe-bench
 h5pipe=$PWD/.build/release/h5pipe
 pipeline=$PWD/pipelines/ingest-only.json

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from autoencoder_torch import autoencoder, read_idx_images  # noqa: E402
+from autoencoder_torch import autoencoder, read_idx_images, train_epoch  # noqa: E402
 
 
 def main():
@@ -45,18 +45,7 @@ def main():
     loss_fn = nn.L1Loss()
     history = []
     for epoch in range(args.epochs):
-        model.train()
-        order = torch.randperm(len(train))
-        total, batches = 0.0, 0
-        for first in range(0, len(train), 100):
-            batch = train[order[first:first + 100]]
-            optimizer.zero_grad()
-            loss = loss_fn(model(batch), batch)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
-            batches += 1
-        history.append(total / batches)
+        history.append(train_epoch(model, optimizer, loss_fn, train, 100))
         print(f"epoch {epoch + 1}/{args.epochs} train L1 {history[-1]:.5f}", file=sys.stderr, flush=True)
     seconds["train"] = time.perf_counter() - start
 

@@ -10,16 +10,17 @@
 # Environment: H5PIPE_BENCH_VENV (default Benchmarks/.venv; created with the peers if missing),
 #              H5PIPE_BENCH_THREADS (default 2).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-venv=${H5PIPE_BENCH_VENV:-$root/Benchmarks/.venv}
+# Feature paths are taken as given: resolve them before lib.sh moves to the repository root.
+features=()
+for argument in "$@"; do
+    if [ -e "$argument" ]; then features+=("$(cd "$(dirname "$argument")" && pwd)/$(basename "$argument")"); else features+=("$argument"); fi
+done
+set -- "${features[@]}"
+source "$(dirname "$0")/lib.sh"
+root=$PWD
 threads=${H5PIPE_BENCH_THREADS:-2}
 script=$root/Benchmarks/tsne_peers.py
-
-if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-python=$venv/bin/python
-if ! "$python" -c "import numpy, h5py, sklearn, openTSNE, threadpoolctl" 2>/dev/null; then
-    "$venv/bin/pip" install --quiet numpy h5py scikit-learn openTSNE threadpoolctl
-fi
+bench_python numpy h5py sklearn:scikit-learn openTSNE:opentsne threadpoolctl
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -29,8 +30,8 @@ if [ "${1:-}" = "--mnist-pca" ]; then
 fi
 [ $# -ge 1 ] || { sed -n 2,12p "$0"; exit 2; }
 
-(cd "$root" && swift build -c release --product h5pipe-bench >&2)
-bench=$(cd "$root" && swift build -c release --show-bin-path)/h5pipe-bench
+bench_build h5pipe-bench
+bench=$root/.build/release/h5pipe-bench
 export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads NUMBA_NUM_THREADS=$threads
 
 rows=$work/rows.jsonl
