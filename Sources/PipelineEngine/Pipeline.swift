@@ -64,8 +64,22 @@ public struct PipelineProblem: Sendable, Hashable, CustomStringConvertible {
         if let stageID { parts.append("stage `\(stageID)`") }
         if let field { parts.append(field) }
         parts.append(message)
-        return parts.joined(separator: ": ")
+        return escapingControlCharacters(parts.joined(separator: ": "))
     }
+}
+
+/// `text` with control characters written as escapes (`\n`, `\u{7}`), so that a problem quoting
+/// a user's key or value stays on one line.
+func escapingControlCharacters(_ text: String) -> String {
+    var result = ""
+    for scalar in text.unicodeScalars {
+        if scalar.properties.generalCategory == .control {
+            result += scalar.escaped(asASCII: false)
+        } else {
+            result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
 }
 
 /// A pipeline file that cannot run, with every problem found in it.

@@ -136,3 +136,10 @@ final class ValidationTests: XCTestCase {
         }
     }
 }
+
+final class ProblemLineTests: XCTestCase {
+    func testControlCharactersInAStageIDAreEscapedSoEachProblemIsOneLine() {
+        let problem = PipelineProblem(stageID: "a\nb", field: "uses", message: "unknown stage `x\ty`")
+        XCTAssertEqual(problem.description, "stage `a\\nb`: uses: unknown stage `x\\ty`")
+    }
+}
