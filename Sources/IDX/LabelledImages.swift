@@ -29,6 +29,18 @@ public struct LabelledImages: Equatable, Sendable {
     public static func read(images imagesURL: URL, labels labelsURL: URL, classCount: Int? = nil, maxItems: Int? = nil)
         throws -> LabelledImages
     {
+        let (_, labels) = try readLabels(images: imagesURL, labels: labelsURL, classCount: classCount, maxItems: maxItems)
+        let images = try IDXFile.read(UInt8.self, from: imagesURL, maxItems: maxItems)
+        return LabelledImages(images: images, labels: labels)
+    }
+
+    /// Checks both headers (unsigned bytes, images of rank 3, labels of rank 1, equal counts) and
+    /// reads the labels, leaving the images to the caller: to read whole or to stream.
+    /// - Returns: the images file's header and the first `maxItems` labels (all when nil).
+    /// - Throws: ``IDXError`` naming the offending file.
+    public static func readLabels(images imagesURL: URL, labels labelsURL: URL, classCount: Int? = nil, maxItems: Int? = nil)
+        throws -> (imagesHeader: IDXHeader, labels: [UInt8])
+    {
         let imagesHeader = try IDXFile.readHeader(at: imagesURL)
         let labelsHeader = try IDXFile.readHeader(at: labelsURL)
         try check(imagesHeader, of: imagesURL, role: "an images file", rank: 3)
@@ -42,8 +54,7 @@ public struct LabelledImages: Equatable, Sendable {
         if let classCount, let index = labels.firstIndex(where: { Int($0) >= classCount }) {
             throw IDXError.labelOutOfRange(file: labelsURL.path, index: index, label: Int(labels[index]), classCount: classCount)
         }
-        let images = try IDXFile.read(UInt8.self, from: imagesURL, maxItems: maxItems)
-        return LabelledImages(images: images, labels: labels)
+        return (imagesHeader, labels)
     }
 
     private static func check(_ header: IDXHeader, of url: URL, role: String, rank: Int) throws {

@@ -158,19 +158,8 @@ private struct SplitIngest {
     /// - Throws: ``IDXError`` naming the file for broken input, as `LabelledImages.read` does.
     init(images: URL, labels: URL, classCount: Int?, limit: Int?, group: String, file: HDF5File,
          context: StageContext) throws {
-        let imagesHeader = try IDXFile.readHeader(at: images)
-        let labelsHeader = try IDXFile.readHeader(at: labels)
-        try Self.check(imagesHeader, of: images, role: "an images file", rank: 3)
-        try Self.check(labelsHeader, of: labels, role: "a labels file", rank: 1)
-        guard imagesHeader.shape[0] == labelsHeader.shape[0] else {
-            throw IDXError.countMismatch(
-                imagesFile: images.path, imageCount: imagesHeader.shape[0], labelsFile: labels.path,
-                labelCount: labelsHeader.shape[0])
-        }
-        let labelValues = try IDXFile.read(UInt8.self, from: labels, maxItems: limit).values
-        if let classCount, let index = labelValues.firstIndex(where: { Int($0) >= classCount }) {
-            throw IDXError.labelOutOfRange(file: labels.path, index: index, label: Int(labelValues[index]), classCount: classCount)
-        }
+        let (imagesHeader, labelValues) = try LabelledImages.readLabels(
+            images: images, labels: labels, classCount: classCount, maxItems: limit)
         largestLabel = Int(labelValues.max() ?? 0)
         let count = labelValues.count
         if limit == nil {
@@ -214,15 +203,6 @@ private struct SplitIngest {
         }
         try writer.finish()
         if limit == nil { imagesIDXSHA256 = hasher.finalize() }
-    }
-
-    private static func check(_ header: IDXHeader, of url: URL, role: String, rank: Int) throws {
-        guard header.elementType == .unsignedByte else {
-            throw IDXError.elementTypeMismatch(file: url.path, expected: .unsignedByte, found: header.elementType)
-        }
-        guard header.shape.count == rank else {
-            throw IDXError.rankMismatch(file: url.path, role: role, expectedRank: rank, shape: header.shape)
-        }
     }
 
     /// Whether the file starts with gzip's magic bytes, as the IDX reader decides it.
