@@ -2,19 +2,18 @@
 # The whole MNIST recipe, cold: `h5pipe run pipelines/mnist.json` (release) against the Python
 # recipe (PyTorch training + scikit-learn TSNE + matplotlib, Benchmarks/recipe_python.py) on the
 # same files and threads; then an unchanged rerun and `--stage tsne --force`.
-# Usage: Benchmarks/end_to_end.sh [--epochs N] [--threads T] [--pipeline FILE]
+# Usage: Benchmarks/end_to_end.sh [--threads T] [--pipeline FILE]
+# The Python recipe trains for as many epochs as the pipeline's `train` stage (on all images).
 # Env: H5PIPE_BENCH_VENV (default Benchmarks/.venv), H5PIPE_DATA_PATH (folder with mnist/).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 threads=2
 pipeline=pipelines/mnist.json
-epochs=20
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
     --pipeline) pipeline=$2; shift 2 ;;
-    --epochs) epochs=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +37,7 @@ force_start=$(date +%s.%N)
 "$h5pipe" run "$pipeline" --artifacts "$work/artifacts" --plain --stage tsne --force --threads "$threads" >"$work/force.log" 2>&1
 force_end=$(date +%s.%N)
 
+epochs=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['stages']['train'].get('params', {}).get('epochs', 20))" "$pipeline")
 "$python" Benchmarks/recipe_python.py --epochs "$epochs" --threads "$threads" --out "$work/python" >"$work/python.json" 2>"$work/python.log"
 echo "load after: $(uptime)" >&2
 
