@@ -39,10 +39,15 @@ def autoencoder():
         *up(6, 6, 4), *up(6, 6, 3), *up(6, 3, 3), *up(3, 1, 2, last=True))
 
 
-def train_epoch(model, optimizer, loss_fn, images, batch_size):
-    """One epoch over `images` in a fresh random order; returns the mean loss over its batches."""
+def train_epoch(model, optimizer, loss_fn, images, batch_size, orders=None, batch_losses=None, order=None):
+    """One epoch over `images` in `order`, or a fresh random one; returns the mean loss over its batches.
+
+    The order is appended to `orders` and each batch's loss to `batch_losses` when given."""
     model.train()
-    order = torch.randperm(len(images))
+    if order is None:
+        order = torch.randperm(len(images))
+    if orders is not None:
+        orders.append(order.numpy().astype("<i8"))
     total, batches = 0.0, 0
     for first in range(0, len(images), batch_size):
         batch = images[order[first:first + batch_size]]
@@ -52,6 +57,8 @@ def train_epoch(model, optimizer, loss_fn, images, batch_size):
         optimizer.step()
         total += loss.item()
         batches += 1
+        if batch_losses is not None:
+            batch_losses.append(loss.item())
     return total / batches
 
 
@@ -64,6 +71,10 @@ def main():
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--learning-rate", type=float, default=0.0005)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--initial", help="start from these weights (float32, state_dict order)")
+    parser.add_argument("--orders", help="visit the images in these orders (int64, one permutation per epoch)")
+    parser.add_argument("--export-initial", help="write the initial weights here (float32, state_dict order)")
+    parser.add_argument("--export-orders", help="write each epoch's shuffle here (int64)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -72,17 +83,36 @@ def main():
     test = torch.from_numpy(read_idx_images(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255)
 
     model = autoencoder()
+    if args.initial:
+        values = torch.from_numpy(np.fromfile(args.initial, dtype="<f4"))
+        offset = 0
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(values[offset:offset + p.numel()].reshape(p.shape))
+                offset += p.numel()
+        assert offset == len(values), f"{args.initial} holds {len(values)} floats, the model has {offset}"
+    given_orders = None
+    if args.orders:
+        given_orders = torch.from_numpy(np.fromfile(args.orders, dtype="<i8")).reshape(-1, len(train))
+    if args.export_initial:
+        weights = [p.detach().numpy().ravel() for p in model.parameters()]
+        np.concatenate(weights).astype("<f4").tofile(args.export_initial)
+    orders, batch_losses = [], []
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
     loss_fn = nn.L1Loss()
     epoch_seconds, epoch_cpu_seconds, train_loss = [], [], []
     for epoch in range(args.epochs):
         start, cpu_start = time.perf_counter(), time.process_time()
-        train_loss.append(train_epoch(model, optimizer, loss_fn, train, args.batch_size))
+        train_loss.append(train_epoch(
+            model, optimizer, loss_fn, train, args.batch_size, orders, batch_losses,
+            None if given_orders is None else given_orders[epoch]))
         epoch_seconds.append(time.perf_counter() - start)
         epoch_cpu_seconds.append(time.process_time() - cpu_start)
         print(f"epoch {epoch + 1}/{args.epochs} {epoch_seconds[-1]:.3f} s (CPU {epoch_cpu_seconds[-1]:.3f} s) train L1 {train_loss[-1]:.5f}",
               file=sys.stderr, flush=True)
 
+    if args.export_orders:
+        np.concatenate(orders).tofile(args.export_orders)
     model.eval()
     with torch.no_grad():
         total = 0.0
@@ -93,7 +123,7 @@ def main():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"name": "pytorch " + torch.__version__, "threads": args.threads,
                       "epoch_seconds": epoch_seconds, "epoch_cpu_seconds": epoch_cpu_seconds, "train_loss": train_loss,
-                      "test_loss": test_loss, "peak_rss_mib": peak}))
+                      "batch_loss": batch_losses, "test_loss": test_loss, "peak_rss_mib": peak}))
 
 
 if __name__ == "__main__":

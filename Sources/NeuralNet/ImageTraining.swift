@@ -62,16 +62,33 @@ extension Trainer {
         images: ByteImages, batchSize: Int, seed: UInt64, epoch: Int,
         progress: (_ done: Int, _ total: Int, _ meanLoss: Double) throws -> Void = { _, _, _ in }
     ) throws -> Double {
+        var generator = SeededGenerator(seed: seed, stream: UInt64(epoch) &+ 1)
+        return try trainEpoch(
+            images: images, batchSize: batchSize, order: generator.permutation(images.count), epoch: epoch,
+            progress: progress)
+    }
+
+    /// One epoch over `images` visited in the given `order` (a permutation of `0..<images.count`,
+    /// or any list of indices), in batches of `batchSize` (the last may be smaller).
+    /// - Parameters:
+    ///   - epoch: 0-based epoch number, used only to name the epoch in errors.
+    ///   - progress: as in ``trainEpoch(images:batchSize:seed:epoch:progress:)``.
+    /// - Returns: the mean of the batches' losses; ``layersWithoutGradient`` then names the layers
+    ///   that got no gradient in any of the epoch's batches.
+    public func trainEpoch(
+        images: ByteImages, batchSize: Int, order: [Int], epoch: Int,
+        progress: (_ done: Int, _ total: Int, _ meanLoss: Double) throws -> Void = { _, _, _ in }
+    ) throws -> Double {
         precondition(images.shape == network.inputShape, "images do not have the network's input shape")
         precondition(batchSize >= 1 && batchSize <= maxBatch, "batchSize must be in 1...maxBatch")
-        var generator = SeededGenerator(seed: seed, stream: UInt64(epoch) &+ 1)
-        let order = generator.permutation(images.count)
-        let batches = (images.count + batchSize - 1) / batchSize
+        precondition(order.allSatisfy { $0 >= 0 && $0 < images.count }, "order holds an index outside the images")
+        let batches = (order.count + batchSize - 1) / batchSize
+        resetGradientWatch()
         var total = 0.0
         try order.withUnsafeBufferPointer { order in
             for batchIndex in 0..<batches {
                 let start = batchIndex * batchSize
-                let size = min(batchSize, images.count - start)
+                let size = min(batchSize, order.count - start)
                 let loss = images.withLoader(indices: order, offset: start) { trainStep(batch: size, load: $0) }
                 guard loss.isFinite else { throw NonFiniteLossError(epoch: epoch + 1, batch: batchIndex + 1, loss: loss) }
                 total += loss

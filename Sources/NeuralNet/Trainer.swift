@@ -21,6 +21,10 @@ public final class Trainer: @unchecked Sendable {
     /// The optimiser and its state (saved in checkpoints).
     public var optimizer: Adam
 
+    /// Per layer: whether any of its parameters received a nonzero gradient since the last
+    /// ``resetGradientWatch()``.
+    private var gradientSeen: [Bool]
+
     private let pool: WorkerPool
     private let reducer: ShardReducer
     private let workspaces: [Workspace]
@@ -111,6 +115,7 @@ public final class Trainer: @unchecked Sendable {
         self.maxBatch = max(1, maxBatch)
         self.lossFunction = lossFunction
         optimizer = Adam(parameterCount: network.parameters.count, learningRate: learningRate)
+        gradientSeen = Array(repeating: false, count: network.layers.count)
         // Parallelism comes from the shards; each matrix product runs on its shard's thread.
         openblas_set_num_threads(1)
         let maxShard = (self.maxBatch + self.threads - 1) / self.threads
@@ -157,10 +162,30 @@ public final class Trainer: @unchecked Sendable {
             let source = parameterGradients + shard * count
             for index in 0..<count { parameterGradients[index] += source[index] }
         }
+        for layer in network.layers.indices where !gradientSeen[layer] {
+            let range = network.parameterOffsets[layer]..<network.parameterOffsets[layer + 1]
+            gradientSeen[layer] = range.contains { parameterGradients[$0] != 0 }
+        }
         network.parameters.withUnsafeMutableBufferPointer { parameters in
             optimizer.update(parameters: parameters.baseAddress!, gradient: parameterGradients)
         }
         return loss
+    }
+
+    /// Forgets which layers received a gradient; ``layersWithoutGradient`` then watches the steps
+    /// that follow (``trainEpoch(images:batchSize:order:epoch:progress:)`` calls this first).
+    public func resetGradientWatch() {
+        for layer in gradientSeen.indices { gradientSeen[layer] = false }
+    }
+
+    /// The layers with parameters whose gradient was exactly zero in every ``trainStep(batch:load:)``
+    /// since the last ``resetGradientWatch()`` (0-based indices into the architecture).
+    ///
+    /// Such a layer gets no learning signal at all: typically every unit of some ReLU after it
+    /// outputs 0 for every sample (the "dying ReLU" collapse), and no later step can revive it
+    /// because nothing before the dead units changes any more.
+    public var layersWithoutGradient: [Int] {
+        network.layers.indices.filter { !gradientSeen[$0] && network.parameterOffsets[$0 + 1] > network.parameterOffsets[$0] }
     }
 
     /// Runs the first `layerCount` layers (all by default) in inference mode and hands the last one's

@@ -31,6 +31,9 @@ public struct TrainAutoencoderStage: Stage {
         public var seed = 0
         /// The network as a list of layers; it must contain one `code` layer and return its input's shape.
         public var architecture = LayerSpec.mnistAutoencoder
+        /// Stop with an error, rather than train on, after an epoch in which some layer received
+        /// no gradient at all: the network can no longer learn (see ``Trainer/layersWithoutGradient``).
+        public var stopWhenStuck = true
 
         public init() {}
 
@@ -131,6 +134,16 @@ public struct TrainAutoencoderStage: Stage {
             } catch let error as NonFiniteLossError {
                 throw StageError("stage `\(context.stageID)`: \(error)")
             }
+            // A zero loss has no gradient either, but nothing is left to learn.
+            let frozen = loss > 0 ? trainer.layersWithoutGradient : []
+            if !frozen.isEmpty {
+                let problem = Self.stuckMessage(frozen, architecture: parameters.architecture, epoch: epoch, loss: loss)
+                if parameters.stopWhenStuck {
+                    throw StageError("stage `\(context.stageID)`: \(problem); run it with another `seed` (or set "
+                        + "`stopWhenStuck` to false to train on regardless)")
+                }
+                context.log("warning: \(problem)")
+            }
             state.epochSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             state.trainLoss.append(loss)
             state.testLoss.append(test.images.count > 0 ? trainer.evaluate(images: test.images, loss: .l1) : .nan)
@@ -150,6 +163,31 @@ public struct TrainAutoencoderStage: Stage {
         try file.write(state.testLoss, shape: [state.testLoss.count], to: "/history/test_loss")
         try file.write(state.epochSeconds, shape: [state.epochSeconds.count], to: "/history/epoch_seconds")
         try file.close()
+    }
+
+    /// Describes a network that stopped learning: which layers got no gradient in `epoch` (0-based).
+    static func stuckMessage(_ layers: [Int], architecture: [LayerSpec], epoch: Int, loss: Double) -> String {
+        // Runs of frozen layers separated only by layers without parameters (activations, the code
+        // marker) read as ranges: "layers 0–22" rather than a list of fifteen numbers.
+        func hasParameters(_ index: Int) -> Bool {
+            switch architecture[index] {
+            case .conv2d, .convTranspose2d, .batchNorm2d: return true
+            default: return false
+            }
+        }
+        var runs: [ClosedRange<Int>] = []
+        for layer in layers {
+            if let last = runs.last, (last.upperBound + 1..<layer).allSatisfy({ !hasParameters($0) }) {
+                runs[runs.count - 1] = last.lowerBound...layer
+            } else {
+                runs.append(layer...layer)
+            }
+        }
+        let named = runs.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)–\($0.upperBound)" }.joined(separator: ", ")
+        let noun = layers.count == 1 ? "layer \(named) (\(architecture[layers[0]].typeName))" : "layers \(named)"
+        return "training is stuck at epoch \(epoch + 1) (loss \(String(format: "%.5f", loss))): \(noun) received no "
+            + "gradient in any batch of the epoch, so their weights no longer change (usually every unit of a "
+            + "ReLU after them outputs 0 for every image: the \"dying ReLU\" collapse)"
     }
 
     /// Writes the checkpoint next to its final name, then renames it: a kill never leaves half a file.

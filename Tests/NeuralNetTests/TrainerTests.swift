@@ -82,4 +82,60 @@ final class TrainerTests: XCTestCase {
         }
         XCTAssertNotEqual(Array(whole[0..<24]), Array(whole[24..<48]))
     }
+    /// The blobs as 8-bit images.
+    private func byteImages(_ count: Int) -> ByteImages {
+        ByteImages(pixels: images(count).map { UInt8(($0 * 255).rounded()) }, shape: SampleShape(channels: 1, height: 28, width: 28))
+    }
+
+    func testTrainEpochInAGivenOrderMatchesTheSeededShuffle() throws {
+        let data = byteImages(40)
+        func trained(_ body: (Trainer) throws -> Double) throws -> (parameters: [Float], loss: Double) {
+            let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: data.shape, seed: 3)
+            let trainer = Trainer(network: network, threads: 2, maxBatch: 10, lossFunction: .l1, learningRate: 0.005)
+            let loss = try body(trainer)
+            return (network.parameters, loss)
+        }
+        let seeded = try trained { try $0.trainEpoch(images: data, batchSize: 10, seed: 7, epoch: 2) }
+        var generator = SeededGenerator(seed: 7, stream: 3)
+        let order = generator.permutation(40)
+        let given = try trained { try $0.trainEpoch(images: data, batchSize: 10, order: order, epoch: 2) }
+        XCTAssertEqual(seeded.parameters, given.parameters)
+        XCTAssertEqual(seeded.loss, given.loss)
+        let reversed = try trained { try $0.trainEpoch(images: data, batchSize: 10, order: order.reversed(), epoch: 2) }
+        XCTAssertNotEqual(seeded.parameters, reversed.parameters)
+    }
+
+    func testLayersWithoutGradientNamesTheLayersBehindADeadReLU() throws {
+        let architecture: [LayerSpec] = [
+            .conv2d(ConvolutionSpec(inChannels: 1, outChannels: 2, kernelSize: 3, stride: 2, padding: 1)),
+            .batchNorm2d(channels: 2), .relu, .code,
+            .convTranspose2d(ConvolutionSpec(inChannels: 2, outChannels: 1, kernelSize: 2, stride: 2)),
+            .batchNorm2d(channels: 1),
+        ]
+        let data = byteImages(20)
+        let network = try Network(architecture: architecture, inputShape: data.shape, seed: 0)
+        let trainer = Trainer(network: network, threads: 2, maxBatch: 10, lossFunction: .l1, learningRate: 0.001)
+        _ = try trainer.trainEpoch(images: data, batchSize: 10, seed: 0, epoch: 0)
+        XCTAssertEqual(trainer.layersWithoutGradient, [], "a healthy network")
+
+        // β of the first batch norm far below zero: the ReLU outputs 0 for every sample, so the
+        // layers before it, and the transposed convolution reading its zeros, get no gradient.
+        let beta = try XCTUnwrap(network.tensors.first { $0.name == "layer01_batchNorm2d/bias" })
+        try network.setValues([-100, -100], of: beta)
+        let before = network.parameters
+        _ = try trainer.trainEpoch(images: data, batchSize: 10, seed: 0, epoch: 1)
+        XCTAssertEqual(trainer.layersWithoutGradient, [0, 1, 4])
+        // Adam's momentum from the healthy epoch still moves them a little; their gradients are zero.
+        XCTAssertNotEqual(before, network.parameters)
+
+        // One live sample in a batch is enough to count as a gradient.
+        trainer.resetGradientWatch()
+        try network.setValues([0, 0], of: beta)
+        _ = trainer.trainStep(batch: 10) { first, count, destination in
+            data.pixels.withUnsafeBufferPointer { pixels in
+                for value in 0..<(count * 784) { destination[value] = Float(pixels[first * 784 + value]) / 255 }
+            }
+        }
+        XCTAssertEqual(trainer.layersWithoutGradient, [])
+    }
 }

@@ -146,6 +146,60 @@ final class AutoencoderStageTests: XCTestCase {
         }
     }
 
+    /// Writes a checkpoint after epoch 1 whose decoder has a dead ReLU: β of the batch norm before
+    /// the last ReLU far below zero, so that ReLU outputs 0 for every image.
+    private func writeDeadCheckpoint(scratch: String) throws {
+        let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: ModelArtifact.mnistShape, seed: 0)
+        let beta = try XCTUnwrap(network.tensors.first { $0.name == "layer20_batchNorm2d/bias" })
+        try network.setValues([-100, -100, -100], of: beta)
+        let checkpoint = TrainAutoencoderStage.Checkpoint(
+            epochsDone: 1, parameters: network.parameters, statistics: network.statistics,
+            optimizer: Adam(parameterCount: network.parameters.count, learningRate: 0.005), trainLoss: [0.2],
+            testLoss: [0.2], epochSeconds: [0.1], threads: 2)
+        let folder = folder.appendingPathComponent("scratch-\(scratch)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try JSONEncoder().encode(checkpoint).write(to: folder.appendingPathComponent("train-autoencoder-checkpoint.json"))
+    }
+
+    func testStopsWhenTrainingIsStuck() throws {
+        let images = try writeImages(train: 40, test: 10)
+        var parameters = parameters(epochs: 3)
+        parameters.batchSize = 20
+        try writeDeadCheckpoint(scratch: "stuck")
+        XCTAssertThrowsError(try TrainAutoencoderStage().run(parameters, context: context("stuck", inputs: ["images": images]))) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.hasPrefix("stage `stuck`: training is stuck at epoch 2 (loss "), message)
+            XCTAssertTrue(message.contains("): layers 0–22 received no gradient in any batch of the epoch"), message)
+            XCTAssertTrue(message.contains("run it with another `seed` (or set `stopWhenStuck` to false"), message)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("stuck.h5").path))
+
+        // The same run from healthy weights does not stop.
+        try TrainAutoencoderStage().run(parameters, context: context("healthy", inputs: ["images": images]))
+
+        parameters.stopWhenStuck = false
+        try writeDeadCheckpoint(scratch: "onward")
+        let logged = MessageLog()
+        let onward = StageContext(
+            stageID: "onward", pipelineName: "test", inputs: ["images": images],
+            outputURL: folder.appendingPathComponent("onward.h5"), sideFileDirectory: folder,
+            scratchDirectory: folder.appendingPathComponent("scratch-onward"), threads: 2, progress: { _ in },
+            log: { logged.append($0) })
+        try TrainAutoencoderStage().run(parameters, context: onward)
+        XCTAssertEqual(
+            logged.all.filter { $0.hasPrefix("warning: training is stuck at epoch") }.count, 2, "\(logged.all)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("onward.h5").path))
+    }
+
+    func testStuckMessageNamesLayersAsRanges() {
+        let architecture = LayerSpec.mnistAutoencoder
+        XCTAssertTrue(TrainAutoencoderStage.stuckMessage([0], architecture: architecture, epoch: 4, loss: 0.13)
+            .hasPrefix("training is stuck at epoch 5 (loss 0.13000): layer 0 (conv2d) received no gradient"))
+        // Activations between frozen layers do not break a range; a live layer does.
+        XCTAssertTrue(TrainAutoencoderStage.stuckMessage([0, 1, 3, 4, 9, 13], architecture: architecture, epoch: 0, loss: 0.2)
+            .contains("layers 0–4, 9, 13 received"))
+    }
+
     func testValidationRejectsBadArchitecturesAndRanges() {
         var parameters = TrainAutoencoderStage.Parameters()
         XCTAssertEqual(parameters.validate(), [])
