@@ -123,8 +123,34 @@ extension ValueDecoder: SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try decodeInteger(type) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try T(from: ValueDecoder(value: value, codingPath: codingPath, recorder: nil))
+        do {
+            return try T(from: ValueDecoder(value: value, codingPath: codingPath, recorder: nil))
+        } catch let error as DecodingError {
+            // A string enum rejected this very value (an unknown string, or not a string at all):
+            // name the values it accepts.
+            let context: DecodingError.Context
+            switch error {
+            case .dataCorrupted(let rejected), .typeMismatch(_, let rejected): context = rejected
+            default: throw error
+            }
+            guard context.codingPath.count == codingPath.count, let allowed = allowedRawValues(T.self) else { throw error }
+            let given: String
+            if case .string(let text) = value { given = "`\(text)`" } else { given = value.typeDescription }
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: codingPath,
+                debugDescription: "must be one of " + allowed.map { "`\($0)`" }.joined(separator: ", ") + "; got \(given)"))
+        }
     }
+}
+
+/// The raw values of a `CaseIterable` raw-value enum, in declaration order; nil for other types.
+private func allowedRawValues(_ type: Any.Type) -> [String]? {
+    guard let enumeration = type as? any CaseIterable.Type else { return nil }
+    func rawValues<C: CaseIterable>(_ type: C.Type) -> [String] {
+        C.allCases.compactMap { ($0 as? any RawRepresentable).map { "\($0.rawValue)" } }
+    }
+    let values = rawValues(enumeration)
+    return values.isEmpty ? nil : values
 }
 
 private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {

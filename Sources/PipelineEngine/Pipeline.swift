@@ -134,7 +134,15 @@ extension Pipeline {
         var validator = Validator(registry: registry)
         let pipeline = validator.validate(root, path: path)
         guard let pipeline, validator.problems.isEmpty else {
-            throw PipelineValidationError(path: path, problems: validator.problems)
+            // In file order (stable: problems at one place keep the order they were found in).
+            let ordered = validator.problems.enumerated().sorted { a, b in
+                let (x, y) = (a.element.location, b.element.location)
+                if (x?.line ?? 0, x?.column ?? 0) != (y?.line ?? 0, y?.column ?? 0) {
+                    return (x?.line ?? 0, x?.column ?? 0) < (y?.line ?? 0, y?.column ?? 0)
+                }
+                return a.offset < b.offset
+            }.map(\.element)
+            throw PipelineValidationError(path: path, problems: ordered)
         }
         return pipeline
     }
@@ -236,6 +244,9 @@ private struct Validator {
         // First pass: what each stage uses, its parameters and output kind.
         var resolved: [String: (descriptor: StageDescriptor, parameters: DecodedParameters, kind: ArtifactKind)] = [:]
         var wiring: [String: [JSONMember]] = [:]
+        // Every stage whose `uses` names a known stage, even when its params are wrong, so its
+        // wires are still checked and every problem is reported at once.
+        var descriptors: [String: StageDescriptor] = [:]
         var stageLocations: [String: SourceLocation?] = [:]
         for member in stageMembers where stageLocations[member.key] == nil {
             stageLocations[member.key] = member.location
@@ -270,6 +281,7 @@ private struct Validator {
                 report(uses.location, id, "uses", "unknown stage `\(stageName)`" + (hint.isEmpty ? "; `h5pipe stages` lists them" : hint))
                 continue
             }
+            descriptors[id] = descriptor
             let paramsMember = fields.first { $0.key == "params" }
             if case .object(let paramMembers)? = paramsMember?.value {
                 checkDuplicateKeys(paramMembers, stageID: id, prefix: "params.")
@@ -310,13 +322,13 @@ private struct Validator {
                     continue
                 }
                 wired[port.key] = upstream
-                guard let this = resolved[id] else { continue }
-                guard let accepted = this.descriptor.acceptedKinds(forPort: port.key) else {
-                    let portNames = this.descriptor.configuration.inputs.map(\.name)
+                guard let descriptor = descriptors[id] else { continue }
+                guard let accepted = descriptor.acceptedKinds(forPort: port.key) else {
+                    let portNames = descriptor.configuration.inputs.map(\.name)
                     let hint = didYouMean(port.key, among: portNames)
                     let listing = portNames.isEmpty
-                        ? "`\(this.descriptor.name)` takes no input"
-                        : "`\(this.descriptor.name)` has " + (portNames.count == 1 ? "port " : "ports ") + portNames.map { "`\($0)`" }.joined(separator: ", ")
+                        ? "`\(descriptor.name)` takes no input"
+                        : "`\(descriptor.name)` has " + (portNames.count == 1 ? "port " : "ports ") + portNames.map { "`\($0)`" }.joined(separator: ", ")
                     report(port.location, id, "inputs.\(port.key)", "unknown input port" + (hint.isEmpty ? "; \(listing)" : hint))
                     continue
                 }
@@ -325,8 +337,8 @@ private struct Validator {
                 }
             }
             inputsByStage[id] = wired
-            if let this = resolved[id] {
-                for port in this.descriptor.configuration.inputs where ports.first(where: { $0.key == port.name }) == nil {
+            if let descriptor = descriptors[id] {
+                for port in descriptor.configuration.inputs where ports.first(where: { $0.key == port.name }) == nil {
                     report(stageLocations[id] ?? nil, id, "inputs", "missing input port `\(port.name)` (accepts \(port.accepts.map(\.rawValue).joined(separator: " or ")))")
                 }
             }

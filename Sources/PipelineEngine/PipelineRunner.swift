@@ -341,7 +341,7 @@ public final class PipelineRunner: @unchecked Sendable {
         do {
             key = try cacheKey(stage, inputHashes: inputHashes, planning: false)
         } catch {
-            return finished(.failed, describe(error), key: nil)
+            return finished(.failed, describe(error, stage: stage.id), key: nil)
         }
         var reason = "forced with --force"
         if !forced {
@@ -368,13 +368,17 @@ public final class PipelineRunner: @unchecked Sendable {
                 stage, key: key, inputHashes: inputHashes, threads: threads, started: started, observer: observer)
             return finished(.ran, reason, key: key.key, hash: hash, seconds: Date().timeIntervalSince(started))
         } catch {
-            return finished(.failed, describe(error), key: key.key, seconds: Date().timeIntervalSince(started))
+            return finished(.failed, describe(error, stage: stage.id), key: key.key, seconds: Date().timeIntervalSince(started))
         }
     }
 
-    private func describe(_ error: Error) -> String {
-        if let localized = error as? LocalizedError, let text = localized.errorDescription { return text }
-        return String(describing: error)
+    /// The error's text for the record of stage `id`, without a leading "stage `id`: " (stages
+    /// name themselves in their errors; the record and every line printed from it already do).
+    private func describe(_ error: Error, stage id: String) -> String {
+        var text = String(describing: error)
+        if let localized = error as? LocalizedError, let description = localized.errorDescription { text = description }
+        let prefix = "stage `\(id)`: "
+        return text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
     }
 
     /// Runs the stage into a temporary folder, adds provenance, stores and publishes the result.

@@ -12,7 +12,7 @@ public struct EncodeStage: Stage {
     /// Which images to encode.
     public struct Parameters: StageParameters {
         /// Which split to encode.
-        public enum Split: String, Codable, Sendable {
+        public enum Split: String, Codable, Sendable, CaseIterable {
             case test
             case train
             /// The training images, then the test images.

@@ -227,7 +227,7 @@ final class BadInputTests: XCTestCase {
         let artifact = folder.appendingPathComponent("artifacts/two-sizes/ingest.h5").path
         XCTAssert(
             result.stderr.contains(
-                "stage `train` (train-autoencoder) failed: stage `train`: `/test/images` in \(artifact) are 1x6x6 but `/train/images` are 1x5x4; "
+                "stage `train` (train-autoencoder) failed: `/test/images` in \(artifact) are 1x6x6 but `/train/images` are 1x5x4; "
                     + "both splits must hold images of one size"),
             result.stderr)
         XCTAssertEqual(try published("two-sizes"), ["ingest.h5"])
@@ -315,10 +315,10 @@ final class BadInputTests: XCTestCase {
         try validationFails(
             #"{"name": "../x", "version": 2, "stages": {}, "stage": 1}"#,
             expectedLines: [
-                "bad.json:1:46: stage: unknown field; did you mean `stages`?",
                 #"bad.json:1:2: name: "../x" cannot name a folder: use letters, digits, '-', '_' or '.', starting with a letter or digit"#,
                 "bad.json:1:18: version: must be 1 (the only pipeline format this h5pipe \(h5pipeVersion) reads), got 2",
                 "bad.json:1:32: stages: the pipeline has no stage: add at least one",
+                "bad.json:1:46: stage: unknown field; did you mean `stages`?",
             ])
         try validationFails(
             #"{"name": "bad", "stages": {"a b": {"uses": "command", "params": {"run": ["true"]}}}}"#,
@@ -366,21 +366,37 @@ final class BadInputTests: XCTestCase {
             }
             """,
             expectedLines: [
-                "bad.json:21:5: stage `ingest`: duplicate stage id (first defined at line 4): stage ids must be unique",
                 "bad.json:5:70: stage `typed`: params.limit: expected an integer, got a string",
+                "bad.json:6:5: stage `train`: inputs: missing input port `images` (accepts images)",
                 "bad.json:7:36: stage `train`: input: unknown field; did you mean `inputs`?",
                 "bad.json:10:90: stage `typo`: params.epoch: is not a parameter of `train-autoencoder`; did you mean `epochs`?",
                 "bad.json:13:19: stage `train2`: params.epochs: must be at least 1, got -1",
                 "bad.json:13:33: stage `train2`: params.batchSize: must be at least 1, got 0",
                 "bad.json:13:49: stage `train2`: params.learningRate: must be a positive number, got 0.0",
-                "bad.json:17:17: stage `render`: uses: unknown stage `render-scater`; did you mean `render-scatter`?",
-                "bad.json:19:84: stage `b`: params.kind: expected a string, got an integer",
-                "bad.json:20:67: stage `c`: params.run: unknown placeholder `{nope}`; use {output}, {inputs.<port>}, {scratch} or {threads}",
-                "bad.json:6:5: stage `train`: inputs: missing input port `images` (accepts images)",
                 "bad.json:15:66: stage `encode`: inputs.images: no stage `ingset` in this pipeline; did you mean `ingest`?",
                 "bad.json:16:53: stage `plot`: inputs.points: port accepts embedding, but `ingest` (ingest-idx) produces images",
+                "bad.json:17:17: stage `render`: uses: unknown stage `render-scater`; did you mean `render-scatter`?",
                 "bad.json:18:5: cycle: `a` → `b` → `a` (a stage cannot depend on its own output)",
+                "bad.json:19:84: stage `b`: params.kind: expected a string, got an integer",
                 "bad.json:20:5: cycle: `c` → `c` (a stage cannot depend on its own output)",
+                "bad.json:20:67: stage `c`: params.run: unknown placeholder `{nope}`; use {output}, {inputs.<port>}, {scratch} or {threads}",
+                "bad.json:21:5: stage `ingest`: duplicate stage id (first defined at line 4): stage ids must be unique",
+            ])
+    }
+
+    func testEnumValuesAreListedAndWiresOfStagesWithBadParamsAreStillChecked() throws {
+        try validationFails(
+            """
+            {"name": "bad", "stages": {
+            "ingest": {"uses": "ingest-idx", "params": {"dataset": "mnist"}},
+            "train": {"uses": "train-autoencoder", "inputs": {"images": "ingest"}, "params": {"loss": "l3"}},
+            "encode": {"uses": "encode", "inputs": {"model": "ingest", "images": "ingest"}, "params": {"split": 2}}
+            }}
+            """,
+            expectedLines: [
+                "bad.json:3:83: stage `train`: params.loss: must be one of `l1`, `mse`; got `l3`",
+                "bad.json:4:41: stage `encode`: inputs.model: port accepts model, but `ingest` (ingest-idx) produces images",
+                "bad.json:4:92: stage `encode`: params.split: must be one of `test`, `train`, `all`; got an integer",
             ])
     }
 

@@ -77,13 +77,13 @@ final class PipelineCommandTests: XCTestCase {
 
     func testFailureExitsOneAndPrintsTheResumeCommand() throws {
         try write("pipeline.json", pipeline(value: 1, failCopy: true))
-        let result = try h5pipe.run("run", "pipeline.json", "--artifacts", "out")
+        let result = try h5pipe.run("run", "pipeline.json", "--artifacts", "out", "--threads", "1")
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.hasSuffix("""
             stage `copy` (command) failed: command `sh -c echo 'copy: disk full' >&2; exit 4 {output}` exited with status 4; end of its stderr:
                 copy: disk full
             fix the problem, then resume with:
-              h5pipe run pipeline.json --artifacts out
+              h5pipe run pipeline.json --artifacts out --threads 1
 
             """), result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/demo/copy.h5").path))
@@ -101,8 +101,8 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 2)
         XCTAssertEqual(result.stderr, """
             bad.json:2:9: stage `a`: uses: unknown stage `comand`; did you mean `command`?
-            bad.json:3:81: stage `b`: params.kindd: is not a parameter of `command`; did you mean `kind`?
             bad.json:3:39: stage `b`: inputs.x: no stage `nope` in this pipeline
+            bad.json:3:81: stage `b`: params.kindd: is not a parameter of `command`; did you mean `kind`?
 
             """)
         XCTAssertEqual(result.stdout, "")

@@ -117,8 +117,8 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(lines, [
             "p.json:2:47: stage `g`: params.rows: must be at least 1, got -1",
             "p.json:3:9: stage `s`: uses: unknown stage `scale-matrx`; did you mean `scale-matrix`?",
-            "p.json:4:72: stage `e`: params.perplexity: must be greater than 0, got 0.0",
             "p.json:4:37: stage `e`: inputs.features: no stage `missing` in this pipeline",
+            "p.json:4:72: stage `e`: params.perplexity: must be greater than 0, got 0.0",
         ])
     }
 
