@@ -44,11 +44,48 @@ public struct InspectCommand: ParsableCommand {
     }
 
     /// Prints the report (or the rows) to standard output; errors name the file and path.
+    ///
+    /// The file is read in a child process: libhdf5 can crash on some corrupted files (freeing
+    /// garbage while decoding a damaged link or attribute message), and a crash there must end
+    /// in an error that names the file, not in a segmentation fault of `h5pipe`.
     public func run() throws {
+        if ProcessInfo.processInfo.environment[Self.childVariable] == nil {
+            try runIsolated()
+            return
+        }
         let (text, failures) = try output()
         print(text, terminator: "")
         if let first = failures.first {
             throw InspectFailure(file: file, count: failures.count, first: first)
+        }
+    }
+
+    /// Set in the environment of the child process that does the reading.
+    static let childVariable = "H5PIPE_INSPECT_CHILD"
+
+    /// Runs this same command line in a child process (with ``childVariable`` set), passing its
+    /// output through, and turns a crash of the child into an error naming the file.
+    private func runIsolated() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        child.arguments = Array(CommandLine.arguments.dropFirst())
+        var environment = ProcessInfo.processInfo.environment
+        environment[Self.childVariable] = "1"
+        // A crash is reported below in one line; the runtime's crash report would only bury it.
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        child.environment = environment
+        try child.run()
+        child.waitUntilExit()
+        switch child.terminationReason {
+        case .exit:
+            if child.terminationStatus != 0 { throw ExitCode(child.terminationStatus) }
+        case .uncaughtSignal where child.terminationStatus == SIGPIPE:
+            // The reader of our output went away (`h5pipe inspect f.h5 | head`): end quietly.
+            throw ExitCode(128 + SIGPIPE)
+        case .uncaughtSignal:
+            throw InspectCrash(file: file, signal: child.terminationStatus)
+        @unknown default:
+            throw ExitCode.failure
         }
     }
 
@@ -106,6 +143,17 @@ struct RowRange: Equatable {
 }
 
 /// Some datasets of an inspected file could not be read; the report above says which.
+/// libhdf5 crashed while reading the file.
+struct InspectCrash: Error, CustomStringConvertible {
+    var file: String
+    var signal: Int32
+
+    var description: String {
+        "\(file): libhdf5 crashed reading this file (signal \(signal)): the file is corrupt. If it is an h5pipe "
+            + "artifact, `h5pipe run` notices the damage and rebuilds it"
+    }
+}
+
 struct InspectFailure: Error, CustomStringConvertible {
     var file: String
     var count: Int
