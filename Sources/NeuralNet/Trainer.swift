@@ -47,18 +47,25 @@ public final class Trainer: @unchecked Sendable {
         /// Where layer 0 writes the input gradient when one is asked for (tests).
         var firstInputGradient: UnsafeMutablePointer<Float>?
 
-        init(network: Network, maxShard: Int) {
+        /// The floats one shard's buffers take: the layout `init` carves up.
+        static func floatCount(layers: [Layer], inputShape: SampleShape, maxShard: Int) -> Int {
             func rounded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
-            let shapes = [network.inputShape] + network.shapes
-            let largest = shapes.map(\.count).max() ?? 0
-            var total = rounded(network.inputShape.count * maxShard)
-            for (index, layer) in network.layers.enumerated() where !(layer.isInPlace && index > 0) {
+            let largest = ([inputShape.count] + layers.map(\.outputShape.count)).max() ?? 0
+            var total = rounded(inputShape.count * maxShard)
+            for (index, layer) in layers.enumerated() where !(layer.isInPlace && index > 0) {
                 total += rounded(layer.outputShape.count * maxShard)
             }
             total += 3 * rounded(largest * maxShard)
-            total += network.layers.map { rounded($0.savedCount(batch: maxShard)) }.reduce(0, +)
+            total += layers.map { rounded($0.savedCount(batch: maxShard)) }.reduce(0, +)
+            total += rounded(layers.map { $0.scratchCount(batch: maxShard) }.max() ?? 0)
+            return total
+        }
+
+        init(network: Network, maxShard: Int) {
+            func rounded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
+            let largest = ([network.inputShape] + network.shapes).map(\.count).max() ?? 0
+            let total = Self.floatCount(layers: network.layers, inputShape: network.inputShape, maxShard: maxShard)
             let scratchCount = network.layers.map { $0.scratchCount(batch: maxShard) }.max() ?? 0
-            total += rounded(scratchCount)
             memory = .allocate(capacity: max(total, 1))
             memory.initialize(repeating: 0, count: max(total, 1))
             var cursor = memory
@@ -104,6 +111,28 @@ public final class Trainer: @unchecked Sendable {
         }
 
         deinit { memory.deallocate() }
+    }
+
+    /// The bytes a trainer's per-batch buffers (activations, gradients, im2col matrices) take for
+    /// batches of `batch` samples, whatever the thread count (a slight overestimate); parameters
+    /// and Adam's state (three floats per parameter) come on top. Absurd shapes give a huge number
+    /// rather than an overflow.
+    /// - Throws: ``ArchitectureError`` when the layers do not fit `inputShape`.
+    public static func bufferBytes(architecture: [LayerSpec], inputShape: SampleShape, batch: Int) throws -> Double {
+        var layers: [Layer] = []
+        var input = inputShape
+        var perSample = Double(inputShape.count)
+        for spec in architecture {
+            let layer = try spec.makeLayer(input: input)
+            layers.append(layer)
+            input = layer.outputShape
+            perSample += 5 * Double(input.count)
+        }
+        // Absurd shapes: a lower bound is enough to refuse them (and the exact count could overflow).
+        guard perSample < Double(1 << 40) else { return perSample * Double(max(1, batch)) * 4 }
+        // Every buffer grows linearly with the batch (the batch-norm partial sums, a few floats per
+        // channel, are counted per sample too: a slight overestimate).
+        return Double(Workspace.floatCount(layers: layers, inputShape: inputShape, maxShard: 1)) * Double(max(1, batch)) * 4
     }
 
     /// Prepares buffers for batches of up to `maxBatch` samples on `threads` threads.

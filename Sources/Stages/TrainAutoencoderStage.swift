@@ -93,9 +93,13 @@ public struct TrainAutoencoderStage: Stage {
         if let message = ModelArtifact.architectureProblem(parameters.architecture, input: train.images.shape) {
             throw StageError("stage `\(context.stageID)`: param `architecture` \(message)")
         }
+        let batchSize = min(parameters.batchSize, train.images.count)
+        // Checked here rather than at validation: the batch is capped by the number of images.
+        if let message = ModelArtifact.memoryProblem(parameters.architecture, input: train.images.shape, batchSize: batchSize) {
+            throw StageError("stage `\(context.stageID)`: param `batchSize` \(message)")
+        }
         let network = try Network(
             architecture: parameters.architecture, inputShape: train.images.shape, seed: UInt64(parameters.seed))
-        let batchSize = min(parameters.batchSize, train.images.count)
         let trainer = Trainer(
             network: network, threads: context.threads, maxBatch: batchSize, lossFunction: parameters.loss,
             learningRate: Float(parameters.learningRate))
@@ -249,6 +253,32 @@ enum ModelArtifact {
             return "\(error) (images are \(input))"
         }
         return nil
+    }
+
+    /// Why training `architecture` on `input` images in batches of `batchSize` would not fit in this
+    /// machine's memory, or nil: the trainer's buffers for one batch, plus the weights and Adam's
+    /// two moments, against the physical memory.
+    static func memoryProblem(_ architecture: [LayerSpec], input: SampleShape, batchSize: Int) -> String? {
+        guard let buffers = try? Trainer.bufferBytes(architecture: architecture, inputShape: input, batch: batchSize) else {
+            return nil  // shape problems are reported by `architectureProblem`
+        }
+        let weights = architecture.reduce(0.0) { total, layer in
+            switch layer {
+            case .conv2d(let spec), .convTranspose2d(let spec):
+                return total + Double(spec.inChannels) * Double(spec.outChannels) * Double(spec.kernelSize * spec.kernelSize)
+            case .batchNorm2d(let channels, _, _):
+                return total + 4 * Double(channels)
+            default:
+                return total
+            }
+        }
+        let needed = buffers + weights * 4 * 4
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard needed > available else { return nil }
+        func gibibytes(_ bytes: Double) -> String { String(format: "%.1f GiB", bytes / Double(1 << 30)) }
+        return "is \(batchSize): a batch that size needs about \(gibibytes(needed)) for the network's activations and "
+            + "weights, more than this machine's \(gibibytes(available)); lower `batchSize` (or the architecture's "
+            + "channel counts)"
     }
 
     /// Reads `/<split>/images` (u8 `[N, H, W]`) and `/<split>/labels` for each split.

@@ -138,4 +138,15 @@ final class TrainerTests: XCTestCase {
         }
         XCTAssertEqual(trainer.layersWithoutGradient, [])
     }
+    func testBufferBytesCoverTheActivationsAndGrowWithTheBatch() throws {
+        let shape = SampleShape(channels: 1, height: 28, width: 28)
+        let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, seed: 0)
+        let activations = Double(([shape] + network.shapes).map(\.count).reduce(0, +)) * 4
+        let hundred = try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 100)
+        XCTAssertGreaterThan(hundred, 100 * activations)
+        XCTAssertLessThan(hundred, 100 * 10 * activations)
+        XCTAssertEqual(try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 200), 2 * hundred)
+        XCTAssertThrowsError(try Trainer.bufferBytes(
+            architecture: [.conv2d(ConvolutionSpec(inChannels: 3, outChannels: 1, kernelSize: 1))], inputShape: shape, batch: 1))
+    }
 }

@@ -191,6 +191,26 @@ final class AutoencoderStageTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("onward.h5").path))
     }
 
+    func testRefusesABatchThatDoesNotFitInMemory() throws {
+        XCTAssertNil(ModelArtifact.memoryProblem(LayerSpec.mnistAutoencoder, input: ModelArtifact.mnistShape, batchSize: 100))
+        let wide: [LayerSpec] = [
+            .conv2d(ConvolutionSpec(inChannels: 1, outChannels: 60000, kernelSize: 1)), .code,
+            .convTranspose2d(ConvolutionSpec(inChannels: 60000, outChannels: 1, kernelSize: 1)),
+        ]
+        let message = try XCTUnwrap(ModelArtifact.memoryProblem(wide, input: ModelArtifact.mnistShape, batchSize: 5000))
+        XCTAssertTrue(message.hasPrefix("is 5000: a batch that size needs about "), message)
+        XCTAssertTrue(message.hasSuffix("lower `batchSize` (or the architecture's channel counts)"), message)
+
+        let images = try writeImages(train: 1000, test: 10)
+        var parameters = parameters(epochs: 1)
+        parameters.architecture = wide
+        parameters.batchSize = 1000
+        XCTAssertEqual(parameters.validate(), [], "the batch is capped by the images, so only the run can tell")
+        XCTAssertThrowsError(try TrainAutoencoderStage().run(parameters, context: context("wide", inputs: ["images": images]))) {
+            XCTAssertTrue("\($0)".hasPrefix("stage `wide`: param `batchSize` is 1000: a batch that size needs about "), "\($0)")
+        }
+    }
+
     func testStuckMessageNamesLayersAsRanges() {
         let architecture = LayerSpec.mnistAutoencoder
         XCTAssertTrue(TrainAutoencoderStage.stuckMessage([0], architecture: architecture, epoch: 4, loss: 0.13)
