@@ -166,7 +166,9 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func child(_ key: Key, _ type: Any.Type) throws -> ValueDecoder {
-        recorder?.record(key.stringValue, type: String(describing: type))
+        // A string enum is described by its values (`"l1" | "mse"`), which is what a pipeline file needs.
+        let described = allowedRawValues(type).map { $0.map { "\"\($0)\"" }.joined(separator: " | ") }
+        recorder?.record(key.stringValue, type: described ?? String(describing: type))
         guard let value = members[key.stringValue] else {
             throw DecodingError.keyNotFound(
                 key, .init(codingPath: codingPath, debugDescription: "missing key `\(key.stringValue)`"))
