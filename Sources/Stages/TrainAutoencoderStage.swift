@@ -16,6 +16,10 @@ import PipelineEngine
 ///
 /// A run killed mid-way resumes from the last finished epoch (a checkpoint in the scratch folder)
 /// and ends with the same weights as an uninterrupted run on the same thread count.
+///
+/// An epoch in which some layer received no gradient at all (the "dying ReLU" collapse, which the
+/// MNIST recipe reaches from some starting weights) stops the stage with an error that says so,
+/// unless `stopWhenStuck` is false.
 public struct TrainAutoencoderStage: Stage {
     /// Training hyperparameters; the defaults reproduce the MNIST recipe.
     public struct Parameters: StageParameters {
