@@ -49,8 +49,7 @@ public struct InspectCommand: ParsableCommand {
     /// garbage while decoding a damaged link or attribute message), and a crash there must end
     /// in an error that names the file, not in a segmentation fault of `h5pipe`.
     public func run() throws {
-        if ProcessInfo.processInfo.environment[Self.childVariable] == nil {
-            try runIsolated()
+        if ProcessInfo.processInfo.environment[Self.childVariable] == nil, try runIsolated() {
             return
         }
         let (text, failures) = try output()
@@ -65,7 +64,8 @@ public struct InspectCommand: ParsableCommand {
 
     /// Runs this same command line in a child process (with ``childVariable`` set), passing its
     /// output through, and turns a crash of the child into an error naming the file.
-    private func runIsolated() throws {
+    /// - Returns: false when no child could be started (no `/proc`): the caller reads in-process.
+    private func runIsolated() throws -> Bool {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         child.arguments = Array(CommandLine.arguments.dropFirst())
@@ -74,7 +74,11 @@ public struct InspectCommand: ParsableCommand {
         // A crash is reported below in one line; the runtime's crash report would only bury it.
         environment["SWIFT_BACKTRACE"] = "enable=no"
         child.environment = environment
-        try child.run()
+        do {
+            try child.run()
+        } catch {
+            return false
+        }
         child.waitUntilExit()
         switch child.terminationReason {
         case .exit:
@@ -87,6 +91,7 @@ public struct InspectCommand: ParsableCommand {
         @unknown default:
             throw ExitCode.failure
         }
+        return true
     }
 
     /// Everything `run()` prints, so tests can check it without a process, and the datasets
