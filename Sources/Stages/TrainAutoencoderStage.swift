@@ -18,8 +18,9 @@ import PipelineEngine
 /// and ends with the same weights as an uninterrupted run on the same thread count.
 ///
 /// An epoch in which some layer received no gradient at all (the "dying ReLU" collapse, which the
-/// MNIST recipe reaches from some starting weights) stops the stage with an error that says so,
-/// unless `stopWhenStuck` is false.
+/// MNIST recipe reaches from some starting weights) starts training again from the next seed
+/// while `restarts` allow, then stops the stage with an error that says so, unless
+/// `stopWhenStuck` is false. Root attributes `seed` and `restarts` say which attempt the model is.
 public struct TrainAutoencoderStage: Stage {
     /// Training hyperparameters; the defaults reproduce the MNIST recipe.
     public struct Parameters: StageParameters {
@@ -38,6 +39,9 @@ public struct TrainAutoencoderStage: Stage {
         /// Stop with an error, rather than train on, after an epoch in which some layer received
         /// no gradient at all: the network can no longer learn (see ``Trainer/layersWithoutGradient``).
         public var stopWhenStuck = true
+        /// How many times training that gets stuck starts again from the next seed (`seed + 1`,
+        /// `seed + 2`, …) before `stopWhenStuck` applies. The model records the seed it came from.
+        public var restarts = 0
 
         public init() {}
 
@@ -53,6 +57,9 @@ public struct TrainAutoencoderStage: Stage {
                 problems.append(ParameterProblem(field: "learningRate", message: "must be a positive number, got \(learningRate)"))
             }
             if seed < 0 { problems.append(ParameterProblem(field: "seed", message: "must be at least 0, got \(seed)")) }
+            if !(0...1000).contains(restarts) {
+                problems.append(ParameterProblem(field: "restarts", message: "must be in 0...1000, got \(restarts)"))
+            }
             if let message = ModelArtifact.architectureProblem(architecture, input: ModelArtifact.mnistShape) {
                 problems.append(ParameterProblem(field: "architecture", message: message))
             }
@@ -78,6 +85,11 @@ public struct TrainAutoencoderStage: Stage {
         var testLoss: [Double]
         var epochSeconds: [Double]
         var threads: Int
+        /// The seed of this attempt (`seed` plus the restarts so far); nil in checkpoints written
+        /// before restarts existed, which were all first attempts.
+        var seed: Int?
+        /// Restarts taken so far.
+        var restartsDone: Int?
     }
 
     public func run(_ parameters: Parameters, context: StageContext) throws {
@@ -111,7 +123,7 @@ public struct TrainAutoencoderStage: Stage {
         let checkpointURL = context.scratchDirectory.appendingPathComponent("train-autoencoder-checkpoint.json")
         var state = Checkpoint(
             epochsDone: 0, parameters: [], statistics: [], optimizer: trainer.optimizer, trainLoss: [], testLoss: [],
-            epochSeconds: [], threads: context.threads)
+            epochSeconds: [], threads: context.threads, seed: parameters.seed, restartsDone: 0)
         if let data = try? Data(contentsOf: checkpointURL),
            let saved = try? JSONDecoder().decode(Checkpoint.self, from: data),
            saved.parameters.count == network.parameters.count, saved.statistics.count == network.statistics.count,
@@ -122,17 +134,20 @@ public struct TrainAutoencoderStage: Stage {
             network.statistics = saved.statistics
             trainer.optimizer = saved.optimizer
             context.log("resuming after epoch \(saved.epochsDone) from \(checkpointURL.path)"
-                + (saved.threads == context.threads ? "" : " (trained so far on \(saved.threads) threads)"))
+                + (saved.threads == context.threads ? "" : " (trained so far on \(saved.threads) threads)")
+                + ((saved.restartsDone ?? 0) > 0 ? " (seed \(saved.seed ?? parameters.seed) after \(saved.restartsDone!) restarts)" : ""))
         }
+        var seed = state.seed ?? parameters.seed
 
         let batches = (train.images.count + batchSize - 1) / batchSize
         let total = parameters.epochs * batches
-        for epoch in state.epochsDone..<parameters.epochs {
+        var epoch = state.epochsDone
+        while epoch < parameters.epochs {
             let start = DispatchTime.now().uptimeNanoseconds
             let loss: Double
             do {
                 loss = try trainer.trainEpoch(
-                    images: train.images, batchSize: batchSize, seed: UInt64(parameters.seed), epoch: epoch
+                    images: train.images, batchSize: batchSize, seed: UInt64(seed), epoch: epoch
                 ) { done, count, running in
                     if context.isCancelled { throw StageError.cancelled }
                     context.progress(
@@ -146,9 +161,26 @@ public struct TrainAutoencoderStage: Stage {
             let frozen = loss > 0 ? trainer.layersWithoutGradient : []
             if !frozen.isEmpty {
                 let problem = Self.stuckMessage(frozen, architecture: parameters.architecture, epoch: epoch, loss: loss)
+                let restartsDone = state.restartsDone ?? 0
+                if restartsDone < parameters.restarts {
+                    // Start over from the next seed: fresh weights, optimiser and history.
+                    seed += 1
+                    let fresh = try Network(architecture: parameters.architecture, inputShape: train.images.shape, seed: UInt64(seed))
+                    network.parameters = fresh.parameters
+                    network.statistics = fresh.statistics
+                    trainer.optimizer = Adam(parameterCount: network.parameters.count, learningRate: Float(parameters.learningRate))
+                    state = Checkpoint(
+                        epochsDone: 0, parameters: network.parameters, statistics: network.statistics,
+                        optimizer: trainer.optimizer, trainLoss: [], testLoss: [], epochSeconds: [], threads: context.threads,
+                        seed: seed, restartsDone: restartsDone + 1)
+                    try saveCheckpoint(state, to: checkpointURL)
+                    context.log("warning: \(problem); starting again from seed \(seed) (restart \(restartsDone + 1) of \(parameters.restarts))")
+                    epoch = 0
+                    continue
+                }
                 if parameters.stopWhenStuck {
-                    throw StageError("stage `\(context.stageID)`: \(problem); run it with another `seed` (or set "
-                        + "`stopWhenStuck` to false to train on regardless)")
+                    throw StageError("stage `\(context.stageID)`: \(problem); run it with another `seed`, or set `restarts` "
+                        + "to let h5pipe try the next seeds itself (or `stopWhenStuck` to false to train on regardless)")
                 }
                 context.log("warning: \(problem)")
             }
@@ -163,10 +195,13 @@ public struct TrainAutoencoderStage: Stage {
             context.log(String(
                 format: "epoch %d/%d: train loss %.5f, test L1 %.5f, %.2f s", epoch + 1, parameters.epochs, loss,
                 state.testLoss.last!, state.epochSeconds.last!))
+            epoch += 1
         }
 
         let file = try HDF5File.create(context.outputURL)
         try ModelArtifact.write(network, loss: parameters.loss, to: file)
+        try file.setAttribute("seed", .int(Int64(seed)), at: "/")
+        try file.setAttribute("restarts", .int(Int64(state.restartsDone ?? 0)), at: "/")
         try file.write(state.trainLoss, shape: [state.trainLoss.count], to: "/history/train_loss")
         try file.write(state.testLoss, shape: [state.testLoss.count], to: "/history/test_loss")
         try file.write(state.epochSeconds, shape: [state.epochSeconds.count], to: "/history/epoch_seconds")

@@ -170,7 +170,7 @@ final class AutoencoderStageTests: XCTestCase {
             let message = "\(error)"
             XCTAssertTrue(message.hasPrefix("stage `stuck`: training is stuck at epoch 2 (loss "), message)
             XCTAssertTrue(message.contains("): layers 0–22 received no gradient in any batch of the epoch"), message)
-            XCTAssertTrue(message.contains("run it with another `seed` (or set `stopWhenStuck` to false"), message)
+            XCTAssertTrue(message.contains("run it with another `seed`, or set `restarts`"), message)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("stuck.h5").path))
 
@@ -189,6 +189,46 @@ final class AutoencoderStageTests: XCTestCase {
         XCTAssertEqual(
             logged.all.filter { $0.hasPrefix("warning: training is stuck at epoch") }.count, 2, "\(logged.all)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("onward.h5").path))
+    }
+
+    func testRestartsFromTheNextSeedWhenStuck() throws {
+        let images = try writeImages(train: 40, test: 10)
+        var parameters = parameters(epochs: 3)
+        parameters.batchSize = 20
+        parameters.restarts = 1
+        try writeDeadCheckpoint(scratch: "restarted")
+        let logged = MessageLog()
+        let restarted = StageContext(
+            stageID: "restarted", pipelineName: "test", inputs: ["images": images],
+            outputURL: folder.appendingPathComponent("restarted.h5"), sideFileDirectory: folder,
+            scratchDirectory: folder.appendingPathComponent("scratch-restarted"), threads: 2, progress: { _ in },
+            log: { logged.append($0) })
+        try TrainAutoencoderStage().run(parameters, context: restarted)
+        XCTAssertEqual(
+            logged.all.filter { $0.hasPrefix("warning: training is stuck at epoch 2") && $0.hasSuffix("starting again from seed 1 (restart 1 of 1)") }.count,
+            1, "\(logged.all)")
+
+        // The restart is exactly a run from seed 1: same weights, and the model says where it came from.
+        var direct = parameters
+        direct.seed = 1
+        direct.restarts = 0
+        try TrainAutoencoderStage().run(direct, context: context("direct", inputs: ["images": images]))
+        XCTAssertEqual(
+            try modelValues(folder.appendingPathComponent("restarted.h5")), try modelValues(folder.appendingPathComponent("direct.h5")))
+        let file = try HDF5File.open(folder.appendingPathComponent("restarted.h5"))
+        XCTAssertEqual(try file.attribute("seed", at: "/")?.intValue, 1)
+        XCTAssertEqual(try file.attribute("restarts", at: "/")?.intValue, 1)
+        XCTAssertEqual(try file.read(Double.self, from: "/history/train_loss").shape, [3])
+        try file.close()
+
+        // With no restart left, the stuck run stops and says how to let h5pipe retry.
+        parameters.restarts = 0
+        try writeDeadCheckpoint(scratch: "stuck-again")
+        XCTAssertThrowsError(try TrainAutoencoderStage().run(parameters, context: context("stuck-again", inputs: ["images": images]))) {
+            XCTAssertTrue("\($0)".contains("set `restarts` to let h5pipe try the next seeds itself"), "\($0)")
+        }
+        parameters.restarts = -1
+        XCTAssertEqual(parameters.validate().map(\.field), ["restarts"])
     }
 
     func testRefusesABatchThatDoesNotFitInMemory() throws {
