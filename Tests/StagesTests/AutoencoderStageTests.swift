@@ -51,12 +51,12 @@ final class AutoencoderStageTests: XCTestCase {
     /// A context writing `<name>.h5` in the test folder, with a scratch folder per `scratch` name.
     private func context(
         _ name: String, inputs: [String: URL], scratch: String? = nil, threads: Int = 2,
-        progress: @escaping @Sendable (StageProgress) -> Void = { _ in }
+        log: MessageLog? = nil, progress: @escaping @Sendable (StageProgress) -> Void = { _ in }
     ) -> StageContext {
         StageContext(
             stageID: name, pipelineName: "test", inputs: inputs, outputURL: folder.appendingPathComponent("\(name).h5"),
             sideFileDirectory: folder, scratchDirectory: folder.appendingPathComponent("scratch-\(scratch ?? name)"),
-            threads: threads, progress: progress)
+            threads: threads, progress: progress, log: { log?.append($0) })
     }
 
     private func parameters(epochs: Int) -> TrainAutoencoderStage.Parameters {
@@ -180,12 +180,7 @@ final class AutoencoderStageTests: XCTestCase {
         parameters.stopWhenStuck = false
         try writeDeadCheckpoint(scratch: "onward")
         let logged = MessageLog()
-        let onward = StageContext(
-            stageID: "onward", pipelineName: "test", inputs: ["images": images],
-            outputURL: folder.appendingPathComponent("onward.h5"), sideFileDirectory: folder,
-            scratchDirectory: folder.appendingPathComponent("scratch-onward"), threads: 2, progress: { _ in },
-            log: { logged.append($0) })
-        try TrainAutoencoderStage().run(parameters, context: onward)
+        try TrainAutoencoderStage().run(parameters, context: context("onward", inputs: ["images": images], log: logged))
         XCTAssertEqual(
             logged.all.filter { $0.hasPrefix("warning: training is stuck at epoch") }.count, 2, "\(logged.all)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("onward.h5").path))
@@ -198,12 +193,7 @@ final class AutoencoderStageTests: XCTestCase {
         parameters.restarts = 1
         try writeDeadCheckpoint(scratch: "restarted")
         let logged = MessageLog()
-        let restarted = StageContext(
-            stageID: "restarted", pipelineName: "test", inputs: ["images": images],
-            outputURL: folder.appendingPathComponent("restarted.h5"), sideFileDirectory: folder,
-            scratchDirectory: folder.appendingPathComponent("scratch-restarted"), threads: 2, progress: { _ in },
-            log: { logged.append($0) })
-        try TrainAutoencoderStage().run(parameters, context: restarted)
+        try TrainAutoencoderStage().run(parameters, context: context("restarted", inputs: ["images": images], log: logged))
         XCTAssertEqual(
             logged.all.filter { $0.hasPrefix("warning: training is stuck at epoch 2") && $0.hasSuffix("starting again from seed 1 (restart 1 of 1)") }.count,
             1, "\(logged.all)")
