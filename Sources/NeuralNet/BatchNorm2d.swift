@@ -69,12 +69,20 @@ final class BatchNorm2d: Layer {
             }
             step.reducer.sumAcrossShards(sums, count: 2 * channels, shard: step.shard)
             let n = Double(step.totalBatch * inputShape.planeCount)
+            var illConditioned = false
             for channel in 0..<channels {
                 let centred = sums[channel] / n
                 let variance = max(0, sums[channels + channel] / n - centred * centred)
                 mean[channel] = Float(Double(mean[channel]) + centred)
-                inverseDeviation[channel] = Float(1 / (variance + Double(epsilon)).squareRoot())
                 sums[channels + channel] = variance
+                // The batch mean far from the shift (|mean − K| ≫ deviation, e.g. early steps on
+                // inputs with a large offset): E[(x−K)²] − E[x−K]² cancelled most of its digits.
+                if centred * centred > 1000 * variance, centred != 0 { illConditioned = true }
+            }
+            // The reduced sums are the same on every shard, so all shards take this branch or none.
+            if illConditioned { exactVariances(step, length: length, n: n, sums: sums) }
+            for channel in 0..<channels {
+                inverseDeviation[channel] = Float(1 / (sums[channels + channel] + Double(epsilon)).squareRoot())
             }
             if step.isLeadShard {
                 let unbiased = n > 1 ? n / (n - 1) : 1
@@ -139,6 +147,22 @@ final class BatchNorm2d: Layer {
             for index in 0..<length {
                 destination[index] = scale * gradient[index] + slope * input[index] + offset
             }
+        }
+    }
+
+    /// Replaces every channel's variance (`sums[channels...]`) by a second pass shifted by the
+    /// batch mean, which is now known: Σ(x − mean)² cancels nothing.
+    private func exactVariances(_ step: LayerStep, length: Int, n: Double, sums: UnsafeMutablePointer<Double>) {
+        let mean = step.saved
+        for channel in 0..<channels {
+            let (sum, squares) = shiftedSums(step.input + channel * length, count: length, shift: mean[channel])
+            sums[channel] = sum
+            sums[channels + channel] = squares
+        }
+        step.reducer.sumAcrossShards(sums, count: 2 * channels, shard: step.shard)
+        for channel in 0..<channels {
+            let centred = sums[channel] / n
+            sums[channels + channel] = max(0, sums[channels + channel] / n - centred * centred)
         }
     }
 

@@ -39,6 +39,30 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    /// Inputs whose mean is far from the running mean (10⁴ deviations at the first step) still
+    /// get their exact batch variance: one-pass shifted sums would cancel all their digits.
+    func testBatchNormVarianceOfInputsWithALargeOffset() throws {
+        let shape = SampleShape(channels: 1, height: 28, width: 28)
+        for threads in [1, 2] {
+            for offset: Float in [0, 100, 1000, 10000] {
+                let network = try Network(architecture: [.batchNorm2d(channels: 1)], inputShape: shape, seed: 0)
+                let trainer = Trainer(network: network, threads: threads, maxBatch: 100, lossFunction: .mse, learningRate: 0)
+                var generator = SeededGenerator(seed: 1)
+                let values = (0..<(100 * 784)).map { _ in offset + generator.uniform(-1, 1) }
+                trainer.runTraining(batch: 100, training: true, load: { first, count, destination in
+                    for index in 0..<(count * 784) { destination[index] = values[first * 784 + index] }
+                }, outputGradient: [Float](repeating: 0, count: 100 * 784))
+                let n = Double(values.count)
+                let mean = values.reduce(0.0) { $0 + Double($1) } / n
+                let unbiased = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / (n - 1)
+                // running_var = 0.9 · 1 + 0.1 · unbiased batch variance after one step.
+                let measured = (Double(network.statistics[1]) - 0.9) / 0.1
+                XCTAssertEqual(measured, unbiased, accuracy: 1e-5 * unbiased, "offset \(offset), \(threads) threads")
+                XCTAssertEqual(Double(network.statistics[0]), 0.1 * mean, accuracy: 1e-6 * max(1, abs(mean)), "offset \(offset)")
+            }
+        }
+    }
+
     func testBatchNormInferenceModeGradients() throws {
         try GradientCheck(architecture: [.batchNorm2d(channels: 2)], inputShape: image, batch: 3, training: false).run()
     }
