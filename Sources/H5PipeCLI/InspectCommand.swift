@@ -147,7 +147,6 @@ struct RowRange: Equatable {
     }
 }
 
-/// Some datasets of an inspected file could not be read; the report above says which.
 /// libhdf5 crashed while reading the file.
 struct InspectCrash: Error, CustomStringConvertible {
     var file: String
@@ -159,6 +158,7 @@ struct InspectCrash: Error, CustomStringConvertible {
     }
 }
 
+/// Some datasets of an inspected file could not be read; the report above says which.
 struct InspectFailure: Error, CustomStringConvertible {
     var file: String
     var count: Int

@@ -57,22 +57,20 @@ public final class Network: @unchecked Sendable {
             input = layer.outputShape
             layers.append(layer)
             let prefix = "layer" + (index < 10 ? "0" : "") + "\(index)_\(spec.typeName)/"
+            /// Lays out `list` after the `total` values so far of `storage`.
+            func place(_ list: [(name: String, shape: [Int])], in storage: NamedTensor.Storage, after total: inout Int) {
+                for tensor in list {
+                    let count = tensor.shape.reduce(1, *)
+                    tensors.append(NamedTensor(
+                        name: prefix + tensor.name, layerIndex: index, shape: tensor.shape, storage: storage,
+                        range: total..<total + count))
+                    total += count
+                }
+            }
             parameterOffsets.append(parameterCount)
-            for tensor in layer.parameterTensors {
-                let count = tensor.shape.reduce(1, *)
-                tensors.append(NamedTensor(
-                    name: prefix + tensor.name, layerIndex: index, shape: tensor.shape, storage: .parameters,
-                    range: parameterCount..<parameterCount + count))
-                parameterCount += count
-            }
+            place(layer.parameterTensors, in: .parameters, after: &parameterCount)
             statisticOffsets.append(statisticCount)
-            for tensor in layer.statisticTensors {
-                let count = tensor.shape.reduce(1, *)
-                tensors.append(NamedTensor(
-                    name: prefix + tensor.name, layerIndex: index, shape: tensor.shape, storage: .statistics,
-                    range: statisticCount..<statisticCount + count))
-                statisticCount += count
-            }
+            place(layer.statisticTensors, in: .statistics, after: &statisticCount)
         }
         parameterOffsets.append(parameterCount)
         statisticOffsets.append(statisticCount)

@@ -47,30 +47,36 @@ public final class Trainer: @unchecked Sendable {
         /// Where layer 0 writes the input gradient when one is asked for (tests).
         var firstInputGradient: UnsafeMutablePointer<Float>?
 
+        /// `count` floats rounded up to whole 64-byte lines, so every buffer starts aligned.
+        static func rounded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
+
+        /// The largest sample among the input and every layer's output, in floats.
+        static func largestSample(layers: [Layer], inputShape: SampleShape) -> Int {
+            ([inputShape.count] + layers.map(\.outputShape.count)).max() ?? 0
+        }
+
         /// The floats one shard's buffers take: the layout `init` carves up.
         static func floatCount(layers: [Layer], inputShape: SampleShape, maxShard: Int) -> Int {
-            func rounded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
-            let largest = ([inputShape.count] + layers.map(\.outputShape.count)).max() ?? 0
-            var total = rounded(inputShape.count * maxShard)
+            let largest = largestSample(layers: layers, inputShape: inputShape)
+            var total = Self.rounded(inputShape.count * maxShard)
             for (index, layer) in layers.enumerated() where !(layer.isInPlace && index > 0) {
-                total += rounded(layer.outputShape.count * maxShard)
+                total += Self.rounded(layer.outputShape.count * maxShard)
             }
-            total += 3 * rounded(largest * maxShard)
-            total += layers.map { rounded($0.savedCount(batch: maxShard)) }.reduce(0, +)
-            total += rounded(layers.map { $0.scratchCount(batch: maxShard) }.max() ?? 0)
+            total += 3 * Self.rounded(largest * maxShard)
+            total += layers.map { Self.rounded($0.savedCount(batch: maxShard)) }.reduce(0, +)
+            total += Self.rounded(layers.map { $0.scratchCount(batch: maxShard) }.max() ?? 0)
             return total
         }
 
         init(network: Network, maxShard: Int) {
-            func rounded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
-            let largest = ([network.inputShape] + network.shapes).map(\.count).max() ?? 0
+            let largest = Self.largestSample(layers: network.layers, inputShape: network.inputShape)
             let total = Self.floatCount(layers: network.layers, inputShape: network.inputShape, maxShard: maxShard)
             let scratchCount = network.layers.map { $0.scratchCount(batch: maxShard) }.max() ?? 0
             memory = .allocate(capacity: max(total, 1))
             memory.initialize(repeating: 0, count: max(total, 1))
             var cursor = memory
             func take(_ count: Int) -> UnsafeMutablePointer<Float> {
-                defer { cursor += rounded(count) }
+                defer { cursor += Self.rounded(count) }
                 return cursor
             }
             activations.append(take(network.inputShape.count * maxShard))
@@ -211,8 +217,8 @@ public final class Trainer: @unchecked Sendable {
     /// since the last ``resetGradientWatch()`` (0-based indices into the architecture).
     ///
     /// Such a layer gets no learning signal at all: typically every unit of some ReLU after it
-    /// outputs 0 for every sample (the "dying ReLU" collapse), and no later step can revive it
-    /// because nothing before the dead units changes any more.
+    /// outputs 0 for every sample (the "dying ReLU" collapse). Nothing before the dead units
+    /// changes any more, so later batches rarely revive them (only through their batch statistics).
     public var layersWithoutGradient: [Int] {
         network.layers.indices.filter { !gradientSeen[$0] && network.parameterOffsets[$0 + 1] > network.parameterOffsets[$0] }
     }

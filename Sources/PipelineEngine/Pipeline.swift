@@ -135,13 +135,10 @@ extension Pipeline {
         let pipeline = validator.validate(root, path: path)
         guard let pipeline, validator.problems.isEmpty else {
             // In file order (stable: problems at one place keep the order they were found in).
-            let ordered = validator.problems.enumerated().sorted { a, b in
-                let (x, y) = (a.element.location, b.element.location)
-                if (x?.line ?? 0, x?.column ?? 0) != (y?.line ?? 0, y?.column ?? 0) {
-                    return (x?.line ?? 0, x?.column ?? 0) < (y?.line ?? 0, y?.column ?? 0)
-                }
-                return a.offset < b.offset
-            }.map(\.element)
+            func position(_ problem: (offset: Int, element: PipelineProblem)) -> (Int, Int, Int) {
+                (problem.element.location?.line ?? 0, problem.element.location?.column ?? 0, problem.offset)
+            }
+            let ordered = validator.problems.enumerated().sorted { position($0) < position($1) }.map(\.element)
             throw PipelineValidationError(path: path, problems: ordered)
         }
         return pipeline

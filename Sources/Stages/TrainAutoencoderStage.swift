@@ -160,7 +160,7 @@ public struct TrainAutoencoderStage: Stage {
             // A zero loss has no gradient either, but nothing is left to learn.
             let frozen = loss > 0 ? trainer.layersWithoutGradient : []
             if !frozen.isEmpty {
-                let problem = Self.stuckMessage(frozen, architecture: parameters.architecture, epoch: epoch, loss: loss)
+                let problem = Self.stuckMessage(frozen, network: network, epoch: epoch, loss: loss)
                 let restartsDone = state.restartsDone ?? 0
                 if restartsDone < parameters.restarts {
                     // Start over from the next seed: fresh weights, optimiser and history.
@@ -209,25 +209,20 @@ public struct TrainAutoencoderStage: Stage {
     }
 
     /// Describes a network that stopped learning: which layers got no gradient in `epoch` (0-based).
-    static func stuckMessage(_ layers: [Int], architecture: [LayerSpec], epoch: Int, loss: Double) -> String {
+    static func stuckMessage(_ layers: [Int], network: Network, epoch: Int, loss: Double) -> String {
         // Runs of frozen layers separated only by layers without parameters (activations, the code
         // marker) read as ranges: "layers 0–22" rather than a list of fifteen numbers.
-        func hasParameters(_ index: Int) -> Bool {
-            switch architecture[index] {
-            case .conv2d, .convTranspose2d, .batchNorm2d: return true
-            default: return false
-            }
-        }
+        let parameterised = Set(network.tensors.filter { $0.storage == .parameters }.map(\.layerIndex))
         var runs: [ClosedRange<Int>] = []
         for layer in layers {
-            if let last = runs.last, (last.upperBound + 1..<layer).allSatisfy({ !hasParameters($0) }) {
+            if let last = runs.last, parameterised.isDisjoint(with: last.upperBound + 1..<layer) {
                 runs[runs.count - 1] = last.lowerBound...layer
             } else {
                 runs.append(layer...layer)
             }
         }
         let named = runs.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)–\($0.upperBound)" }.joined(separator: ", ")
-        let noun = layers.count == 1 ? "layer \(named) (\(architecture[layers[0]].typeName))" : "layers \(named)"
+        let noun = layers.count == 1 ? "layer \(named) (\(network.architecture[layers[0]].typeName))" : "layers \(named)"
         return "training is stuck at epoch \(epoch + 1) (loss \(String(format: "%.5f", loss))): \(noun) received no "
             + "gradient in any batch of the epoch, so their weights no longer change (usually every unit of a "
             + "ReLU after them outputs 0 for every image: the \"dying ReLU\" collapse)"
@@ -276,15 +271,7 @@ enum ModelArtifact {
             if shapes.last != input {
                 return "returns \(shapes.last!) but the images are \(input): the decoder must give back the input's shape"
             }
-            // Counted in Double: absurd channel counts and kernel sizes must be refused, not overflow.
-            let weights = architecture.reduce(0.0) { total, layer in
-                switch layer {
-                case .conv2d(let spec), .convTranspose2d(let spec):
-                    return total + Double(spec.inChannels) * Double(spec.outChannels) * Double(spec.kernelSize * spec.kernelSize)
-                default:
-                    return total
-                }
-            }
+            let weights = convolutionWeightCount(architecture)
             if weights > Double(maximumWeightCount) {
                 return "has \(Int(weights)) convolution weights, more than the \(maximumWeightCount) h5pipe trains; use fewer channels or smaller kernels"
             }
@@ -294,24 +281,28 @@ enum ModelArtifact {
         return nil
     }
 
-    /// Why training `architecture` on `input` images in batches of `batchSize` would not fit in this
-    /// machine's memory, or nil: the trainer's buffers for one batch, plus the weights and Adam's
-    /// two moments, against the physical memory.
-    static func memoryProblem(_ architecture: [LayerSpec], input: SampleShape, batchSize: Int) -> String? {
-        guard let buffers = try? Trainer.bufferBytes(architecture: architecture, inputShape: input, batch: batchSize) else {
-            return nil  // shape problems are reported by `architectureProblem`
-        }
-        let weights = architecture.reduce(0.0) { total, layer in
+    /// The convolution weights of `architecture`, counted in Double: absurd channel counts and
+    /// kernel sizes must be refused, not overflow.
+    static func convolutionWeightCount(_ architecture: [LayerSpec]) -> Double {
+        architecture.reduce(0.0) { total, layer in
             switch layer {
             case .conv2d(let spec), .convTranspose2d(let spec):
                 return total + Double(spec.inChannels) * Double(spec.outChannels) * Double(spec.kernelSize * spec.kernelSize)
-            case .batchNorm2d(let channels, _, _):
-                return total + 4 * Double(channels)
             default:
                 return total
             }
         }
-        let needed = buffers + weights * 4 * 4
+    }
+
+    /// Why training `architecture` on `input` images in batches of `batchSize` would not fit in this
+    /// machine's memory, or nil: the trainer's buffers for one batch, plus the weights, their
+    /// gradient and Adam's two moments, against the physical memory.
+    static func memoryProblem(_ architecture: [LayerSpec], input: SampleShape, batchSize: Int) -> String? {
+        guard let buffers = try? Trainer.bufferBytes(architecture: architecture, inputShape: input, batch: batchSize) else {
+            return nil  // shape problems are reported by `architectureProblem`
+        }
+        // Weights, their gradient and Adam's two moments, 4 bytes each (batch-norm and bias values are few).
+        let needed = buffers + convolutionWeightCount(architecture) * 4 * 4
         let available = Double(ProcessInfo.processInfo.physicalMemory)
         guard needed > available else { return nil }
         func gibibytes(_ bytes: Double) -> String { String(format: "%.1f GiB", bytes / Double(1 << 30)) }

@@ -241,12 +241,12 @@ final class AutoencoderStageTests: XCTestCase {
         }
     }
 
-    func testStuckMessageNamesLayersAsRanges() {
-        let architecture = LayerSpec.mnistAutoencoder
-        XCTAssertTrue(TrainAutoencoderStage.stuckMessage([0], architecture: architecture, epoch: 4, loss: 0.13)
+    func testStuckMessageNamesLayersAsRanges() throws {
+        let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: ModelArtifact.mnistShape, seed: 0)
+        XCTAssertTrue(TrainAutoencoderStage.stuckMessage([0], network: network, epoch: 4, loss: 0.13)
             .hasPrefix("training is stuck at epoch 5 (loss 0.13000): layer 0 (conv2d) received no gradient"))
         // Activations between frozen layers do not break a range; a live layer does.
-        XCTAssertTrue(TrainAutoencoderStage.stuckMessage([0, 1, 3, 4, 9, 13], architecture: architecture, epoch: 0, loss: 0.2)
+        XCTAssertTrue(TrainAutoencoderStage.stuckMessage([0, 1, 3, 4, 9, 13], network: network, epoch: 0, loss: 0.2)
             .contains("layers 0–4, 9, 13 received"))
     }
 
