@@ -7,6 +7,7 @@ struct H5PipeBench: ParsableCommand {
         abstract: "Time h5pipe's compute modules on real data.",
         subcommands: [
             AutoencoderBench.self,
+            FFTErrorBench.self,
             HDF5Bench.self,
             IngestBench.self,
             RenderBench.self,

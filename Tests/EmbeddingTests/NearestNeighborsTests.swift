@@ -26,6 +26,33 @@ final class NearestNeighborsTests: XCTestCase {
         }
     }
 
+    /// The stored distances are Σ(xᵢ − yᵢ)² in double precision rounded once, whatever the BLAS
+    /// kernel or blocking, and an offset far larger than the clusters' spread changes neither the
+    /// neighbours nor their order (‖x‖² + ‖y‖² − 2x·y in single precision reordered near ties).
+    func testDistancesAreExactAndIndependentOfAnOffset() {
+        let count = 300, dimensions = 10, k = 30
+        let blobs = gaussianBlobs(clusters: 3, perCluster: 100, dimensions: dimensions, separation: 6, seed: 7)
+        var search = ExactNeighborSearch(threads: 2)
+        search.rowBlock = 64
+        search.columnBlock = 128
+        let graph = search.neighbors(of: blobs.points, count: count, dimensions: dimensions, k: k)
+        for i in 0..<count {
+            for n in 0..<k {
+                let j = Int(graph.indices[i * k + n])
+                var sum = 0.0
+                for c in 0..<dimensions {
+                    let d = Double(blobs.points[i * dimensions + c]) - Double(blobs.points[j * dimensions + c])
+                    sum += d * d
+                }
+                XCTAssertEqual(graph.squaredDistances[i * k + n], Float(sum), "row \(i), neighbour \(n)")
+            }
+        }
+        // 40 units away: the differences change only by the rounding of the shifted coordinates.
+        let shifted = blobs.points.map { $0 + 40 }
+        let moved = ExactNeighborSearch(threads: 1).neighbors(of: shifted, count: count, dimensions: dimensions, k: k)
+        XCTAssertEqual(moved.indices, graph.indices)
+    }
+
     func testSearchNeverReturnsThePointItselfEvenWithDuplicates() {
         // Four copies of each of 10 points: the nearest neighbours are the other copies.
         let base = gaussianValues(10 * 3, scale: 5, seed: 2)
