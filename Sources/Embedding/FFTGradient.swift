@@ -86,7 +86,7 @@ public final class FFTGradient: GradientMethod {
         }
         let (boxCount, boxWidth) = layout(extent: max(upper - lower, 1e-6))
         let center = lower + boxWidth * Float(boxCount) / 2
-        if grid?.boxes != boxCount { grid = InterpolationGrid(boxes: boxCount, threads: threads) }
+        if grid?.boxes != boxCount { grid = InterpolationGrid(boxes: boxCount) }
         let grid = self.grid!
         if boxes.count != 2 * count {
             boxes = [Int32](repeating: 0, count: 2 * count)
@@ -219,10 +219,13 @@ private func lagrangeWeights(_ t: Float, into out: UnsafeMutablePointer<Float>) 
 ///
 /// A 2-D transform is done as 1-D transforms along rows, then along columns. Forward, only the
 /// `nodes` rows that hold charges are transformed (the rest are zero); backward, only the `nodes`
-/// rows that are read are produced. Row work is split over threads by rows, column work
-/// (forward columns, spectrum products, inverse columns) by columns, each thread running plans
-/// made for its own slice.
+/// rows that are read are produced. Row work is split into ``slices`` slices of rows, column work
+/// (forward columns, spectrum products, inverse columns) into as many slices of columns, each with
+/// plans of its own, and threads run consecutive slices: the plans, hence the results, do not
+/// depend on the thread count.
 final class InterpolationGrid {
+    /// Row and column slices (fewer when the grid is narrower).
+    static let slices = 16
     let boxes: Int
     let nodes: Int
     let padded: Int
@@ -249,7 +252,7 @@ final class InterpolationGrid {
     /// The node spacing the kernel spectra hold; NaN before the first call.
     private var kernelSpacing = Float.nan
 
-    init(boxes: Int, threads: Int) {
+    init(boxes: Int) {
         self.boxes = boxes
         nodes = boxes * FFTGradient.nodesPerInterval
         padded = 2 * nodes
@@ -274,9 +277,9 @@ final class InterpolationGrid {
         products = (0..<3).map { _ in complexes() }
         let flags = UInt32(FFTW_ESTIMATE)
         kernelPlan = fftwf_plan_dft_r2c_2d(Int32(padded), Int32(padded), kernelSamples, kernelSpectrum, flags)
-        rowSlices = evenRanges(nodes, parts: threads)
+        rowSlices = evenRanges(nodes, parts: Self.slices)
         // Even column starts keep each slice's complex data 16-byte aligned for SIMD.
-        let columnParts = max(1, min(threads, width / 2))
+        let columnParts = max(1, min(Self.slices, width / 2))
         columnSlices = (0..<columnParts).map { part in
             let start = part == 0 ? 0 : (width * part / columnParts) & ~1
             let end = part == columnParts - 1 ? width : (width * (part + 1) / columnParts) & ~1
@@ -348,7 +351,7 @@ final class InterpolationGrid {
     func convolve(spacing: Float, threads: Int) {
         prepareKernels(spacing: spacing, threads: threads)
         let nodes = self.nodes, padded = self.padded, width = nodes + 1
-        parallelFor(rowSlices.count) { slice in
+        parallelFor(rowSlices.count, threads: threads) { slice in
             let rows = rowSlices[slice]
             for charge in 0..<3 {
                 fftwf_execute(forwardRowPlans[charge][slice])
@@ -357,7 +360,7 @@ final class InterpolationGrid {
                     .update(repeating: (0, 0), count: rows.count * width)
             }
         }
-        parallelFor(columnSlices.count) { slice in
+        parallelFor(columnSlices.count, threads: threads) { slice in
             for charge in 0..<3 { fftwf_execute(forwardColumnPlans[charge][slice]) }
             let columns = columnSlices[slice]
             let kernel = kernelSpectrum
@@ -373,7 +376,7 @@ final class InterpolationGrid {
             }
             for field in 0..<3 { fftwf_execute(inverseColumnPlans[field][slice]) }
         }
-        parallelFor(rowSlices.count) { slice in
+        parallelFor(rowSlices.count, threads: threads) { slice in
             for field in 0..<3 { fftwf_execute(inverseRowPlans[field][slice]) }
         }
     }
