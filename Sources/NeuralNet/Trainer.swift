@@ -17,9 +17,10 @@ public final class Trainer: @unchecked Sendable {
     /// is not told otherwise (fewer for batches of fewer samples).
     ///
     /// The results depend on the shard count, so it is a constant, not the thread count; it
-    /// bounds the threads a batch can use. Every shard costs a fixed overhead per layer (small
-    /// matrix products, short im2col runs): on the MNIST recipe (batches of 100) an epoch on one
-    /// thread takes about 2% longer with 4 shards than with 1, 11% with 8 and 30% with 16.
+    /// bounds the threads a batch can use. Every shard costs a fixed overhead per layer (short
+    /// im2col and col2im runs, small matrix products): on the MNIST recipe (batches of 100) an
+    /// epoch on one thread takes a few percent longer with 4 shards than with 1, 10–15% longer
+    /// with 8 and 30–45% with 16.
     public static let defaultShards = 4
     /// Threads used per batch, each running a consecutive range of shards (at most ``shards``).
     public let threads: Int
