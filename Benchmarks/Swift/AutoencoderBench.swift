@@ -15,7 +15,8 @@ struct AutoencoderBench: ParsableCommand {
         return (root ?? "../shared/datasets") + "/mnist"
     }()
     @Option(help: "Epochs to train.") var epochs = 20
-    @Option(help: "Threads (shards per batch).") var threads = 2
+    @Option(help: "Threads.") var threads = 2
+    @Option(help: "Shards per batch (the results depend on them, not on the threads).") var shards = Trainer.defaultShards
     @Option(help: "Images per batch.") var batchSize = 100
     @Option(help: "Adam learning rate.") var learningRate: Float = 0.0005
     @Option(help: "Seed of the initial weights and the shuffles.") var seed: UInt64 = 0
@@ -55,7 +56,8 @@ struct AutoencoderBench: ParsableCommand {
         if let givenOrders, givenOrders.count < epochs * images.count {
             throw ValidationError("\(orders!) holds \(givenOrders.count) indices; \(epochs) epochs of \(images.count) images need \(epochs * images.count)")
         }
-        let trainer = Trainer(network: network, threads: threads, maxBatch: batchSize, lossFunction: .l1, learningRate: learningRate)
+        let trainer = Trainer(
+            network: network, threads: threads, maxBatch: batchSize, lossFunction: .l1, learningRate: learningRate, shards: shards)
         var epochSeconds: [Double] = [], cpuSeconds: [Double] = [], trainLoss: [Double] = [], batchLoss: [Double] = []
         var frozenLayers: [Int] = []
         for epoch in 0..<epochs {
@@ -79,14 +81,14 @@ struct AutoencoderBench: ParsableCommand {
                 "epoch \(epoch + 1)/\(epochs) \(String(format: "%.3f", epochSeconds.last!)) s "
                     + "(CPU \(String(format: "%.3f", cpuSeconds.last!)) s) train L1 \(String(format: "%.5f", loss))\n").utf8))
         }
-        let evaluator = Trainer(network: network, threads: threads, maxBatch: 1000, lossFunction: .l1, learningRate: 0)
+        let evaluator = Trainer(network: network, threads: threads, maxBatch: 1000, lossFunction: .l1, learningRate: 0, shards: shards)
         let testLoss = evaluator.evaluate(images: test)
         let flops = 6.0 * forwardMultiplyAdds(network) * Double(images.count)
         let median = epochSeconds.sorted()[epochSeconds.count / 2]
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let report: [String: Any] = [
-            "name": "h5pipe", "threads": threads, "epoch_seconds": epochSeconds, "epoch_cpu_seconds": cpuSeconds, "train_loss": trainLoss,
+            "name": "h5pipe", "threads": threads, "shards": shards, "epoch_seconds": epochSeconds, "epoch_cpu_seconds": cpuSeconds, "train_loss": trainLoss,
             "batch_loss": batchLoss, "frozen_layers": frozenLayers, "test_loss": testLoss, "peak_rss_mib": Double(usage.ru_maxrss) / 1024,
             "gflops_per_second": flops / median / 1e9,
         ]

@@ -32,13 +32,13 @@ public final class BarnesHutGradient: GradientMethod {
             into: &gradient, computeKL: computeKL)
         let tree = SpacePartitioningTree(points: embedding, count: count, dimensions: dimensions)
         var repulsion = [Float](repeating: 0, count: count * dimensions)
-        let ranges = evenRanges(count, parts: threads)
+        let ranges = evenRanges(count, parts: reductionParts)
         var partialZ = [Double](repeating: 0, count: ranges.count)
         let thetaSquared = theta * theta
         embedding.withUnsafeBufferPointer { y in
             let out = SharedPointer(repulsion.withUnsafeMutableBufferPointer { $0.baseAddress! })
             let zOut = SharedPointer(partialZ.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            parallelFor(ranges.count) { part in
+            parallelFor(ranges.count, threads: threads) { part in
                 var stack: [Int32] = []
                 stack.reserveCapacity(256)
                 var force = [Double](repeating: 0, count: dimensions)

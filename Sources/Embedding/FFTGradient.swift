@@ -113,7 +113,7 @@ public final class FFTGradient: GradientMethod {
         embedding.withUnsafeBufferPointer { yBuffer in
             let y = yBuffer.baseAddress!
             // Box and Lagrange weights of each point, per axis.
-            forEachSlice(pointSlices.count, threads: threads) { slice in
+            parallelFor(pointSlices.count, threads: threads) { slice in
                 for i in pointSlices[slice] {
                     for axis in 0..<2 {
                         let position = (y[2 &* i &+ axis] - lower) / boxWidth
@@ -162,7 +162,7 @@ public final class FFTGradient: GradientMethod {
         let fields = grid.potentials.map { SharedPointer($0) }
         embedding.withUnsafeBufferPointer { yBuffer in
             let y = yBuffer.baseAddress!
-            forEachSlice(pointSlices.count, threads: threads) { slice in
+            parallelFor(pointSlices.count, threads: threads) { slice in
                 let unitField = fields[0], firstField = fields[1], secondField = fields[2], kernelField = fields[3]
                 for i in pointSlices[slice] {
                     let boxColumn = Int(boxesOut[2 &* i]), boxRow = Int(boxesOut[2 &* i &+ 1])
@@ -191,7 +191,7 @@ public final class FFTGradient: GradientMethod {
         let inverseZ = Float(1 / z)
         gradient.withUnsafeMutableBufferPointer { gradientBuffer in
             let gradientOut = SharedPointer(gradientBuffer.baseAddress!)
-            forEachSlice(pointSlices.count, threads: threads) { slice in
+            parallelFor(pointSlices.count, threads: threads) { slice in
                 for i in pointSlices[slice] {
                     gradientOut[2 &* i] -= potentialsOut[3 &* i &+ 1] * inverseZ
                     gradientOut[2 &* i &+ 1] -= potentialsOut[3 &* i &+ 2] * inverseZ
@@ -221,19 +221,6 @@ public final class FFTGradient: GradientMethod {
         }
         bands.append(start..<boxCount)
         return bands
-    }
-}
-
-/// Runs `body(slice)` for every slice in `0..<slices` on up to `threads` threads, thread t taking
-/// slices t, t + threads, …: the work items do not depend on the thread count, only who runs them.
-private func forEachSlice(_ slices: Int, threads: Int, _ body: (Int) -> Void) {
-    let workers = max(1, min(threads, slices))
-    parallelFor(workers) { worker in
-        var slice = worker
-        while slice < slices {
-            body(slice)
-            slice += workers
-        }
     }
 }
 
@@ -439,7 +426,7 @@ final class InterpolationGrid {
         let samples = SharedPointer(kernelSamples)
         let rowRanges = evenRanges(padded, parts: FFTGradient.slices)
         for (kernel, plan) in zip(kernels, kernelPlans) {
-            forEachSlice(rowRanges.count, threads: threads) { slice in
+            parallelFor(rowRanges.count, threads: threads) { slice in
                 for row in rowRanges[slice] {
                     let dy = Float(row < nodes ? row : row - padded) * spacing
                     for column in 0..<padded {
@@ -460,7 +447,7 @@ final class InterpolationGrid {
         let rowSlices = self.rowSlices, columnSlices = self.columnSlices, fields = self.fields
         let spectra = self.spectra.map { SharedPointer($0) }
         let kernels = kernelSpectra.map { SharedPointer($0) }, products = self.products.map { SharedPointer($0) }
-        forEachSlice(rowSlices.count, threads: threads) { slice in
+        parallelFor(rowSlices.count, threads: threads) { slice in
             let rows = rowSlices[slice]
             for charge in spectra.indices {
                 fftwf_execute(forwardRowPlans[charge][slice])
@@ -469,7 +456,7 @@ final class InterpolationGrid {
                     .update(repeating: (0, 0), count: rows.count * width)
             }
         }
-        forEachSlice(columnSlices.count, threads: threads) { slice in
+        parallelFor(columnSlices.count, threads: threads) { slice in
             for charge in spectra.indices { fftwf_execute(forwardColumnPlans[charge][slice]) }
             let columns = columnSlices[slice]
             for (field, pair) in fields.enumerated() {
@@ -484,7 +471,7 @@ final class InterpolationGrid {
                 fftwf_execute(inverseColumnPlans[field][slice])
             }
         }
-        forEachSlice(rowSlices.count, threads: threads) { slice in
+        parallelFor(rowSlices.count, threads: threads) { slice in
             for field in fields.indices { fftwf_execute(inverseRowPlans[field][slice]) }
         }
     }

@@ -22,7 +22,7 @@ public protocol GradientMethod: AnyObject {
 }
 
 /// The attractive half of the gradient, shared by every method: Σⱼ α·pᵢⱼ·kᵢⱼ·(yᵢ − yⱼ) over the
-/// stored entries of P, rows split over threads by entry count. O(nnz(P)·d).
+/// stored entries of P, rows split into ``reductionParts`` parts by entry count. O(nnz(P)·d).
 struct AttractiveForces {
     let dimensions: Int
     let threads: Int
@@ -33,7 +33,7 @@ struct AttractiveForces {
         embedding: [Float], affinities: SparseMatrix, exaggeration: Float,
         into gradient: inout [Float], computeKL: Bool
     ) -> (klWithoutZ: Double, probabilitySum: Double) {
-        let ranges = affinities.balancedRowRanges(parts: threads)
+        let ranges = affinities.balancedRowRanges(parts: reductionParts)
         var partialKL = [Double](repeating: 0, count: ranges.count)
         var partialSum = [Double](repeating: 0, count: ranges.count)
         let dimensions = self.dimensions
@@ -44,7 +44,7 @@ struct AttractiveForces {
                         let out = SharedPointer(gradient.withUnsafeMutableBufferPointer { $0.baseAddress! })
                         let klOut = SharedPointer(partialKL.withUnsafeMutableBufferPointer { $0.baseAddress! })
                         let sumOut = SharedPointer(partialSum.withUnsafeMutableBufferPointer { $0.baseAddress! })
-                        parallelFor(ranges.count) { part in
+                        parallelFor(ranges.count, threads: threads) { part in
                             var kl = 0.0, sum = 0.0
                             let y = y.baseAddress!, columns = columns.baseAddress!, values = values.baseAddress!
                             if dimensions == 2 {
@@ -129,13 +129,13 @@ public final class ExactGradient: GradientMethod {
         let attractive = AttractiveForces(dimensions: dimensions, threads: threads).apply(
             embedding: embedding, affinities: affinities, exaggeration: exaggeration,
             into: &gradient, computeKL: computeKL)
-        let ranges = evenRanges(count, parts: threads)
+        let ranges = evenRanges(count, parts: reductionParts)
         var repulsion = [Double](repeating: 0, count: count * dimensions)
         var partialZ = [Double](repeating: 0, count: ranges.count)
         embedding.withUnsafeBufferPointer { y in
             let out = SharedPointer(repulsion.withUnsafeMutableBufferPointer { $0.baseAddress! })
             let zOut = SharedPointer(partialZ.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            parallelFor(ranges.count) { part in
+            parallelFor(ranges.count, threads: threads) { part in
                 var z = 0.0
                 var difference = [Double](repeating: 0, count: dimensions)
                 for i in ranges[part] {

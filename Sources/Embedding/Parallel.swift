@@ -18,6 +18,20 @@ func parallelFor(_ parts: Int, _ body: (Int) -> Void) {
     DispatchQueue.concurrentPerform(iterations: parts, execute: body)
 }
 
+/// Parts every sum over points or rows is split into, whatever the thread count (fewer when
+/// there are fewer points): each part's partial sum is added in part order, so results are the
+/// same for any number of threads.
+let reductionParts = 64
+
+/// Runs `body(part)` for every part in `0..<parts` on up to `threads` threads, each taking
+/// consecutive parts, and waits for all.
+func parallelFor(_ parts: Int, threads: Int, _ body: (Int) -> Void) {
+    let threads = max(1, min(threads, parts))
+    parallelFor(threads) { thread in
+        for part in (thread * parts / threads)..<((thread + 1) * parts / threads) { body(part) }
+    }
+}
+
 /// A raw pointer that may cross into the closures of ``parallelFor(_:_:)``.
 ///
 /// Each thread writes a disjoint part of the memory it points to; that is what makes it safe.

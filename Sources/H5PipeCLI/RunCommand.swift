@@ -44,7 +44,7 @@ struct RunCommand: ParsableCommand {
             let pipeline = try options.load()
             var invocation = ["h5pipe", "run", options.pipeline] + options.artifactsFolder.arguments
             if let jobs { invocation += ["--jobs", String(jobs)] }
-            // A resumed training ends with the same weights only on the same thread count.
+            // The resume command keeps the thread count: it sets the speed (the results do not depend on it).
             if let threads { invocation += ["--threads", String(threads)] }
             let runOptions = RunOptions(
                 targets: stages.isEmpty ? nil : stages, force: force, jobs: jobs, threads: threads,

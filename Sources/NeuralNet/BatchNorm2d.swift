@@ -7,7 +7,7 @@ import Foundation
 /// - running mean and variance `[channels]` (initially 0 and 1)
 ///
 /// Training mode normalises with the mean and biased variance of the whole batch (all shards,
-/// combined by the ``ShardReducer``) and moves the running statistics by `momentum` towards the
+/// combined in shard order by the ``ShardReducer``) and moves the running statistics by `momentum` towards the
 /// batch mean and the unbiased batch variance. Inference mode uses the running statistics.
 final class BatchNorm2d: Layer {
     let inputShape: SampleShape
@@ -52,117 +52,162 @@ final class BatchNorm2d: Layer {
     }
 
     func forward(_ step: LayerStep) {
-        let length = step.batch * inputShape.planeCount
-        let gamma = step.parameters, beta = step.parameters + channels
-        let mean = step.saved, inverseDeviation = step.saved + channels
-        if step.training {
+        var step = step
+        withUnsafeMutablePointer(to: &step) { forward(shards: UnsafeMutableBufferPointer(start: $0, count: 1)) }
+    }
+
+    func backward(_ step: LayerStep) {
+        var step = step
+        withUnsafeMutablePointer(to: &step) { backward(shards: UnsafeMutableBufferPointer(start: $0, count: 1)) }
+    }
+
+    /// In training mode, in three phases: every shard's partial sums, the sums over all shards
+    /// (at the other threads' pace), then every shard's normalisation.
+    func forward(shards steps: UnsafeMutableBufferPointer<LayerStep>) {
+        guard let first = steps.first else { return }
+        if first.training {
             // One pass of shifted sums Σ(x−K), Σ(x−K)² with K the running mean, which is the same on
             // every shard and close to the batch mean, so E[(x−K)²] − E[x−K]² does not cancel badly.
-            let sums = partials(step)
-            for channel in 0..<channels {
-                // Kept per shard: shard 0 moves the running mean once the sums are combined.
-                let shift = step.statistics[channel]
-                mean[channel] = shift
-                let (sum, squares) = shiftedSums(step.input + channel * length, count: length, shift: shift)
-                sums[channel] = sum
-                sums[channels + channel] = squares
-            }
-            step.reducer.sumAcrossShards(sums, count: 2 * channels, shard: step.shard)
-            let n = Double(step.totalBatch * inputShape.planeCount)
-            var illConditioned = false
-            for channel in 0..<channels {
-                let centred = sums[channel] / n
-                let variance = max(0, sums[channels + channel] / n - centred * centred)
-                mean[channel] = Float(Double(mean[channel]) + centred)
-                sums[channels + channel] = variance
-                // The batch mean far from the shift (|mean − K| ≫ deviation, e.g. early steps on
-                // inputs with a large offset): E[(x−K)²] − E[x−K]² cancelled most of its digits.
-                if centred * centred > 1000 * variance, centred != 0 { illConditioned = true }
-            }
-            // The reduced sums are the same on every shard, so all shards take this branch or none.
-            if illConditioned { exactVariances(step, length: length, n: n, sums: sums) }
-            for channel in 0..<channels {
-                inverseDeviation[channel] = Float(1 / (sums[channels + channel] + Double(epsilon)).squareRoot())
-            }
-            if step.isLeadShard {
-                let unbiased = n > 1 ? n / (n - 1) : 1
+            for step in steps {
+                let length = step.batch * inputShape.planeCount
+                let mean = step.saved, sums = partials(step)
                 for channel in 0..<channels {
-                    step.statistics[channel] = (1 - momentum) * step.statistics[channel] + momentum * mean[channel]
-                    step.statistics[channels + channel] = (1 - momentum) * step.statistics[channels + channel]
+                    // Kept per shard: shard 0 moves the running mean once the sums are combined.
+                    let shift = step.statistics[channel]
+                    mean[channel] = shift
+                    let (sum, squares) = shiftedSums(step.input + channel * length, count: length, shift: shift)
+                    sums[channel] = sum
+                    sums[channels + channel] = squares
+                }
+            }
+            first.reducer.sumAcrossShards(steps, count: 2 * channels, values: partials)
+            let n = Double(first.totalBatch * inputShape.planeCount)
+            var illConditioned = false
+            for step in steps {
+                let mean = step.saved, sums = partials(step)
+                for channel in 0..<channels {
+                    let centred = sums[channel] / n
+                    let variance = max(0, sums[channels + channel] / n - centred * centred)
+                    mean[channel] = Float(Double(mean[channel]) + centred)
+                    sums[channels + channel] = variance
+                    // The batch mean far from the shift (|mean − K| ≫ deviation, e.g. early steps on
+                    // inputs with a large offset): E[(x−K)²] − E[x−K]² cancelled most of its digits.
+                    if centred * centred > 1000 * variance, centred != 0 { illConditioned = true }
+                }
+            }
+            // The reduced sums are the same on every shard, so all threads take this branch or none.
+            if illConditioned { exactVariances(steps, n: n) }
+            for step in steps {
+                let inverseDeviation = step.saved + channels, sums = partials(step)
+                for channel in 0..<channels {
+                    inverseDeviation[channel] = Float(1 / (sums[channels + channel] + Double(epsilon)).squareRoot())
+                }
+            }
+            if let lead = steps.first(where: \.isLeadShard) {
+                let unbiased = n > 1 ? n / (n - 1) : 1
+                let mean = lead.saved, sums = partials(lead)
+                for channel in 0..<channels {
+                    lead.statistics[channel] = (1 - momentum) * lead.statistics[channel] + momentum * mean[channel]
+                    lead.statistics[channels + channel] = (1 - momentum) * lead.statistics[channels + channel]
                         + momentum * Float(sums[channels + channel] * unbiased)
                 }
             }
         } else {
-            for channel in 0..<channels {
-                mean[channel] = step.statistics[channel]
-                inverseDeviation[channel] = 1 / (step.statistics[channels + channel] + epsilon).squareRoot()
-            }
-        }
-        for channel in 0..<channels {
-            let scale = gamma[channel] * inverseDeviation[channel]
-            let offset = beta[channel] - mean[channel] * scale
-            let source = step.input + channel * length, destination = step.output + channel * length
-            if let slope = fusedNegativeSlope {
-                affine(source, destination, count: length, scale: scale, offset: offset) {
-                    $0.replacing(with: $0 * slope, where: $0 .< 0)
+            for step in steps {
+                let mean = step.saved, inverseDeviation = step.saved + channels
+                for channel in 0..<channels {
+                    mean[channel] = step.statistics[channel]
+                    inverseDeviation[channel] = 1 / (step.statistics[channels + channel] + epsilon).squareRoot()
                 }
-            } else {
-                affine(source, destination, count: length, scale: scale, offset: offset) { $0 }
+            }
+        }
+        for step in steps {
+            let length = step.batch * inputShape.planeCount
+            let gamma = step.parameters, beta = step.parameters + channels
+            let mean = step.saved, inverseDeviation = step.saved + channels
+            for channel in 0..<channels {
+                let scale = gamma[channel] * inverseDeviation[channel]
+                let offset = beta[channel] - mean[channel] * scale
+                let source = step.input + channel * length, destination = step.output + channel * length
+                if let slope = fusedNegativeSlope {
+                    affine(source, destination, count: length, scale: scale, offset: offset) {
+                        $0.replacing(with: $0 * slope, where: $0 .< 0)
+                    }
+                } else {
+                    affine(source, destination, count: length, scale: scale, offset: offset) { $0 }
+                }
             }
         }
     }
 
-    func backward(_ step: LayerStep) {
-        let length = step.batch * inputShape.planeCount
-        let gamma = step.parameters
-        let mean = step.saved, inverseDeviation = step.saved + channels
-        let sums = partials(step)
-        for channel in 0..<channels {
-            let (gradientSum, weighted) = gradientSums(
-                step.outputGradient + channel * length, step.input + channel * length, count: length,
-                mean: mean[channel], activated: step.output + channel * length)
-            sums[channel] = gradientSum
-            sums[channels + channel] = weighted
-            // This shard's part of dγ = Σ dy·x̂ and dβ = Σ dy; the trainer adds the shards' parts.
-            step.parameterGradient[channel] = Float(weighted) * inverseDeviation[channel]
-            step.parameterGradient[channels + channel] = Float(gradientSum)
-        }
-        guard let inputGradient = step.inputGradient else { return }
-        if step.training {
-            step.reducer.sumAcrossShards(sums, count: 2 * channels, shard: step.shard)
-        }
-        let n = Float(step.totalBatch * inputShape.planeCount)
-        for channel in 0..<channels {
-            let scale = gamma[channel] * inverseDeviation[channel]
-            // dx = scale·(dy − mean(dy) − x̂·mean(dy·x̂)) = scale·dy + slope·x + offset in training mode.
-            var slope: Float = 0, offset: Float = 0
-            if step.training {
-                let meanGradient = Float(sums[channel]) / n
-                let meanWeighted = Float(sums[channels + channel]) * inverseDeviation[channel] / n
-                slope = -scale * inverseDeviation[channel] * meanWeighted
-                offset = -scale * meanGradient - slope * mean[channel]
+    /// In phases as ``forward(shards:)``.
+    func backward(shards steps: UnsafeMutableBufferPointer<LayerStep>) {
+        guard let first = steps.first else { return }
+        for step in steps {
+            let length = step.batch * inputShape.planeCount
+            let mean = step.saved, inverseDeviation = step.saved + channels
+            let sums = partials(step)
+            for channel in 0..<channels {
+                let (gradientSum, weighted) = gradientSums(
+                    step.outputGradient + channel * length, step.input + channel * length, count: length,
+                    mean: mean[channel], activated: step.output + channel * length)
+                sums[channel] = gradientSum
+                sums[channels + channel] = weighted
+                // This shard's part of dγ = Σ dy·x̂ and dβ = Σ dy; the trainer adds the shards' parts.
+                step.parameterGradient[channel] = Float(weighted) * inverseDeviation[channel]
+                step.parameterGradient[channels + channel] = Float(gradientSum)
             }
-            let gradient = step.outputGradient + channel * length, input = step.input + channel * length
-            let destination = inputGradient + channel * length
-            for index in 0..<length {
-                destination[index] = scale * gradient[index] + slope * input[index] + offset
+        }
+        // The same for every shard: the trainer asks all or none for the input gradient.
+        guard first.inputGradient != nil else { return }
+        if first.training {
+            first.reducer.sumAcrossShards(steps, count: 2 * channels, values: partials)
+        }
+        let n = Float(first.totalBatch * inputShape.planeCount)
+        for step in steps {
+            let length = step.batch * inputShape.planeCount
+            let gamma = step.parameters
+            let mean = step.saved, inverseDeviation = step.saved + channels
+            let sums = partials(step)
+            guard let inputGradient = step.inputGradient else { continue }
+            for channel in 0..<channels {
+                let scale = gamma[channel] * inverseDeviation[channel]
+                // dx = scale·(dy − mean(dy) − x̂·mean(dy·x̂)) = scale·dy + slope·x + offset in training mode.
+                var slope: Float = 0, offset: Float = 0
+                if step.training {
+                    let meanGradient = Float(sums[channel]) / n
+                    let meanWeighted = Float(sums[channels + channel]) * inverseDeviation[channel] / n
+                    slope = -scale * inverseDeviation[channel] * meanWeighted
+                    offset = -scale * meanGradient - slope * mean[channel]
+                }
+                let gradient = step.outputGradient + channel * length, input = step.input + channel * length
+                let destination = inputGradient + channel * length
+                for index in 0..<length {
+                    destination[index] = scale * gradient[index] + slope * input[index] + offset
+                }
             }
         }
     }
 
-    /// Replaces every channel's variance (`sums[channels...]`) by a second pass shifted by the
-    /// batch mean, which is now known: Σ(x − mean)² cancels nothing.
-    private func exactVariances(_ step: LayerStep, length: Int, n: Double, sums: UnsafeMutablePointer<Double>) {
-        let mean = step.saved
-        for channel in 0..<channels {
-            let (sum, squares) = shiftedSums(step.input + channel * length, count: length, shift: mean[channel])
-            sums[channel] = sum
-            sums[channels + channel] = squares
+    /// Replaces every channel's variance (`partials(step)[channels...]` of every step) by a second
+    /// pass shifted by the batch mean, which is now known: Σ(x − mean)² cancels nothing.
+    private func exactVariances(_ steps: UnsafeMutableBufferPointer<LayerStep>, n: Double) {
+        for step in steps {
+            let length = step.batch * inputShape.planeCount
+            let mean = step.saved, sums = partials(step)
+            for channel in 0..<channels {
+                let (sum, squares) = shiftedSums(step.input + channel * length, count: length, shift: mean[channel])
+                sums[channel] = sum
+                sums[channels + channel] = squares
+            }
         }
-        step.reducer.sumAcrossShards(sums, count: 2 * channels, shard: step.shard)
-        for channel in 0..<channels {
-            let centred = sums[channel] / n
-            sums[channels + channel] = max(0, sums[channels + channel] / n - centred * centred)
+        steps[0].reducer.sumAcrossShards(steps, count: 2 * channels, values: partials)
+        for step in steps {
+            let sums = partials(step)
+            for channel in 0..<channels {
+                let centred = sums[channel] / n
+                sums[channels + channel] = max(0, sums[channels + channel] / n - centred * centred)
+            }
         }
     }
 

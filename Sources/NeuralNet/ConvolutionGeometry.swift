@@ -138,7 +138,7 @@ func matrixMultiply(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0, _ c: UnsafeMutablePointer<Float>
 ) {
-    // An empty shard (a batch smaller than the thread count) has n == 0; BLAS rejects its strides.
+    // An empty shard (a batch smaller than the shard count) has n == 0; BLAS rejects its strides.
     if m == 0 || n == 0 { return }
     if k == 0 {
         if beta == 0 { c.update(repeating: 0, count: m * n) }

@@ -30,7 +30,8 @@ struct LayerStep {
     var training: Bool
     /// Combines per-shard partial sums into batch totals.
     var reducer: ShardReducer
-    /// This shard's index; shard 0 alone updates running statistics.
+    /// This shard's index (its samples come after those of lower shards); shard 0 alone updates
+    /// running statistics.
     var shard: Int
 
     /// Whether this is shard 0.
@@ -38,6 +39,10 @@ struct LayerStep {
 }
 
 /// A layer's forward and backward computation over one shard; one class per layer kind.
+///
+/// A thread runs several consecutive shards of a batch layer by layer, through
+/// ``forward(shards:)`` and ``backward(shards:)``; layers that combine values across shards
+/// (batch norm) implement those, others just ``forward(_:)`` and ``backward(_:)``.
 protocol Layer: AnyObject {
     /// The shape of one input sample.
     var inputShape: SampleShape { get }
@@ -61,6 +66,11 @@ protocol Layer: AnyObject {
     func forward(_ step: LayerStep)
     /// Computes `step.parameterGradient` and, when asked, `step.inputGradient` from `step.outputGradient`.
     func backward(_ step: LayerStep)
+    /// ``forward(_:)`` on consecutive shards of one batch, all those one thread runs; every thread
+    /// calls it for the same layer with its own shards.
+    func forward(shards: UnsafeMutableBufferPointer<LayerStep>)
+    /// ``backward(_:)`` on consecutive shards of one batch, as ``forward(shards:)``.
+    func backward(shards: UnsafeMutableBufferPointer<LayerStep>)
 }
 
 extension Layer {
@@ -69,6 +79,8 @@ extension Layer {
     var statisticTensors: [(name: String, shape: [Int])] { [] }
     func savedCount(batch: Int) -> Int { 0 }
     func scratchCount(batch: Int) -> Int { 0 }
+    func forward(shards: UnsafeMutableBufferPointer<LayerStep>) { for step in shards { forward(step) } }
+    func backward(shards: UnsafeMutableBufferPointer<LayerStep>) { for step in shards { backward(step) } }
     func initialize(
         parameters: UnsafeMutablePointer<Float>, statistics: UnsafeMutablePointer<Float>,
         generator: inout SeededGenerator

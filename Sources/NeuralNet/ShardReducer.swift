@@ -31,17 +31,19 @@ final class SpinBarrier: @unchecked Sendable {
     }
 }
 
-/// Sums per-shard partial results (batch-norm sums) in a fixed shard order, so every shard gets
-/// bit-identical totals and a run is reproducible for a given thread count.
+/// Sums per-shard partial results (batch-norm sums) over all shards in shard order, so every shard
+/// gets bit-identical totals, whichever thread runs it and however many threads there are.
 final class ShardReducer: @unchecked Sendable {
     let shards: Int
     let capacity: Int
     private let barrier: SpinBarrier
-    /// Two generations of slots, `[2][shards][capacity]`: a shard can write call k+1's partials
-    /// while a slower shard still reads call k's.
+    /// Two generations of slots, `[2][shards][capacity]`: a thread can write call k+1's partials
+    /// while a slower thread still reads call k's.
     private let slots: UnsafeMutablePointer<Double>
+    /// Calls so far per thread, counted at the thread's first shard.
     private let calls: UnsafeMutablePointer<Int>
 
+    /// A reducer for `shards` shards run by as many threads as `barrier` has parties.
     init(shards: Int, capacity: Int, barrier: SpinBarrier) {
         self.shards = shards
         self.capacity = capacity
@@ -57,19 +59,24 @@ final class ShardReducer: @unchecked Sendable {
         calls.deallocate()
     }
 
-    /// Replaces `values[0..<count]` (this shard's partial sums) by the sums over all shards.
-    /// Every shard must call it, the same number of times, with the same `count`.
-    func sumAcrossShards(_ values: UnsafeMutablePointer<Double>, count: Int, shard: Int) {
+    /// Replaces `values(step)[0..<count]` (each step's shard's partial sums) by the sums over all
+    /// shards, added in shard order. `steps` are the consecutive shards one thread runs; every
+    /// thread must call it, the same number of times, with the same `count`.
+    func sumAcrossShards(
+        _ steps: UnsafeMutableBufferPointer<LayerStep>, count: Int, values: (LayerStep) -> UnsafeMutablePointer<Double>
+    ) {
         precondition(count <= capacity, "ShardReducer capacity exceeded")
-        if shards == 1 { return }
-        let generationSlots = slots + (calls[shard] & 1) * shards * capacity
-        calls[shard] += 1
-        (generationSlots + shard * capacity).update(from: values, count: count)
+        guard shards > 1, let first = steps.first else { return }
+        let generationSlots = slots + (calls[first.shard] & 1) * shards * capacity
+        calls[first.shard] += 1
+        for step in steps { (generationSlots + step.shard * capacity).update(from: values(step), count: count) }
         barrier.wait()
-        for index in 0..<count { values[index] = 0 }
+        let total = values(first)
+        for index in 0..<count { total[index] = 0 }
         for source in 0..<shards {
             let partial = generationSlots + source * capacity
-            for index in 0..<count { values[index] += partial[index] }
+            for index in 0..<count { total[index] += partial[index] }
         }
+        for step in steps.dropFirst() { values(step).update(from: total, count: count) }
     }
 }

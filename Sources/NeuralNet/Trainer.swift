@@ -2,18 +2,30 @@ import CBLAS
 import Foundation
 
 /// Trains a ``Network`` as an autoencoder (the target is the input) and runs it in inference mode,
-/// splitting every batch into one shard per thread.
+/// splitting every batch into a fixed number of shards (``shards``) that does not depend on the
+/// thread count.
 ///
-/// Each thread runs the whole network on its shard; batch-norm statistics are summed across shards
-/// at a barrier, and parameter gradients are summed in shard order after the backward pass. The
-/// result is therefore identical from run to run for a given thread count (and differs only by
-/// float rounding between thread counts). Every buffer is allocated once, here: a training step
-/// allocates nothing.
+/// Each thread runs the whole network on its own consecutive shards, layer by layer; batch-norm
+/// statistics, the loss and the parameter gradients are summed per shard, then over shards in
+/// shard order. Every value therefore goes through the same floating-point operations in the same
+/// order whatever the thread count: results are bit-identical for 1, 2 or more threads, and from
+/// run to run. Every buffer is allocated once, here: a training step allocates nothing.
 public final class Trainer: @unchecked Sendable {
     /// The network being trained; its ``Network/parameters`` and ``Network/statistics`` change in place.
     public let network: Network
-    /// Threads (and shards) used per batch.
+    /// Shards a batch is split into when ``init(network:threads:maxBatch:lossFunction:learningRate:shards:)``
+    /// is not told otherwise (fewer for batches of fewer samples).
+    ///
+    /// The results depend on the shard count, so it is a constant, not the thread count; it
+    /// bounds the threads a batch can use. Every shard costs a fixed overhead per layer (short
+    /// im2col and col2im runs, small matrix products): on the MNIST recipe (batches of 100) an
+    /// epoch on one thread takes a few percent longer with 4 shards than with 1, 10–15% longer
+    /// with 8 and 30–45% with 16.
+    public static let defaultShards = 4
+    /// Threads used per batch, each running a consecutive range of shards (at most ``shards``).
     public let threads: Int
+    /// Shards every batch is split into: `min(shards, maxBatch)` as asked at initialisation.
+    public let shards: Int
     /// The largest batch a step accepts.
     public let maxBatch: Int
     /// The training loss.
@@ -28,6 +40,12 @@ public final class Trainer: @unchecked Sendable {
     private let pool: WorkerPool
     private let reducer: ShardReducer
     private let workspaces: [Workspace]
+    /// The shards each thread runs, consecutive and nonempty.
+    private let threadShards: [Range<Int>]
+    /// One step per layer and shard, `[layer][shard]`, wired to the shards' buffers once; calls
+    /// update the batch sizes, the mode and the parameter addresses in place, so a training step
+    /// allocates nothing.
+    private let steps: UnsafeMutablePointer<LayerStep>
     private let parameterGradients: UnsafeMutablePointer<Float>
     private let shardLosses: UnsafeMutablePointer<Double>
 
@@ -41,9 +59,6 @@ public final class Trainer: @unchecked Sendable {
         let scratch: UnsafeMutablePointer<Float>
         /// Samples in the callers' `[batch, channels, height, width]` order.
         let staging: UnsafeMutablePointer<Float>
-        /// One step per layer wired to this shard's buffers, built once; calls update the batch
-        /// size, the mode and the parameter addresses in place, so a training step allocates nothing.
-        var steps: [LayerStep] = []
         /// Where layer 0 writes the input gradient when one is asked for (tests).
         var firstInputGradient: UnsafeMutablePointer<Float>?
 
@@ -93,9 +108,11 @@ public final class Trainer: @unchecked Sendable {
             scratch = take(scratchCount)
         }
 
-        /// Builds ``steps``; gradient buffers alternate backwards from the last layer, shared by
-        /// in-place layers.
-        func wire(network: Network, parameterGradient: UnsafeMutablePointer<Float>, reducer: ShardReducer, shard: Int) {
+        /// One step per layer wired to this shard's buffers; gradient buffers alternate backwards
+        /// from the last layer, shared by in-place layers.
+        func wire(network: Network, parameterGradient: UnsafeMutablePointer<Float>, reducer: ShardReducer, shard: Int)
+            -> [LayerStep]
+        {
             let layerCount = network.layers.count
             var current = gradients.0, other = gradients.1
             var gradientOf = [UnsafeMutablePointer<Float>](repeating: current, count: layerCount + 1)
@@ -106,7 +123,7 @@ public final class Trainer: @unchecked Sendable {
             }
             firstInputGradient = gradientOf[0]
             let placeholder = UnsafeMutablePointer<Float>(bitPattern: 16)!
-            steps = network.layers.indices.map { index in
+            return network.layers.indices.map { index in
                 LayerStep(
                     batch: 0, totalBatch: 0, input: activations[index], output: activations[index + 1],
                     outputGradient: gradientOf[index + 1], inputGradient: index == 0 ? nil : gradientOf[index],
@@ -120,7 +137,8 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// The bytes a trainer's per-batch buffers (activations, gradients, im2col matrices) take for
-    /// batches of `batch` samples, whatever the thread count (a slight overestimate); parameters
+    /// batches of `batch` samples and ``defaultShards``, whatever the thread count (a slight
+    /// overestimate); parameters
     /// and Adam's state (three floats per parameter) come on top. Absurd shapes give a huge number
     /// rather than an overflow.
     /// - Throws: ``ArchitectureError`` when the layers do not fit `inputShape`.
@@ -136,55 +154,73 @@ public final class Trainer: @unchecked Sendable {
         }
         // Absurd shapes: a lower bound is enough to refuse them (and the exact count could overflow).
         guard perSample < Double(1 << 40) else { return perSample * Double(max(1, batch)) * 4 }
-        // Every buffer grows linearly with the batch (the batch-norm partial sums, a few floats per
-        // channel, are counted per sample too: a slight overestimate).
-        return Double(Workspace.floatCount(layers: layers, inputShape: inputShape, maxShard: 1)) * Double(max(1, batch)) * 4
+        // Every buffer grows linearly with the shard (the batch-norm partial sums, a few floats per
+        // channel, are counted per sample too: a slight overestimate); the shards are rounded up.
+        let shards = max(1, min(defaultShards, batch))
+        let samples = shards * ((max(1, batch) + shards - 1) / shards)
+        return Double(Workspace.floatCount(layers: layers, inputShape: inputShape, maxShard: 1)) * Double(samples) * 4
     }
 
-    /// Prepares buffers for batches of up to `maxBatch` samples on `threads` threads.
+    /// Prepares buffers for batches of up to `maxBatch` samples split into `shards` shards, run on
+    /// `threads` threads.
     /// - Parameters:
     ///   - learningRate: Adam's step size; betas and epsilon are PyTorch's defaults.
-    public init(network: Network, threads: Int, maxBatch: Int, lossFunction: LossFunction, learningRate: Float) {
+    ///   - shards: what the results depend on (with `maxBatch`, which caps it); `threads` only
+    ///     sets the speed.
+    public init(
+        network: Network, threads: Int, maxBatch: Int, lossFunction: LossFunction, learningRate: Float,
+        shards: Int = Trainer.defaultShards
+    ) {
         self.network = network
-        self.threads = max(1, min(threads, maxBatch))
         self.maxBatch = max(1, maxBatch)
+        self.shards = max(1, min(shards, self.maxBatch))
+        self.threads = max(1, min(threads, self.shards))
         self.lossFunction = lossFunction
         optimizer = Adam(parameterCount: network.parameters.count, learningRate: learningRate)
         gradientSeen = Array(repeating: false, count: network.layers.count)
         // Parallelism comes from the shards; each matrix product runs on its shard's thread.
         openblas_set_num_threads(1)
-        let maxShard = (self.maxBatch + self.threads - 1) / self.threads
-        workspaces = (0..<self.threads).map { _ in Workspace(network: network, maxShard: maxShard) }
-        let barrier = SpinBarrier(parties: self.threads)
+        let (shardCount, threadCount) = (self.shards, self.threads)
+        let maxShard = (self.maxBatch + shardCount - 1) / shardCount
+        workspaces = (0..<shardCount).map { _ in Workspace(network: network, maxShard: maxShard) }
+        threadShards = (0..<threadCount).map { thread in
+            (thread * shardCount / threadCount)..<((thread + 1) * shardCount / threadCount)
+        }
+        let barrier = SpinBarrier(parties: threadCount)
         let reduction = network.architecture.map { spec -> Int in
             if case .batchNorm2d(let channels, _, _) = spec { return 2 * channels }
             return 0
         }.max() ?? 0
-        reducer = ShardReducer(shards: self.threads, capacity: max(1, reduction), barrier: barrier)
-        pool = WorkerPool(threads: self.threads)
-        parameterGradients = .allocate(capacity: max(1, self.threads * network.parameters.count))
-        parameterGradients.initialize(repeating: 0, count: max(1, self.threads * network.parameters.count))
+        reducer = ShardReducer(shards: shardCount, capacity: max(1, reduction), barrier: barrier)
+        pool = WorkerPool(threads: threadCount)
+        parameterGradients = .allocate(capacity: max(1, shardCount * network.parameters.count))
+        parameterGradients.initialize(repeating: 0, count: max(1, shardCount * network.parameters.count))
+        let layerCount = network.layers.count
+        steps = .allocate(capacity: max(1, layerCount * shardCount))
         for (shard, workspace) in workspaces.enumerated() {
-            workspace.wire(
+            let shardSteps = workspace.wire(
                 network: network, parameterGradient: parameterGradients + shard * network.parameters.count,
                 reducer: reducer, shard: shard)
+            for (layer, step) in shardSteps.enumerated() { (steps + layer * shardCount + shard).initialize(to: step) }
         }
-        shardLosses = .allocate(capacity: self.threads)
-        shardLosses.initialize(repeating: 0, count: self.threads)
+        shardLosses = .allocate(capacity: shardCount)
+        shardLosses.initialize(repeating: 0, count: shardCount)
     }
 
     deinit {
         pool.shutdown()
+        steps.deinitialize(count: network.layers.count * shards)
+        steps.deallocate()
         parameterGradients.deallocate()
         shardLosses.deallocate()
     }
 
     /// Fills `count` samples, starting at sample `first` of the batch, into `destination` as
-    /// `[count, channels, height, width]` floats. Called concurrently from every shard's thread.
+    /// `[count, channels, height, width]` floats. Called once per nonempty shard, concurrently from the threads.
     public typealias Loader = (_ first: Int, _ count: Int, _ destination: UnsafeMutablePointer<Float>) -> Void
 
     /// Receives `count` outputs, starting at sample `first` of the batch, as
-    /// `[count, channels, height, width]` floats. Called concurrently from every shard's thread.
+    /// `[count, channels, height, width]` floats. Called once per nonempty shard, concurrently from the threads.
     public typealias Receiver = (_ first: Int, _ count: Int, _ values: UnsafePointer<Float>) -> Void
 
     /// One optimisation step on a batch of `batch` samples: forward in training mode, the loss
@@ -193,7 +229,7 @@ public final class Trainer: @unchecked Sendable {
     public func trainStep(batch: Int, load: Loader) -> Double {
         let count = network.parameters.count
         let loss = runTraining(batch: batch, training: true, load: load, outputGradient: nil)
-        for shard in 1..<threads {
+        for shard in 1..<shards {
             let source = parameterGradients + shard * count
             for index in 0..<count { parameterGradients[index] += source[index] }
         }
@@ -224,7 +260,7 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// Runs the first `layerCount` layers (all by default) in inference mode and hands the last one's
-    /// output to `store`, shard by shard.
+    /// output to `store`, shard by shard. Each sample's output is the same whatever the thread count.
     ///
     /// A batch norm directly followed by a ReLU or LeakyReLU already applies it, so stopping between
     /// the two returns the activated values.
@@ -236,20 +272,33 @@ public final class Trainer: @unchecked Sendable {
     func forward(batch: Int, training: Bool, layerCount: Int? = nil, load: Loader, store: Receiver) {
         let layerCount = layerCount ?? network.layers.count
         let shape = layerCount == 0 ? network.inputShape : network.layers[layerCount - 1].outputShape
-        withLayerSteps(batch: batch, training: training) { shard, first, size, steps in
-            let workspace = workspaces[shard]
-            loadInput(workspace, first: first, count: size, load: load)
-            for (layer, step) in zip(network.layers, steps).prefix(layerCount) { layer.forward(step) }
-            let output = workspace.activations[layerCount]
-            store(first, size, reorder(output, shape: shape, batch: size, into: workspace.staging, toSampleMajor: true))
+        withLayerSteps(batch: batch, training: training) { shards in
+            for shard in shards {
+                let (first, size) = shardRange(shard, batch: batch)
+                if size > 0 { loadInput(workspaces[shard], first: first, count: size, load: load) }
+            }
+            for layer in 0..<layerCount { network.layers[layer].forward(shards: layerSteps(layer, shards)) }
+            for shard in shards {
+                let (first, size) = shardRange(shard, batch: batch)
+                if size == 0 { continue }
+                let workspace = workspaces[shard]
+                let output = workspace.activations[layerCount]
+                store(first, size, reorder(output, shape: shape, batch: size, into: workspace.staging, toSampleMajor: true))
+            }
         }
     }
 
     // MARK: - Shard steps
 
+    /// The samples of `shard`: a batch smaller than ``shards`` leaves some shards empty.
     private func shardRange(_ shard: Int, batch: Int) -> (first: Int, count: Int) {
-        let first = shard * batch / threads
-        return (first, (shard + 1) * batch / threads - first)
+        let first = shard * batch / shards
+        return (first, (shard + 1) * batch / shards - first)
+    }
+
+    /// The steps of `layer` for the consecutive `shards`.
+    private func layerSteps(_ layer: Int, _ shards: Range<Int>) -> UnsafeMutableBufferPointer<LayerStep> {
+        UnsafeMutableBufferPointer(start: steps + layer * self.shards + shards.lowerBound, count: shards.count)
     }
 
     /// Converts between the layers' `[channels · plane, batch]` and the callers' `[batch, channels · plane]`.
@@ -279,10 +328,10 @@ public final class Trainer: @unchecked Sendable {
         _ = reorder(workspace.activations[0], shape: network.inputShape, batch: count, into: workspace.staging, toSampleMajor: false)
     }
 
-    /// Calls `body(shard, first, count, steps)` on every shard's thread with one ``LayerStep`` per
-    /// layer wired to that shard's buffers.
+    /// Sets every shard's ``LayerStep``s up for this batch, then calls `body(shards)` on every
+    /// thread with the consecutive shards it runs.
     private func withLayerSteps(
-        batch: Int, training: Bool, wantsInputGradient: Bool = false, _ body: (Int, Int, Int, [LayerStep]) -> Void
+        batch: Int, training: Bool, wantsInputGradient: Bool = false, _ body: (Range<Int>) -> Void
     ) {
         precondition(batch >= 1 && batch <= maxBatch, "batch must be in 1...maxBatch")
         network.parameters.withUnsafeMutableBufferPointer { parameters in
@@ -290,21 +339,21 @@ public final class Trainer: @unchecked Sendable {
                 // The arrays may have been replaced since the last call: rebase the steps on them.
                 let parameterBase = parameters.baseAddress ?? UnsafeMutablePointer<Float>(bitPattern: 16)!
                 let statisticBase = statistics.baseAddress ?? UnsafeMutablePointer<Float>(bitPattern: 16)!
-                pool.run { shard in
-                    let workspace = workspaces[shard]
-                    let (first, count) = shardRange(shard, batch: batch)
+                for shard in 0..<shards {
+                    let count = shardRange(shard, batch: batch).count
                     for index in network.layers.indices {
-                        workspace.steps[index].batch = count
-                        workspace.steps[index].totalBatch = batch
-                        workspace.steps[index].training = training
-                        workspace.steps[index].parameters = parameterBase + network.parameterOffsets[index]
-                        workspace.steps[index].statistics = statisticBase + network.statisticOffsets[index]
+                        let step = steps + index * shards + shard
+                        step.pointee.batch = count
+                        step.pointee.totalBatch = batch
+                        step.pointee.training = training
+                        step.pointee.parameters = parameterBase + network.parameterOffsets[index]
+                        step.pointee.statistics = statisticBase + network.statisticOffsets[index]
                     }
-                    if !workspace.steps.isEmpty {
-                        workspace.steps[0].inputGradient = wantsInputGradient ? workspace.firstInputGradient : nil
+                    if !network.layers.isEmpty {
+                        steps[shard].inputGradient = wantsInputGradient ? workspaces[shard].firstInputGradient : nil
                     }
-                    body(shard, first, count, workspace.steps)
                 }
+                pool.run { thread in body(threadShards[thread]) }
             }
         }
     }
@@ -321,31 +370,43 @@ public final class Trainer: @unchecked Sendable {
     ) -> Double {
         let outputShape = network.outputShape
         precondition(outputGradient != nil || outputShape == network.inputShape, "an autoencoder's output must match its input")
-        withLayerSteps(batch: batch, training: training, wantsInputGradient: inputGradient != nil) { shard, first, count, steps in
-            let workspace = workspaces[shard]
-            loadInput(workspace, first: first, count: count, load: load)
-            for (layer, step) in zip(network.layers, steps) { layer.forward(step) }
-            let outputCount = count * outputShape.count
-            let lastGradient = steps.last!.outputGradient
-            if let outputGradient {
-                outputGradient.withUnsafeBufferPointer { given in
-                    (workspace.staging).update(from: given.baseAddress! + first * outputShape.count, count: outputCount)
-                }
-                _ = reorder(lastGradient, shape: outputShape, batch: count, into: workspace.staging, toSampleMajor: false)
-                shardLosses[shard] = 0
-            } else {
-                shardLosses[shard] = lossFunction.accumulate(
-                    output: workspace.activations[network.layers.count], target: workspace.activations[0],
-                    count: outputCount, totalCount: batch * outputShape.count, gradient: lastGradient)
+        let layerCount = network.layers.count
+        withLayerSteps(batch: batch, training: training, wantsInputGradient: inputGradient != nil) { shards in
+            for shard in shards {
+                let (first, count) = shardRange(shard, batch: batch)
+                if count > 0 { loadInput(workspaces[shard], first: first, count: count, load: load) }
             }
-            for (layer, step) in zip(network.layers, steps).reversed() { layer.backward(step) }
-            if let inputGradient, let gradient = steps[0].inputGradient {
-                let values = reorder(gradient, shape: network.inputShape, batch: count, into: workspace.staging, toSampleMajor: true)
-                (inputGradient + first * network.inputShape.count).update(from: values, count: count * network.inputShape.count)
+            for layer in 0..<layerCount { network.layers[layer].forward(shards: layerSteps(layer, shards)) }
+            for shard in shards {
+                let (first, count) = shardRange(shard, batch: batch)
+                let workspace = workspaces[shard]
+                let outputCount = count * outputShape.count
+                let lastGradient = steps[(layerCount - 1) * self.shards + shard].outputGradient
+                if let outputGradient {
+                    outputGradient.withUnsafeBufferPointer { given in
+                        (workspace.staging).update(from: given.baseAddress! + first * outputShape.count, count: outputCount)
+                    }
+                    _ = reorder(lastGradient, shape: outputShape, batch: count, into: workspace.staging, toSampleMajor: false)
+                    shardLosses[shard] = 0
+                } else {
+                    shardLosses[shard] = lossFunction.accumulate(
+                        output: workspace.activations[layerCount], target: workspace.activations[0],
+                        count: outputCount, totalCount: batch * outputShape.count, gradient: lastGradient)
+                }
+            }
+            for layer in (0..<layerCount).reversed() { network.layers[layer].backward(shards: layerSteps(layer, shards)) }
+            if let inputGradient {
+                for shard in shards {
+                    let (first, count) = shardRange(shard, batch: batch)
+                    guard count > 0, let gradient = steps[shard].inputGradient else { continue }
+                    let values = reorder(
+                        gradient, shape: network.inputShape, batch: count, into: workspaces[shard].staging, toSampleMajor: true)
+                    (inputGradient + first * network.inputShape.count).update(from: values, count: count * network.inputShape.count)
+                }
             }
         }
         var total = 0.0
-        for shard in 0..<threads { total += shardLosses[shard] }
+        for shard in 0..<shards { total += shardLosses[shard] }
         return total / Double(batch * outputShape.count)
     }
 
@@ -353,7 +414,7 @@ public final class Trainer: @unchecked Sendable {
     func summedParameterGradient() -> [Float] {
         let count = network.parameters.count
         var total = [Float](repeating: 0, count: count)
-        for shard in 0..<threads {
+        for shard in 0..<shards {
             for index in 0..<count { total[index] += parameterGradients[shard * count + index] }
         }
         return total

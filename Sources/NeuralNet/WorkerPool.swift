@@ -1,6 +1,6 @@
 import Foundation
 
-/// A fixed set of threads that run one closure per shard, started and joined through spin
+/// A fixed set of threads that run one closure per thread, started and joined through spin
 /// barriers so a batch costs microseconds of synchronisation, not a dispatch per layer.
 final class WorkerPool: @unchecked Sendable {
     /// Shared with the worker threads, which must not keep the pool itself alive.
@@ -22,13 +22,13 @@ final class WorkerPool: @unchecked Sendable {
     init(threads: Int) {
         self.threads = threads
         state = State(threads: threads)
-        for shard in 1..<max(1, threads) {
+        for index in 1..<max(1, threads) {
             let state = self.state
             let thread = Thread {
                 while true {
                     state.start.wait()
                     if state.stopping { return }
-                    state.job?(shard)
+                    state.job?(index)
                     state.finish.wait()
                 }
             }
@@ -37,7 +37,7 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(shard)` for every shard in `0..<threads`, shard 0 on the calling thread, and
+    /// Runs `body(thread)` for every thread index in `0..<threads`, 0 on the calling thread, and
     /// returns when all have finished. Not reentrant.
     func run(_ body: (Int) -> Void) {
         if threads == 1 {

@@ -15,7 +15,8 @@ import PipelineEngine
 /// - root attributes `architecture` (the layer list as JSON), `input_shape` `[C, H, W]`, `loss`.
 ///
 /// A run killed mid-way resumes from the last finished epoch (a checkpoint in the scratch folder)
-/// and ends with the same weights as an uninterrupted run on the same thread count.
+/// and ends with the same weights as an uninterrupted run, whatever the thread counts of either:
+/// the trainer splits batches into a fixed number of shards (see ``Trainer``).
 ///
 /// An epoch in which some layer received no gradient at all (the "dying ReLU" collapse, which the
 /// MNIST recipe reaches from some starting weights) starts training again from the next seed

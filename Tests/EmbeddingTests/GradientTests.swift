@@ -108,6 +108,33 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    /// Every sum is split into parts that do not depend on the thread count and added in part
+    /// order, so the gradient and KL are the same bytes for any number of threads.
+    func testGradientAndKLAreIdenticalWhateverTheThreadCount() {
+        let methods: [(String, Int, (Int) -> GradientMethod)] = [
+            ("exact 2-D", 2, { ExactGradient(dimensions: 2, threads: $0) }),
+            ("exact 3-D", 3, { ExactGradient(dimensions: 3, threads: $0) }),
+            ("Barnes-Hut 2-D", 2, { BarnesHutGradient(dimensions: 2, theta: 0.5, threads: $0) }),
+            ("Barnes-Hut 3-D", 3, { BarnesHutGradient(dimensions: 3, theta: 0.5, threads: $0) }),
+            ("FFT", 2, { FFTGradient(threads: $0) }),
+        ]
+        for (name, dimensions, make) in methods {
+            let (p, embedding) = problem(count: 400, dimensions: dimensions, seed: 50)
+            for exaggeration: Float in [1, 12] {
+                var reference = [Float](repeating: 0, count: 400 * dimensions)
+                let referenceKL = make(1).gradient(
+                    embedding: embedding, affinities: p, exaggeration: exaggeration, into: &reference, computeKL: true)!
+                for threads in [2, 3, 4] {
+                    var gradient = [Float](repeating: 0, count: 400 * dimensions)
+                    let kl = make(threads).gradient(
+                        embedding: embedding, affinities: p, exaggeration: exaggeration, into: &gradient, computeKL: true)!
+                    XCTAssertEqual(gradient.map(\.bitPattern), reference.map(\.bitPattern), "\(name), \(threads) threads")
+                    XCTAssertEqual(kl.bitPattern, referenceKL.bitPattern, "\(name), \(threads) threads")
+                }
+            }
+        }
+    }
+
     func testFFTGradientOnATinyEmbeddingIsFinite() {
         // The start of an optimisation: all points within 1e-4 of the origin.
         let (p, embedding) = problem(count: 300, dimensions: 2, seed: 40)

@@ -72,6 +72,22 @@ final class TSNETests: XCTestCase {
         }
     }
 
+    func testTheThreadCountChangesNoBit() throws {
+        let blobs = gaussianBlobs(clusters: 3, perCluster: 40, dimensions: 5, separation: 3, seed: 3)
+        for method in [TSNEGradientKind.exact, .barnesHut, .fft] {
+            var configuration = quickConfiguration(method, threads: 1)
+            configuration.iterations = 120
+            configuration.klInterval = 10
+            let reference = try TSNE.embed(points: blobs.points, count: 120, inputDimensions: 5, configuration: configuration)
+            for threads in [2, 3] {
+                configuration.threads = threads
+                let other = try TSNE.embed(points: blobs.points, count: 120, inputDimensions: 5, configuration: configuration)
+                XCTAssertEqual(other.embedding.map(\.bitPattern), reference.embedding.map(\.bitPattern), "\(method), \(threads) threads")
+                XCTAssertEqual(other.klDivergences.map(\.bitPattern), reference.klDivergences.map(\.bitPattern), "\(method), \(threads) threads")
+            }
+        }
+    }
+
     func testInitializations() {
         let blobs = gaussianBlobs(clusters: 2, perCluster: 100, dimensions: 4, separation: 5, seed: 1)
         let pca = TSNEInitialization.pca.embedding(

@@ -18,9 +18,12 @@ final class TrainerTests: XCTestCase {
         return values
     }
 
-    private func train(threads: Int, seed: UInt64, data: [Float], epochs: Int) throws -> (Network, [Double]) {
+    private func train(
+        threads: Int, seed: UInt64, data: [Float], epochs: Int, shards: Int = Trainer.defaultShards
+    ) throws -> (Network, [Double]) {
         let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: SampleShape(channels: 1, height: 28, width: 28), seed: seed)
-        let trainer = Trainer(network: network, threads: threads, maxBatch: 20, lossFunction: .l1, learningRate: 0.005)
+        let trainer = Trainer(
+            network: network, threads: threads, maxBatch: 20, lossFunction: .l1, learningRate: 0.005, shards: shards)
         var losses: [Double] = []
         for epoch in 0..<epochs {
             var generator = SeededGenerator(seed: seed, stream: UInt64(epoch))
@@ -40,21 +43,37 @@ final class TrainerTests: XCTestCase {
         return (network, losses)
     }
 
-    func testSameSeedAndThreadsGiveIdenticalWeights() throws {
-        let data = images(50)
-        for threads in [1, 2] {
-            let (first, losses) = try train(threads: threads, seed: 1, data: data, epochs: 3)
-            let (second, _) = try train(threads: threads, seed: 1, data: data, epochs: 3)
-            XCTAssertEqual(first.parameters, second.parameters, "\(threads) threads")
-            XCTAssertEqual(first.statistics, second.statistics, "\(threads) threads")
-            XCTAssertLessThan(losses.last!, losses.first!, "loss should fall, \(losses)")
+    /// Bit patterns, so that equal means the same bytes.
+    private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+
+    func testSameSeedGivesIdenticalWeightsWhateverTheThreadCount() throws {
+        // 42 images in batches of 20: the last batch of 2 leaves two of the 4 shards empty.
+        XCTAssertEqual(Trainer.defaultShards, 4)
+        let data = images(42)
+        let (reference, referenceLosses) = try train(threads: 1, seed: 1, data: data, epochs: 3)
+        XCTAssertLessThan(referenceLosses.last!, referenceLosses.first!, "loss should fall, \(referenceLosses)")
+        for threads in [1, 2, 3, 5] {
+            let (other, losses) = try train(threads: threads, seed: 1, data: data, epochs: 3)
+            XCTAssertEqual(bits(other.parameters), bits(reference.parameters), "\(threads) threads")
+            XCTAssertEqual(bits(other.statistics), bits(reference.statistics), "\(threads) threads")
+            XCTAssertEqual(losses.map(\.bitPattern), referenceLosses.map(\.bitPattern), "\(threads) threads")
         }
-        let (one, _) = try train(threads: 1, seed: 1, data: data, epochs: 1)
-        let (two, _) = try train(threads: 2, seed: 1, data: data, epochs: 1)
         let (otherSeed, _) = try train(threads: 2, seed: 2, data: data, epochs: 1)
-        // Thread counts differ only by rounding; seeds differ entirely.
-        XCTAssertLessThan(zip(one.parameters, two.parameters).map { abs($0 - $1) }.max()!, 1e-3)
-        XCTAssertGreaterThan(zip(two.parameters, otherSeed.parameters).map { abs($0 - $1) }.max()!, 1e-2)
+        XCTAssertGreaterThan(zip(reference.parameters, otherSeed.parameters).map { abs($0 - $1) }.max()!, 1e-2)
+    }
+
+    func testTheShardCountAloneSetsTheResult() throws {
+        let data = images(30)
+        // Three shards of 6 or 7 samples, one thread running all three or one each.
+        let (one, _) = try train(threads: 1, seed: 4, data: data, epochs: 1, shards: 3)
+        for threads in [2, 3, 4] {
+            let (other, _) = try train(threads: threads, seed: 4, data: data, epochs: 1, shards: 3)
+            XCTAssertEqual(bits(other.parameters), bits(one.parameters), "\(threads) threads")
+            XCTAssertEqual(bits(other.statistics), bits(one.statistics), "\(threads) threads")
+        }
+        // Other shards add the same sums in another grouping: equal up to rounding.
+        let (four, _) = try train(threads: 2, seed: 4, data: data, epochs: 1)
+        XCTAssertLessThan(zip(one.parameters, four.parameters).map { abs($0 - $1) }.max()!, 1e-3)
     }
 
     func testInferReturnsCodesInSampleMajorOrder() throws {
@@ -75,6 +94,8 @@ final class TrainerTests: XCTestCase {
             return result
         }
         let whole = codes(threads: 1, batch: 5)
+        XCTAssertEqual(bits(codes(threads: 2, batch: 5)), bits(whole))
+        XCTAssertEqual(bits(codes(threads: 3, batch: 5)), bits(whole))
         // Each sample's code lands at its own place whatever the batching (up to the rounding of
         // matrix products of other sizes).
         for other in [codes(threads: 2, batch: 5), codes(threads: 1, batch: 1), codes(threads: 2, batch: 2)] {
@@ -145,7 +166,11 @@ final class TrainerTests: XCTestCase {
         let hundred = try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 100)
         XCTAssertGreaterThan(hundred, 100 * activations)
         XCTAssertLessThan(hundred, 100 * 10 * activations)
-        XCTAssertEqual(try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 200), 2 * hundred)
+        // Linear in the samples the shards hold: the batch rounded up to a multiple of the shards.
+        let ninetySix = try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 96)
+        XCTAssertEqual(try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 192), 2 * ninetySix)
+        XCTAssertEqual(hundred, ninetySix * 100 / 96)
+        XCTAssertEqual(try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 101), ninetySix * 104 / 96)
         XCTAssertThrowsError(try Trainer.bufferBytes(
             architecture: [.conv2d(ConvolutionSpec(inChannels: 3, outChannels: 1, kernelSize: 1))], inputShape: shape, batch: 1))
     }
