@@ -12,13 +12,15 @@ import Foundation
 /// interpolated back.
 ///
 /// The charges 1, y₁ − c, y₂ − c (c: the grid's centre) go through k², giving the forces
-/// Σⱼ kᵢⱼ²·(yᵢ − yⱼ) = (yᵢ − c)·φ₀ − φ₁,₂ (the interpolation error of k² enters both terms with the
-/// same weights, so their difference carries it only in proportion to yᵢ − yⱼ). Z = Σᵢ Σⱼ≠ᵢ kᵢⱼ
-/// comes from a fourth field, the unit charge through k itself, minus each point's interpolated
-/// kernel with itself (≈ 1, computed exactly from its weights). FIt-SNE instead expands
-/// kᵢⱼ = kᵢⱼ²·(1 + ‖yᵢ‖² − 2yᵢ·yⱼ + ‖yⱼ‖²) and takes the self term as exactly 1: on tight clusters
-/// 40 units from the centre both left Z 0.5–1.2% off, enough to change where a small embedding
-/// ends; Z from k is within 10⁻⁴ (`h5pipe-bench fft-error` measures both along real runs).
+/// Σⱼ kᵢⱼ²·(yᵢ − yⱼ) = (yᵢ − c)·φ₀ − φ₁,₂, which vanish exactly for a point with itself. Z comes
+/// from the same three potentials: FIt-SNE transforms a fourth charge ‖y‖² for it, but summed over
+/// all points that term equals Σᵢ ‖uᵢ‖²·φ₀ᵢ by the kernel's symmetry, so three forward and three
+/// inverse transforms serve. The sum includes each point with itself, Σ_a Σ_b L_a·L_b·k²(n_a − n_b)
+/// over its box's nodes: 1 without interpolation error, but up to a few percent off with boxes
+/// ~1 wide. Taking it as 1 (as FIt-SNE does) put Z up to 1.4% off on tight clusters, enough to move
+/// where a small embedding ends; it is computed per point from the point's weights and removed,
+/// which keeps the KL within 3·10⁻³ of the exact one on 180–2,000 points (`h5pipe-bench fft-error`
+/// measures it along real runs).
 ///
 /// Work is split into a fixed number of slices (point ranges, FFT row and column slices) that
 /// threads take in turn, and each node sums its points in index order, so the result is
@@ -27,10 +29,10 @@ import Foundation
 /// the zero half of the padded input and the unused half of the output.
 ///
 /// Complexity O(N + B² log B) per call besides the attractive term's O(nnz(P)). Accuracy against
-/// the exact gradient, measured with `h5pipe-bench fft-error` on 100–2,000 clustered points:
+/// the exact gradient, measured with `h5pipe-bench fft-error` on 100–2,000 clustered points: the
 /// repulsive forces within 0.1% while the embedding is small (early exaggeration) and 2–4% once
-/// clusters are tight and boxes ~1 wide; the KL divergence within 10⁻⁴ (relative) except for very
-/// small N. A smaller `maximumIntervalWidth` trades time (∝ 1/w²) for accuracy.
+/// clusters are tight and boxes ~1 wide (openTSNE's grid); the KL within 3·10⁻³ (relative) from
+/// 180 points up, 2.6% at 100. A smaller `maximumIntervalWidth` trades time (∝ 1/w²) for accuracy.
 public final class FFTGradient: GradientMethod {
     /// Threads for spreading, interpolation and the transforms.
     public let threads: Int
@@ -95,9 +97,7 @@ public final class FFTGradient: GradientMethod {
         }
         let (boxCount, boxWidth) = layout(extent: max(upper - lower, 1e-6))
         if grid?.boxes != boxCount {
-            grid = InterpolationGrid(
-                boxes: boxCount, charges: 3, kernels: [.squared, .cauchy],
-                fields: [(0, 0), (1, 0), (2, 0), (0, 1)])
+            grid = InterpolationGrid(boxes: boxCount, charges: 3)
         }
         let grid = self.grid!
         if buffers?.count != count { buffers = PointBuffers(count: count) }
@@ -163,11 +163,11 @@ public final class FFTGradient: GradientMethod {
         embedding.withUnsafeBufferPointer { yBuffer in
             let y = yBuffer.baseAddress!
             parallelFor(pointSlices.count, threads: threads) { slice in
-                let unitField = fields[0], firstField = fields[1], secondField = fields[2], kernelField = fields[3]
+                let unitField = fields[0], firstField = fields[1], secondField = fields[2]
                 for i in pointSlices[slice] {
                     let boxColumn = Int(boxesOut[2 &* i]), boxRow = Int(boxesOut[2 &* i &+ 1])
                     let w = weightsOut.base + 6 &* i
-                    var unit: Float = 0, first: Float = 0, second: Float = 0, kernelSum: Float = 0
+                    var unit: Float = 0, first: Float = 0, second: Float = 0
                     for r in 0..<3 {
                         let base = (3 &* boxRow &+ r) &* padded &+ 3 &* boxColumn
                         let rowWeight = w[3 &+ r]
@@ -176,11 +176,11 @@ public final class FFTGradient: GradientMethod {
                             unit += weight * unitField[base &+ s]
                             first += weight * firstField[base &+ s]
                             second += weight * secondField[base &+ s]
-                            kernelSum += weight * kernelField[base &+ s]
                         }
                     }
                     let u1 = y[2 &* i] - center, u2 = y[2 &* i &+ 1] - center
-                    potentialsOut[3 &* i] = kernelSum - selfKernel.value(weights: w)
+                    potentialsOut[3 &* i] = (1 + 2 * (u1 * u1 + u2 * u2)) * unit - 2 * (u1 * first + u2 * second)
+                        - selfKernel.value(weights: w)
                     potentialsOut[3 &* i &+ 1] = u1 * unit - first
                     potentialsOut[3 &* i &+ 2] = u2 * unit - second
                 }
@@ -232,7 +232,7 @@ private final class PointBuffers {
     let boxes: UnsafeMutablePointer<Int32>
     /// [N, 2, 3]: the three node weights along x, then along y.
     let weights: UnsafeMutablePointer<Float>
-    /// [N, 3]: Σⱼ≠ᵢ kᵢⱼ, then Σⱼ kᵢⱼ²·(yᵢ − yⱼ).
+    /// [N, 3]: Σⱼ≠ᵢ kᵢⱼ (its expansion), then Σⱼ kᵢⱼ²·(yᵢ − yⱼ).
     let potentials: UnsafeMutablePointer<Float>
 
     init(count: Int) {
@@ -252,16 +252,19 @@ private final class PointBuffers {
     }
 }
 
-/// The interpolated kernel of a point with itself, Σ_a Σ_b L_a(y)·L_b(y)·k(n_a − n_b) over the
-/// 3×3 nodes a, b of its box: what the convolution adds to Σⱼ kᵢⱼ for j = i (≈ 1, exactly 1 only
-/// without interpolation error).
+/// The interpolated k² of a point with itself, Σ_a Σ_b L_a(y)·L_b(y)·k²(n_a − n_b) over the 3×3
+/// nodes a, b of its box: what the convolution adds to the Z expansion for j = i (≈ 1, exactly 1
+/// only without interpolation error).
 private struct SelfKernel {
-    /// k at node offsets (p·h, q·h): k(0, 0), k(h, 0) = k(0, h), k(2h, 0) = k(0, 2h), k(h, h),
-    /// k(2h, h) = k(h, 2h), k(2h, 2h).
+    /// k² at node offsets (p·h, q·h): at (0, 0), (h, 0) = (0, h), (2h, 0) = (0, 2h), (h, h),
+    /// (2h, h) = (h, 2h), (2h, 2h).
     let k00: Float, k10: Float, k20: Float, k11: Float, k21: Float, k22: Float
 
     init(spacing h: Float) {
-        func k(_ p: Float, _ q: Float) -> Float { 1 / (1 + (p * p + q * q) * h * h) }
+        func k(_ p: Float, _ q: Float) -> Float {
+            let k = 1 / (1 + (p * p + q * q) * h * h)
+            return k * k
+        }
         (k00, k10, k20, k11, k21, k22) = (k(0, 0), k(1, 0), k(2, 0), k(1, 1), k(2, 1), k(2, 2))
     }
 
@@ -289,28 +292,11 @@ private func lagrangeWeights(_ t: Float, into out: UnsafeMutablePointer<Float>) 
     out[2] = a * b * 4.5
 }
 
-/// A kernel the grid convolves node charges with; Δ = target − source, k = 1/(1 + ‖Δ‖²).
-enum GridKernel {
-    /// k
-    case cauchy
-    /// k²
-    case squared
-
-    @inline(__always)
-    func value(dx: Float, dy: Float) -> Float {
-        let k = 1 / (1 + dx * dx + dy * dy)
-        switch self {
-        case .cauchy: return k
-        case .squared: return k * k
-        }
-    }
-}
-
 /// FFTW plans and buffers for one grid size: nodes = 3·boxes per side, zero-padded to twice that
 /// so the circular convolution equals the linear one on the node grid.
 ///
-/// Each output field is one charge grid convolved with one kernel. A 2-D transform is done as 1-D
-/// transforms along rows, then along columns. Forward, only the `nodes` rows that hold charges
+/// Each charge grid is convolved with k². A 2-D transform is done as 1-D transforms along rows,
+/// then along columns. Forward, only the `nodes` rows that hold charges
 /// are transformed (the rest are zero); backward, only the `nodes` rows that are read are
 /// produced. Row work is cut into fixed row slices and column work (forward columns, spectrum
 /// products, inverse columns) into fixed column slices, each with plans made for it; threads take
@@ -321,21 +307,18 @@ final class InterpolationGrid {
     let padded: Int
     /// Real node charges, [padded, padded] each, nonzero only in the top-left [nodes, nodes].
     let charges: [UnsafeMutablePointer<Float>]
-    /// Output fields, [padded, padded] each, the top-left [nodes, nodes] meaningful.
+    /// The charges through k², [padded, padded] each, the top-left [nodes, nodes] meaningful.
     let potentials: [UnsafeMutablePointer<Float>]
-    /// (charge, kernel) of each field.
-    let fields: [(charge: Int, kernel: Int)]
-    let kernels: [GridKernel]
     /// Half spectra [padded, nodes + 1] of the charges.
     private let spectra: [UnsafeMutablePointer<fftwf_complex>]
-    /// Spectra of the kernels sampled at signed node offsets, scaled by 1/padded².
-    private let kernelSpectra: [UnsafeMutablePointer<fftwf_complex>]
+    /// Spectrum of k² sampled at signed node offsets, scaled by 1/padded².
+    private let kernelSpectrum: UnsafeMutablePointer<fftwf_complex>
     private let products: [UnsafeMutablePointer<fftwf_complex>]
     private let kernelSamples: UnsafeMutablePointer<Float>
-    private let kernelPlans: [fftwf_plan]
+    private let kernelPlan: fftwf_plan
     private let rowSlices: [Range<Int>]
     private let columnSlices: [Range<Int>]
-    /// [charge][row slice], [charge][column slice], [field][column slice], [field][row slice].
+    /// [charge][row slice], [charge][column slice], [charge][column slice], [charge][row slice].
     private var forwardRowPlans: [[fftwf_plan]] = []
     private var forwardColumnPlans: [[fftwf_plan]] = []
     private var inverseColumnPlans: [[fftwf_plan]] = []
@@ -343,10 +326,8 @@ final class InterpolationGrid {
     /// The node spacing the kernel spectra hold; NaN before the first call.
     private var kernelSpacing = Float.nan
 
-    init(boxes: Int, charges chargeCount: Int, kernels: [GridKernel], fields: [(charge: Int, kernel: Int)]) {
+    init(boxes: Int, charges chargeCount: Int) {
         self.boxes = boxes
-        self.kernels = kernels
-        self.fields = fields
         nodes = boxes * FFTGradient.nodesPerInterval
         padded = 2 * nodes
         let realSize = padded * padded
@@ -363,14 +344,13 @@ final class InterpolationGrid {
             return pointer
         }
         charges = (0..<chargeCount).map { _ in reals() }
-        potentials = fields.map { _ in reals() }
+        potentials = (0..<chargeCount).map { _ in reals() }
         kernelSamples = reals()
         spectra = (0..<chargeCount).map { _ in complexes() }
-        kernelSpectra = kernels.map { _ in complexes() }
-        products = fields.map { _ in complexes() }
+        kernelSpectrum = complexes()
+        products = (0..<chargeCount).map { _ in complexes() }
         let flags = UInt32(FFTW_ESTIMATE)
-        let samples = kernelSamples, side = Int32(padded)
-        kernelPlans = kernelSpectra.map { fftwf_plan_dft_r2c_2d(side, side, samples, $0, flags)! }
+        kernelPlan = fftwf_plan_dft_r2c_2d(Int32(padded), Int32(padded), kernelSamples, kernelSpectrum, flags)
         rowSlices = evenRanges(nodes, parts: FFTGradient.slices)
         // Even column starts keep each slice's complex data 16-byte aligned for SIMD.
         let columnParts = max(1, min(FFTGradient.slices, width / 2))
@@ -394,7 +374,7 @@ final class InterpolationGrid {
                     spectra[charge] + columns.lowerBound, nil, stride, 1, FFTW_FORWARD, flags)!
             })
         }
-        for field in fields.indices {
+        for field in 0..<chargeCount {
             inverseColumnPlans.append(columnSlices.map { columns in
                 fftwf_plan_many_dft(
                     1, &length, Int32(columns.count), products[field] + columns.lowerBound, nil, stride, 1,
@@ -409,15 +389,15 @@ final class InterpolationGrid {
     }
 
     deinit {
-        for plan in kernelPlans + (forwardRowPlans + forwardColumnPlans + inverseColumnPlans + inverseRowPlans).joined() {
+        for plan in [kernelPlan] + (forwardRowPlans + forwardColumnPlans + inverseColumnPlans + inverseRowPlans).joined() {
             fftwf_destroy_plan(plan)
         }
         for pointer in charges + potentials + [kernelSamples] { fftwf_free(pointer) }
-        for pointer in spectra + kernelSpectra + products { fftwf_free(pointer) }
+        for pointer in spectra + [kernelSpectrum] + products { fftwf_free(pointer) }
     }
 
-    /// Samples the kernels at the signed node offsets of the circulant embedding and transforms
-    /// them; skipped when the spacing is unchanged. The offset ±nodes, never used, is zero.
+    /// Samples k² at the signed node offsets of the circulant embedding and transforms it; skipped
+    /// when the spacing is unchanged. The offset ±nodes, never used, is zero.
     func prepareKernels(spacing: Float, threads: Int) {
         if spacing == kernelSpacing { return }
         kernelSpacing = spacing
@@ -425,28 +405,29 @@ final class InterpolationGrid {
         let scale = 1 / Float(padded * padded)  // FFTW's inverse is unnormalised.
         let samples = SharedPointer(kernelSamples)
         let rowRanges = evenRanges(padded, parts: FFTGradient.slices)
-        for (kernel, plan) in zip(kernels, kernelPlans) {
-            parallelFor(rowRanges.count, threads: threads) { slice in
-                for row in rowRanges[slice] {
-                    let dy = Float(row < nodes ? row : row - padded) * spacing
-                    for column in 0..<padded {
-                        let dx = Float(column < nodes ? column : column - padded) * spacing
-                        let value = row != nodes && column != nodes ? kernel.value(dx: dx, dy: dy) : 0
-                        samples[row &* padded &+ column] = value * scale
+        parallelFor(rowRanges.count, threads: threads) { slice in
+            for row in rowRanges[slice] {
+                let dy = Float(row < nodes ? row : row - padded) * spacing
+                for column in 0..<padded {
+                    let dx = Float(column < nodes ? column : column - padded) * spacing
+                    var value: Float = 0
+                    if row != nodes && column != nodes {
+                        let kernel = 1 / (1 + dx * dx + dy * dy)
+                        value = kernel * kernel
                     }
+                    samples[row &* padded &+ column] = value * scale
                 }
             }
-            // Multi-dimensional r2c transforms may overwrite their input: each kernel is sampled anew.
-            fftwf_execute(plan)
         }
+        fftwf_execute(kernelPlan)
     }
 
-    /// Convolves the charges with the kernels into ``potentials``.
+    /// Convolves the charges with k² into ``potentials``.
     func convolve(threads: Int) {
         let nodes = self.nodes, padded = self.padded, width = nodes + 1
-        let rowSlices = self.rowSlices, columnSlices = self.columnSlices, fields = self.fields
+        let rowSlices = self.rowSlices, columnSlices = self.columnSlices
         let spectra = self.spectra.map { SharedPointer($0) }
-        let kernels = kernelSpectra.map { SharedPointer($0) }, products = self.products.map { SharedPointer($0) }
+        let kernel = SharedPointer(kernelSpectrum), products = self.products.map { SharedPointer($0) }
         parallelFor(rowSlices.count, threads: threads) { slice in
             let rows = rowSlices[slice]
             for charge in spectra.indices {
@@ -459,20 +440,19 @@ final class InterpolationGrid {
         parallelFor(columnSlices.count, threads: threads) { slice in
             for charge in spectra.indices { fftwf_execute(forwardColumnPlans[charge][slice]) }
             let columns = columnSlices[slice]
-            for (field, pair) in fields.enumerated() {
-                let spectrum = spectra[pair.charge], kernel = kernels[pair.kernel], product = products[field]
+            for (spectrum, product) in zip(spectra, products) {
                 for row in 0..<padded {
                     for index in (row &* width &+ columns.lowerBound)..<(row &* width &+ columns.upperBound) {
-                        // Even kernels have real spectra.
+                        // The kernel is real and even, so its spectrum is real.
                         let k = kernel[index].0, s = spectrum[index]
                         product[index] = (s.0 * k, s.1 * k)
                     }
                 }
-                fftwf_execute(inverseColumnPlans[field][slice])
             }
+            for field in products.indices { fftwf_execute(inverseColumnPlans[field][slice]) }
         }
         parallelFor(rowSlices.count, threads: threads) { slice in
-            for field in fields.indices { fftwf_execute(inverseRowPlans[field][slice]) }
+            for field in products.indices { fftwf_execute(inverseRowPlans[field][slice]) }
         }
     }
 }
