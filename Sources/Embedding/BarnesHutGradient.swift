@@ -36,9 +36,7 @@ public final class BarnesHutGradient: GradientMethod {
         var partialZ = [Double](repeating: 0, count: ranges.count)
         let thetaSquared = theta * theta
         embedding.withUnsafeBufferPointer { y in
-            let out = SharedPointer(repulsion.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            let zOut = SharedPointer(partialZ.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            parallelFor(ranges.count) { part in
+            withSharedPointers(&repulsion, &partialZ) { out, zOut in parallelFor(ranges.count) { part in
                 var stack: [Int32] = []
                 stack.reserveCapacity(256)
                 var force = [Double](repeating: 0, count: dimensions)
@@ -72,7 +70,7 @@ public final class BarnesHutGradient: GradientMethod {
                     for c in 0..<dimensions { out[i * dimensions + c] = Float(force[c]) }
                 }
                 zOut[part] = z
-            }
+            } }
         }
         // Every point met itself (kernel 1) in its own leaf.
         let z = partialZ.reduce(0, +) - Double(count)

@@ -37,15 +37,24 @@ public final class FFTGradient: GradientMethod {
     static let maximumIntervals = 1000
 
     private var grid: InterpolationGrid?
-    private var boxes: [Int32] = []
-    private var weights: [Float] = []
-    private var potentials: [Float] = []
+    /// Per-point scratch, owned by the method and reused across calls while N stays the same:
+    /// box column and row [N, 2], Lagrange weights per axis [N, 2, 3], potentials [N, 3].
+    private var scratchCount = 0
+    private var boxes = UnsafeMutablePointer<Int32>.allocate(capacity: 0)
+    private var weights = UnsafeMutablePointer<Float>.allocate(capacity: 0)
+    private var potentials = UnsafeMutablePointer<Float>.allocate(capacity: 0)
 
     /// Creates the method (2-D embeddings only).
     public init(threads: Int = 1, minimumIntervals: Int = 50, maximumIntervalWidth: Float = 1) {
         self.threads = max(1, threads)
         self.minimumIntervals = minimumIntervals
         self.maximumIntervalWidth = maximumIntervalWidth
+    }
+
+    deinit {
+        boxes.deallocate()
+        weights.deallocate()
+        potentials.deallocate()
     }
 
     /// The smallest 7-smooth integer ≥ `value` (a size FFTW transforms fast).
@@ -88,16 +97,24 @@ public final class FFTGradient: GradientMethod {
         let center = lower + boxWidth * Float(boxCount) / 2
         if grid?.boxes != boxCount { grid = InterpolationGrid(boxes: boxCount, threads: threads) }
         let grid = self.grid!
-        if boxes.count != 2 * count {
-            boxes = [Int32](repeating: 0, count: 2 * count)
-            weights = [Float](repeating: 0, count: 6 * count)
-            potentials = [Float](repeating: 0, count: 3 * count)
+        if scratchCount != count {
+            boxes.deallocate()
+            weights.deallocate()
+            potentials.deallocate()
+            boxes = .allocate(capacity: 2 * count)
+            weights = .allocate(capacity: 6 * count)
+            potentials = .allocate(capacity: 3 * count)
+            boxes.initialize(repeating: 0, count: 2 * count)
+            weights.initialize(repeating: 0, count: 6 * count)
+            potentials.initialize(repeating: 0, count: 3 * count)
+            scratchCount = count
         }
 
         let pointRanges = evenRanges(count, parts: threads)
-        let boxesOut = SharedPointer(boxes.withUnsafeMutableBufferPointer { $0.baseAddress! })
-        let weightsOut = SharedPointer(weights.withUnsafeMutableBufferPointer { $0.baseAddress! })
-        let potentialsOut = SharedPointer(potentials.withUnsafeMutableBufferPointer { $0.baseAddress! })
+        // The scratch lives as long as `self`, so these may cross into the threads' closures.
+        let boxesOut = SharedPointer(boxes)
+        let weightsOut = SharedPointer(weights)
+        let potentialsOut = SharedPointer(potentials)
         var z = 0.0
         embedding.withUnsafeBufferPointer { y in
             let y = y.baseAddress!
@@ -171,11 +188,12 @@ public final class FFTGradient: GradientMethod {
             z -= Double(count)  // each point's kernel with itself
         }
         let inverseZ = Float(1 / z)
-        let gradientOut = SharedPointer(gradient.withUnsafeMutableBufferPointer { $0.baseAddress! })
-        parallelFor(pointRanges.count) { part in
-            for i in pointRanges[part] {
-                gradientOut[2 &* i] -= potentialsOut[3 &* i &+ 1] * inverseZ
-                gradientOut[2 &* i &+ 1] -= potentialsOut[3 &* i &+ 2] * inverseZ
+        withSharedPointers(&gradient) { gradientOut in
+            parallelFor(pointRanges.count) { part in
+                for i in pointRanges[part] {
+                    gradientOut[2 &* i] -= potentialsOut[3 &* i &+ 1] * inverseZ
+                    gradientOut[2 &* i &+ 1] -= potentialsOut[3 &* i &+ 2] * inverseZ
+                }
             }
         }
         return computeKL ? attractive.klWithoutZ + attractive.probabilitySum * Foundation.log(z) : nil
@@ -186,7 +204,7 @@ public final class FFTGradient: GradientMethod {
         let parts = min(threads, boxCount)
         if parts == 1 { return [0..<boxCount] }
         var histogram = [Int](repeating: 0, count: boxCount)
-        for i in 0..<count { histogram[Int(boxes[2 * i + 1])] += 1 }
+        for i in 0..<count { histogram[Int(boxes[2 &* i &+ 1])] += 1 }
         var bands: [Range<Int>] = []
         var start = 0, seen = 0
         for part in 1..<parts {
