@@ -162,9 +162,9 @@ private func heapPush(
     _ distance: Float, _ index: Int32
 ) {
     var child = size
-    size += 1
+    size &+= 1
     while child > 0 {
-        let parent = (child - 1) / 2
+        let parent = (child &- 1) >> 1
         if !heapAbove(distance, index, distances[parent], indices[parent]) { break }
         distances[child] = distances[parent]
         indices[child] = indices[parent]
@@ -181,12 +181,12 @@ private func heapReplaceTop(
 ) {
     var parent = 0
     while true {
-        var child = 2 * parent + 1
+        var child = 2 &* parent &+ 1
         if child >= size { break }
-        if child + 1 < size
-            && heapAbove(distances[child + 1], indices[child + 1], distances[child], indices[child])
+        if child &+ 1 < size
+            && heapAbove(distances[child &+ 1], indices[child &+ 1], distances[child], indices[child])
         {
-            child += 1
+            child &+= 1
         }
         if !heapAbove(distances[child], indices[child], distance, index) { break }
         distances[parent] = distances[child]
