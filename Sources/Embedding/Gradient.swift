@@ -132,18 +132,23 @@ public final class ExactGradient: GradientMethod {
         embedding.withUnsafeBufferPointer { y in
             withSharedPointers(&repulsion, &partialZ) { out, zOut in parallelFor(ranges.count) { part in
                 var z = 0.0
-                var difference = [Double](repeating: 0, count: dimensions)
+                // Per-thread scratch: the difference yᵢ − yⱼ and the force on point i.
+                let difference = UnsafeMutablePointer<Double>.allocate(capacity: 2 * dimensions)
+                defer { difference.deallocate() }
+                let force = difference + dimensions
                 for i in ranges[part] {
+                    force.initialize(repeating: 0, count: dimensions)
                     for j in 0..<count where j != i {
                         var distance = 0.0
                         for c in 0..<dimensions {
-                            difference[c] = Double(y[i * dimensions + c]) - Double(y[j * dimensions + c])
+                            difference[c] = Double(y[i &* dimensions &+ c]) - Double(y[j &* dimensions &+ c])
                             distance += difference[c] * difference[c]
                         }
                         let kernel = 1 / (1 + distance)
                         z += kernel
-                        for c in 0..<dimensions { out[i * dimensions + c] += kernel * kernel * difference[c] }
+                        for c in 0..<dimensions { force[c] += kernel * kernel * difference[c] }
                     }
+                    for c in 0..<dimensions { out[i &* dimensions &+ c] = force[c] }
                 }
                 zOut[part] = z
             } }
