@@ -132,19 +132,22 @@ private func scanRow(
 ) {
     var size = heapSize
     var threshold: Float = size == k ? heapDistances[0] : .infinity
-    for c in 0..<columns {
+    // A plain counted loop: `for c in 0..<columns` kept a second end check per column.
+    // Columns are point indices, which fit in Int32 (the neighbour indices are Int32).
+    var c = 0
+    while c < columns {
         let distance = rowNorm + norms[columnStart &+ c] + tile[c]
-        if distance < threshold {
-            let column = columnStart &+ c
-            if column == row { continue }
+        let column = columnStart &+ c
+        if distance < threshold && column != row {
             if size < k {
-                heapPush(heapDistances, heapIndices, &size, distance, Int32(column))
+                heapPush(heapDistances, heapIndices, &size, distance, Int32(truncatingIfNeeded: column))
                 if size == k { threshold = heapDistances[0] }
             } else {
-                heapReplaceTop(heapDistances, heapIndices, k, distance, Int32(column))
+                heapReplaceTop(heapDistances, heapIndices, k, distance, Int32(truncatingIfNeeded: column))
                 threshold = heapDistances[0]
             }
         }
+        c &+= 1
     }
     heapSize = size
 }
