@@ -46,15 +46,15 @@ struct ConvolutionGeometry {
         for channel in 0..<channels {
             for kh in 0..<kernel {
                 for kw in 0..<kernel {
-                    let row = (channel * kernel + kh) * kernel + kw
+                    let row = (channel &* kernel &+ kh) &* kernel &+ kw
                     let valid = validOutputColumns(kw: kw)
                     if valid.isEmpty { continue }
                     for oh in 0..<outHeight {
-                        let ih = oh * stride - padding + kh
+                        let ih = oh &* stride &- padding &+ kh
                         if ih < 0 || ih >= height { continue }
-                        let iw = valid.lowerBound * stride - padding + kw
-                        body(row, (oh * outWidth + valid.lowerBound) * batch,
-                             ((channel * height + ih) * width + iw) * batch, valid.count)
+                        let iw = valid.lowerBound &* stride &- padding &+ kw
+                        body(row, (oh &* outWidth &+ valid.lowerBound) &* batch,
+                             ((channel &* height &+ ih) &* width &+ iw) &* batch, valid.count)
                     }
                 }
             }
@@ -70,7 +70,7 @@ struct ConvolutionGeometry {
         if padding > 0 { columns.update(repeating: 0, count: rows * columnCount) }
         let step = stride * batch
         forEachRun(batch: batch) { row, column, offset, runs in
-            let destination = columns + row * columnCount + column
+            let destination = columns + (row &* columnCount &+ column)
             let source = image + offset
             if stride == 1 {
                 copy(source, destination, count: runs &* batch)
@@ -89,7 +89,7 @@ struct ConvolutionGeometry {
         image.update(repeating: 0, count: channels * batch * height * width)
         let step = stride * batch
         forEachRun(batch: batch) { row, column, offset, runs in
-            let source = columns + row * columnCount + column
+            let source = columns + (row &* columnCount &+ column)
             let destination = image + offset
             if stride == 1 {
                 add(source, destination, count: runs &* batch)
