@@ -1,10 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Compute modules are built with `-Ounchecked` in release: their inner loops index arrays whose
-/// bounds are established by shape checks at the API boundary.
-let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-
+// No target uses `.unsafeFlags`: SwiftPM refuses them in a dependency named by URL and version, and
+// h5pipe is meant to be one (scripts/check-versioned-dependency builds a package that depends on
+// it so). The compute modules (NeuralNet, Embedding, Plot) get their speed at plain `-O` from
+// their code instead: shapes are checked once at the API boundary, inner loops index through
+// buffer pointers taken outside the loop, and index arithmetic wraps (`&+`, `&*`).
 let package = Package(
     name: "h5pipe",
     platforms: [.macOS(.v13)],
@@ -27,9 +28,9 @@ let package = Package(
         // MARK: - Storage and pure compute (know nothing of pipelines)
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "IDX", dependencies: ["CZlib"]),
-        .target(name: "NeuralNet", dependencies: ["CBLAS"], swiftSettings: fastMath),
-        .target(name: "Embedding", dependencies: ["CBLAS", "CFFTW"], swiftSettings: fastMath),
-        .target(name: "Plot", dependencies: ["CCairo", "CZlib"], swiftSettings: fastMath),
+        .target(name: "NeuralNet", dependencies: ["CBLAS"]),
+        .target(name: "Embedding", dependencies: ["CBLAS", "CFFTW"]),
+        .target(name: "Plot", dependencies: ["CCairo", "CZlib"]),
 
         // MARK: - Pipeline engine and built-in stages
         .target(name: "PipelineEngine", dependencies: ["HDF5", "COpenSSL"]),
@@ -53,8 +54,7 @@ let package = Package(
                 "HDF5", "IDX", "NeuralNet", "Embedding", "Plot", "PipelineEngine", "Stages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Benchmarks/Swift",
-            swiftSettings: fastMath),
+            path: "Benchmarks/Swift"),
 
         // MARK: - Tests (one target per module)
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),

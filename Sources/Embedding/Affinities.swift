@@ -62,14 +62,18 @@ public enum Affinities {
         let count = graph.count, k = graph.neighbors
         var probabilities = [Float](repeating: 0, count: count * k)
         let target = Foundation.log(perplexity)
-        let output = SharedPointer(probabilities.withUnsafeMutableBufferPointer { $0.baseAddress! })
         let ranges = evenRanges(count, parts: threads)
         graph.squaredDistances.withUnsafeBufferPointer { distances in
-            parallelFor(ranges.count) { part in
-                var shifted = [Double](repeating: 0, count: k)
-                var weights = [Double](repeating: 0, count: k)
+            withSharedPointers(&probabilities) { output in parallelFor(ranges.count) { part in
+                let shifted = UnsafeMutablePointer<Double>.allocate(capacity: k)
+                let weights = UnsafeMutablePointer<Double>.allocate(capacity: k)
+                defer {
+                    shifted.deallocate()
+                    weights.deallocate()
+                }
+                weights.initialize(repeating: 0, count: k)
                 for i in ranges[part] {
-                    let row = distances.baseAddress! + i * k
+                    let row = distances.baseAddress! + i &* k
                     var smallest = Double(row[0])
                     for n in 0..<k { smallest = min(smallest, Double(row[n])) }
                     for n in 0..<k { shifted[n] = Double(row[n]) - smallest }
@@ -96,9 +100,9 @@ public enum Affinities {
                     }
                     var sum = 0.0
                     for n in 0..<k { sum += weights[n] }
-                    for n in 0..<k { output[i * k + n] = Float(weights[n] / sum) }
+                    for n in 0..<k { output[i &* k &+ n] = Float(weights[n] / sum) }
                 }
-            }
+            } }
         }
         return probabilities
     }
@@ -131,10 +135,7 @@ public enum Affinities {
         var ownValues = [Float](repeating: 0, count: count * k)
         var rowLengths = [Int](repeating: 0, count: count)
         let ranges = evenRanges(count, parts: threads)
-        do {
-            let order = SharedPointer(ownOrder.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            let values = SharedPointer(ownValues.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            let lengths = SharedPointer(rowLengths.withUnsafeMutableBufferPointer { $0.baseAddress! })
+        withSharedPointers(&ownOrder, &ownValues, &rowLengths) { order, values, lengths in
             parallelFor(ranges.count) { part in
                 var pairs: [(Int32, Float)] = []
                 pairs.reserveCapacity(k)
@@ -169,9 +170,7 @@ public enum Affinities {
         var columns = [Int32](repeating: 0, count: rowOffsets[count])
         var values = [Float](repeating: 0, count: rowOffsets[count])
         let scale = 1 / Float(2 * count)
-        do {
-            let outColumns = SharedPointer(columns.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            let outValues = SharedPointer(values.withUnsafeMutableBufferPointer { $0.baseAddress! })
+        withSharedPointers(&columns, &values) { outColumns, outValues in
             parallelFor(ranges.count) { part in
                 for i in ranges[part] {
                     var a = 0, b = incomingOffsets[i], out = rowOffsets[i]

@@ -36,43 +36,52 @@ public final class BarnesHutGradient: GradientMethod {
         var partialZ = [Double](repeating: 0, count: ranges.count)
         let thetaSquared = theta * theta
         embedding.withUnsafeBufferPointer { y in
-            let out = SharedPointer(repulsion.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            let zOut = SharedPointer(partialZ.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            parallelFor(ranges.count, threads: threads) { part in
-                var stack: [Int32] = []
-                stack.reserveCapacity(256)
-                var force = [Double](repeating: 0, count: dimensions)
+            tree.withNodes { nodes in withSharedPointers(&repulsion, &partialZ) { out, zOut in parallelFor(ranges.count, threads: threads) { part in
+                // Depth-first: each opened cell leaves at most 2^d − 1 siblings waiting per level.
+                let stack = UnsafeMutablePointer<Int32>.allocate(capacity: (SpacePartitioningTree.maximumDepth + 2) << dimensions)
+                let force = UnsafeMutablePointer<Double>.allocate(capacity: dimensions)
+                defer {
+                    stack.deallocate()
+                    force.deallocate()
+                }
+                let y = y.baseAddress!
+                let childCount = Int32(1 << dimensions)
                 var z = 0.0
                 for i in ranges[part] {
-                    for c in 0..<dimensions { force[c] = 0 }
-                    stack.append(0)
-                    while let node = stack.popLast().map(Int.init) {
-                        let mass = tree.counts[node]
+                    let point = y + i &* dimensions
+                    force.initialize(repeating: 0, count: dimensions)
+                    stack[0] = 0
+                    var depth = 1
+                    while depth > 0 {
+                        depth &-= 1
+                        let node = Int(stack[depth])
+                        let mass = nodes.counts[node]
                         if mass == 0 { continue }
+                        let center = nodes.centersOfMass + node &* dimensions
                         var distance: Float = 0
                         for c in 0..<dimensions {
-                            let d = y[i * dimensions + c] - tree.centersOfMass[node * dimensions + c]
+                            let d = point[c] - center[c]
                             distance += d * d
                         }
-                        let firstChild = tree.firstChild[node]
-                        let width = tree.widths[node]
+                        let firstChild = nodes.firstChild[node]
+                        let width = nodes.widths[node]
                         if firstChild < 0 || width * width < thetaSquared * distance {
                             let kernel = 1 / (1 + Double(distance))
                             let weighted = Double(mass) * kernel
                             z += weighted
                             let forceWeight = weighted * kernel
-                            for c in 0..<dimensions {
-                                force[c] += forceWeight
-                                    * Double(y[i * dimensions + c] - tree.centersOfMass[node * dimensions + c])
-                            }
+                            for c in 0..<dimensions { force[c] += forceWeight * Double(point[c] - center[c]) }
                         } else {
-                            for child in 0..<(1 << dimensions) { stack.append(firstChild + Int32(child)) }
+                            for child in 0..<childCount {
+                                stack[depth] = firstChild &+ child
+                                depth &+= 1
+                            }
                         }
                     }
-                    for c in 0..<dimensions { out[i * dimensions + c] = Float(force[c]) }
+                    for c in 0..<dimensions { out[i &* dimensions &+ c] = Float(force[c]) }
                 }
                 zOut[part] = z
-            }
+            } } }
         }
         // Every point met itself (kernel 1) in its own leaf.
         let z = partialZ.reduce(0, +) - Double(count)
@@ -97,7 +106,31 @@ struct SpacePartitioningTree {
     /// Dimensions d of the points.
     let dimensions: Int
 
-    private static let maximumDepth = 32
+    /// Depth of the deepest cells; cells there are leaves whatever they hold.
+    static let maximumDepth = 32
+
+    /// Pointers to the node arrays, valid only inside `body`.
+    struct Nodes {
+        let counts: UnsafePointer<Int32>
+        let centersOfMass: UnsafePointer<Float>
+        let widths: UnsafePointer<Float>
+        let firstChild: UnsafePointer<Int32>
+    }
+
+    /// Calls `body` with pointers to the node arrays, for loops that visit many nodes.
+    func withNodes<Result>(_ body: (Nodes) throws -> Result) rethrows -> Result {
+        try counts.withUnsafeBufferPointer { counts in
+            try centersOfMass.withUnsafeBufferPointer { centersOfMass in
+                try widths.withUnsafeBufferPointer { widths in
+                    try firstChild.withUnsafeBufferPointer { firstChild in
+                        try body(Nodes(
+                            counts: counts.baseAddress!, centersOfMass: centersOfMass.baseAddress!,
+                            widths: widths.baseAddress!, firstChild: firstChild.baseAddress!))
+                    }
+                }
+            }
+        }
+    }
 
     init(points: [Float], count: Int, dimensions: Int) {
         self.dimensions = dimensions
@@ -116,9 +149,11 @@ struct SpacePartitioningTree {
         var order = Array(0..<count)
         var scratch = order
         appendNode()
-        build(
-            node: 0, range: 0..<count, center: center, width: width, depth: 0, points: points,
-            dimensions: dimensions, order: &order, scratch: &scratch)
+        points.withUnsafeBufferPointer { points in
+            build(
+                node: 0, range: 0..<count, center: center, width: width, depth: 0, points: points.baseAddress!,
+                dimensions: dimensions, order: &order, scratch: &scratch)
+        }
     }
 
     private mutating func appendNode() {
@@ -129,7 +164,7 @@ struct SpacePartitioningTree {
     }
 
     private mutating func build(
-        node: Int, range: Range<Int>, center: [Float], width: Float, depth: Int, points: [Float],
+        node: Int, range: Range<Int>, center: [Float], width: Float, depth: Int, points: UnsafePointer<Float>,
         dimensions: Int, order: inout [Int], scratch: inout [Int]
     ) {
         counts[node] = Int32(range.count)
@@ -140,7 +175,7 @@ struct SpacePartitioningTree {
         var allEqual = true
         for (position, index) in order[range].enumerated() {
             for c in 0..<dimensions {
-                let value = points[index * dimensions + c]
+                let value = points[index &* dimensions &+ c]
                 mass[c] += Double(value)
                 if position == 0 { first[c] = value } else if value != first[c] { allEqual = false }
             }
@@ -154,7 +189,7 @@ struct SpacePartitioningTree {
         var codes = [Int](repeating: 0, count: range.count)
         for (position, index) in order[range].enumerated() {
             var code = 0
-            for c in 0..<dimensions where points[index * dimensions + c] >= center[c] { code |= 1 << c }
+            for c in 0..<dimensions where points[index &* dimensions &+ c] >= center[c] { code |= 1 << c }
             codes[position] = code
             bucketSizes[code] += 1
         }

@@ -41,10 +41,7 @@ struct AttractiveForces {
             affinities.rowOffsets.withUnsafeBufferPointer { offsets in
                 affinities.columns.withUnsafeBufferPointer { columns in
                     affinities.values.withUnsafeBufferPointer { values in
-                        let out = SharedPointer(gradient.withUnsafeMutableBufferPointer { $0.baseAddress! })
-                        let klOut = SharedPointer(partialKL.withUnsafeMutableBufferPointer { $0.baseAddress! })
-                        let sumOut = SharedPointer(partialSum.withUnsafeMutableBufferPointer { $0.baseAddress! })
-                        parallelFor(ranges.count, threads: threads) { part in
+                        withSharedPointers(&gradient, &partialKL, &partialSum) { out, klOut, sumOut in parallelFor(ranges.count, threads: threads) { part in
                             var kl = 0.0, sum = 0.0
                             let y = y.baseAddress!, columns = columns.baseAddress!, values = values.baseAddress!
                             if dimensions == 2 {
@@ -98,7 +95,7 @@ struct AttractiveForces {
                             }
                             klOut[part] = kl
                             sumOut[part] = sum
-                        }
+                        } }
                     }
                 }
             }
@@ -133,25 +130,28 @@ public final class ExactGradient: GradientMethod {
         var repulsion = [Double](repeating: 0, count: count * dimensions)
         var partialZ = [Double](repeating: 0, count: ranges.count)
         embedding.withUnsafeBufferPointer { y in
-            let out = SharedPointer(repulsion.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            let zOut = SharedPointer(partialZ.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            parallelFor(ranges.count, threads: threads) { part in
+            withSharedPointers(&repulsion, &partialZ) { out, zOut in parallelFor(ranges.count, threads: threads) { part in
                 var z = 0.0
-                var difference = [Double](repeating: 0, count: dimensions)
+                // Per-thread scratch: the difference yᵢ − yⱼ and the force on point i.
+                let difference = UnsafeMutablePointer<Double>.allocate(capacity: 2 * dimensions)
+                defer { difference.deallocate() }
+                let force = difference + dimensions
                 for i in ranges[part] {
+                    force.initialize(repeating: 0, count: dimensions)
                     for j in 0..<count where j != i {
                         var distance = 0.0
                         for c in 0..<dimensions {
-                            difference[c] = Double(y[i * dimensions + c]) - Double(y[j * dimensions + c])
+                            difference[c] = Double(y[i &* dimensions &+ c]) - Double(y[j &* dimensions &+ c])
                             distance += difference[c] * difference[c]
                         }
                         let kernel = 1 / (1 + distance)
                         z += kernel
-                        for c in 0..<dimensions { out[i * dimensions + c] += kernel * kernel * difference[c] }
+                        for c in 0..<dimensions { force[c] += kernel * kernel * difference[c] }
                     }
+                    for c in 0..<dimensions { out[i &* dimensions &+ c] = force[c] }
                 }
                 zOut[part] = z
-            }
+            } }
         }
         let z = partialZ.reduce(0, +)
         for index in 0..<(count * dimensions) { gradient[index] -= Float(repulsion[index] / z) }

@@ -80,60 +80,54 @@ public struct ExactNeighborSearch: NeighborSearch {
         let threads = min(self.threads, blockCount)
         points.withUnsafeBufferPointer { pointsBuffer in
             norms.withUnsafeBufferPointer { normsBuffer in
-                let outIndices = SharedPointer(indices.withUnsafeMutableBufferPointer { $0.baseAddress! })
-                let outDistances = SharedPointer(distances.withUnsafeMutableBufferPointer { $0.baseAddress! })
-                parallelFor(threads) { thread in
-                    var tile = [Float](repeating: 0, count: rowBlock * columnBlock)
-                    var heapDistances = [Float](repeating: 0, count: rowBlock * k)
-                    var heapIndices = [Int32](repeating: 0, count: rowBlock * k)
-                    var heapSizes = [Int](repeating: 0, count: rowBlock)
+                withSharedPointers(&indices, &distances) { outIndices, outDistances in parallelFor(threads) { thread in
+                    // Per-thread scratch, owned here and freed when the thread's work is done.
+                    let tile = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * columnBlock)
+                    let heapDistances = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * k)
+                    let heapIndices = UnsafeMutablePointer<Int32>.allocate(capacity: rowBlock * k)
+                    let heapSizes = UnsafeMutablePointer<Int>.allocate(capacity: rowBlock)
+                    defer {
+                        tile.deallocate()
+                        heapDistances.deallocate()
+                        heapIndices.deallocate()
+                        heapSizes.deallocate()
+                    }
+                    let points = pointsBuffer.baseAddress!, norms = normsBuffer.baseAddress!
                     var block = thread
                     while block < blockCount {
                         let rowStart = block * rowBlock
                         let rows = min(rowBlock, count - rowStart)
-                        for r in 0..<rows { heapSizes[r] = 0 }
+                        heapSizes.initialize(repeating: 0, count: rows)
                         var columnStart = 0
                         while columnStart < count {
                             let columns = min(columnBlock, count - columnStart)
-                            tile.withUnsafeMutableBufferPointer { tileBuffer in
-                                cblas_sgemm(
-                                    CblasRowMajor, CblasNoTrans, CblasTrans,
-                                    Int32(rows), Int32(columns), Int32(dimensions), -2,
-                                    pointsBuffer.baseAddress! + rowStart * dimensions, Int32(dimensions),
-                                    pointsBuffer.baseAddress! + columnStart * dimensions, Int32(dimensions),
-                                    0, tileBuffer.baseAddress!, Int32(columns))
-                            }
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasTrans,
+                                Int32(rows), Int32(columns), Int32(dimensions), -2,
+                                points + rowStart * dimensions, Int32(dimensions),
+                                points + columnStart * dimensions, Int32(dimensions),
+                                0, tile, Int32(columns))
                             for r in 0..<rows {
-                                let row = rowStart + r
-                                let rowNorm = normsBuffer[row]
-                                tile.withUnsafeBufferPointer { tileBuffer in
-                                    heapDistances.withUnsafeMutableBufferPointer { heapD in
-                                        heapIndices.withUnsafeMutableBufferPointer { heapI in
-                                            scanRow(
-                                                tile: tileBuffer.baseAddress! + r * columns, columns: columns,
-                                                columnStart: columnStart, row: row, rowNorm: rowNorm,
-                                                norms: normsBuffer.baseAddress!,
-                                                heapDistances: heapD.baseAddress! + r * k,
-                                                heapIndices: heapI.baseAddress! + r * k,
-                                                heapSize: &heapSizes[r], k: k)
-                                        }
-                                    }
-                                }
+                                let row = rowStart &+ r
+                                scanRow(
+                                    tile: tile + r &* columns, columns: columns,
+                                    columnStart: columnStart, row: row, rowNorm: norms[row], norms: norms,
+                                    heapDistances: heapDistances + r &* k, heapIndices: heapIndices + r &* k,
+                                    heapSize: &heapSizes[r], k: k)
                             }
                             columnStart += columns
                         }
                         for r in 0..<rows {
-                            let base = r * k
-                            sortHeap(
-                                distances: &heapDistances, indices: &heapIndices, base: base, k: k)
+                            let base = r &* k
+                            sortHeap(distances: heapDistances + base, indices: heapIndices + base, k: k)
                             for n in 0..<k {
-                                outIndices[(rowStart + r) * k + n] = heapIndices[base + n]
-                                outDistances[(rowStart + r) * k + n] = max(0, heapDistances[base + n])
+                                outIndices[(rowStart &+ r) &* k &+ n] = heapIndices[base &+ n]
+                                outDistances[(rowStart &+ r) &* k &+ n] = max(0, heapDistances[base &+ n])
                             }
                         }
                         block += threads
                     }
-                }
+                } }
             }
         }
         var graph = NeighborGraph(count: count, neighbors: k, indices: indices, squaredDistances: distances)
@@ -203,19 +197,22 @@ private func scanRow(
 ) {
     var size = heapSize
     var threshold: Float = size == k ? heapDistances[0] : .infinity
-    for c in 0..<columns {
-        let distance = rowNorm + norms[columnStart + c] + tile[c]
-        if distance < threshold {
-            let column = columnStart + c
-            if column == row { continue }
+    // A plain counted loop: `for c in 0..<columns` kept a second end check per column.
+    // Columns are point indices, which fit in Int32 (the neighbour indices are Int32).
+    var c = 0
+    while c < columns {
+        let distance = rowNorm + norms[columnStart &+ c] + tile[c]
+        let column = columnStart &+ c
+        if distance < threshold && column != row {
             if size < k {
-                heapPush(heapDistances, heapIndices, &size, distance, Int32(column))
+                heapPush(heapDistances, heapIndices, &size, distance, Int32(truncatingIfNeeded: column))
                 if size == k { threshold = heapDistances[0] }
             } else {
-                heapReplaceTop(heapDistances, heapIndices, k, distance, Int32(column))
+                heapReplaceTop(heapDistances, heapIndices, k, distance, Int32(truncatingIfNeeded: column))
                 threshold = heapDistances[0]
             }
         }
+        c &+= 1
     }
     heapSize = size
 }
@@ -233,9 +230,9 @@ private func heapPush(
     _ distance: Float, _ index: Int32
 ) {
     var child = size
-    size += 1
+    size &+= 1
     while child > 0 {
-        let parent = (child - 1) / 2
+        let parent = (child &- 1) >> 1
         if !heapAbove(distance, index, distances[parent], indices[parent]) { break }
         distances[child] = distances[parent]
         indices[child] = indices[parent]
@@ -252,12 +249,12 @@ private func heapReplaceTop(
 ) {
     var parent = 0
     while true {
-        var child = 2 * parent + 1
+        var child = 2 &* parent &+ 1
         if child >= size { break }
-        if child + 1 < size
-            && heapAbove(distances[child + 1], indices[child + 1], distances[child], indices[child])
+        if child &+ 1 < size
+            && heapAbove(distances[child &+ 1], indices[child &+ 1], distances[child], indices[child])
         {
-            child += 1
+            child &+= 1
         }
         if !heapAbove(distances[child], indices[child], distance, index) { break }
         distances[parent] = distances[child]
@@ -268,12 +265,12 @@ private func heapReplaceTop(
     indices[parent] = index
 }
 
-/// Sorts one full heap ascending by (distance, index).
-private func sortHeap(distances: inout [Float], indices: inout [Int32], base: Int, k: Int) {
-    var pairs = (0..<k).map { (distances[base + $0], indices[base + $0]) }
+/// Sorts one full heap of `k` entries ascending by (distance, index).
+private func sortHeap(distances: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>, k: Int) {
+    var pairs = (0..<k).map { (distances[$0], indices[$0]) }
     pairs.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
     for n in 0..<k {
-        distances[base + n] = pairs[n].0
-        indices[base + n] = pairs[n].1
+        distances[n] = pairs[n].0
+        indices[n] = pairs[n].1
     }
 }

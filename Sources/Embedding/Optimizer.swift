@@ -43,26 +43,28 @@ public struct TSNEOptimizer: Sendable {
                     if let limit = maximumStepNorm {
                         for i in 0..<count {
                             var norm: Float = 0
-                            for c in 0..<dimensions { norm += velocity[i * dimensions + c] * velocity[i * dimensions + c] }
+                            for c in 0..<dimensions { norm += velocity[i &* dimensions &+ c] * velocity[i &* dimensions &+ c] }
                             norm = norm.squareRoot()
                             if norm > limit {
                                 let shrink = limit / norm
-                                for c in 0..<dimensions { velocity[i * dimensions + c] *= shrink }
+                                for c in 0..<dimensions { velocity[i &* dimensions &+ c] *= shrink }
                             }
                         }
                     }
                 }
                 embedding.withUnsafeMutableBufferPointer { y in
-                    var mean = [Double](repeating: 0, count: dimensions)
-                    for i in 0..<count {
-                        for c in 0..<dimensions {
-                            y[i * dimensions + c] += velocity[i * dimensions + c]
-                            mean[c] += Double(y[i * dimensions + c])
+                    withUnsafeTemporaryAllocation(of: Double.self, capacity: dimensions) { mean in
+                        mean.initialize(repeating: 0)
+                        for i in 0..<count {
+                            for c in 0..<dimensions {
+                                y[i &* dimensions &+ c] += velocity[i &* dimensions &+ c]
+                                mean[c] += Double(y[i &* dimensions &+ c])
+                            }
                         }
-                    }
-                    for c in 0..<dimensions {
-                        let shift = Float(mean[c] / Double(count))
-                        for i in 0..<count { y[i * dimensions + c] -= shift }
+                        for c in 0..<dimensions {
+                            let shift = Float(mean[c] / Double(count))
+                            for i in 0..<count { y[i &* dimensions &+ c] -= shift }
+                        }
                     }
                 }
             }

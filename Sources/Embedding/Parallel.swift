@@ -35,6 +35,8 @@ func parallelFor(_ parts: Int, threads: Int, _ body: (Int) -> Void) {
 /// A raw pointer that may cross into the closures of ``parallelFor(_:_:)``.
 ///
 /// Each thread writes a disjoint part of the memory it points to; that is what makes it safe.
+/// Create one only where the pointer is valid (inside `withUnsafeMutableBufferPointer`, see
+/// ``withSharedPointers(_:_:)``, or over memory the caller allocated) and use it only there.
 struct SharedPointer<Element>: @unchecked Sendable {
     let base: UnsafeMutablePointer<Element>
     init(_ base: UnsafeMutablePointer<Element>) { self.base = base }
@@ -44,3 +46,41 @@ struct SharedPointer<Element>: @unchecked Sendable {
     }
 }
 
+
+/// Calls `body` with a ``SharedPointer`` to the elements of `array`, valid only during the call.
+///
+/// This is the way to hand an array's storage to the closures of ``parallelFor(_:_:)``: the
+/// pointer never outlives the access that produced it.
+@inline(__always)
+func withSharedPointers<A, Result>(
+    _ array: inout [A], _ body: (SharedPointer<A>) throws -> Result
+) rethrows -> Result {
+    try array.withUnsafeMutableBufferPointer { try body(SharedPointer($0.baseAddress!)) }
+}
+
+/// ``withSharedPointers(_:_:)`` for two arrays at once.
+@inline(__always)
+func withSharedPointers<A, B, Result>(
+    _ first: inout [A], _ second: inout [B], _ body: (SharedPointer<A>, SharedPointer<B>) throws -> Result
+) rethrows -> Result {
+    try first.withUnsafeMutableBufferPointer { first in
+        try second.withUnsafeMutableBufferPointer { second in
+            try body(SharedPointer(first.baseAddress!), SharedPointer(second.baseAddress!))
+        }
+    }
+}
+
+/// ``withSharedPointers(_:_:)`` for three arrays at once.
+@inline(__always)
+func withSharedPointers<A, B, C, Result>(
+    _ first: inout [A], _ second: inout [B], _ third: inout [C],
+    _ body: (SharedPointer<A>, SharedPointer<B>, SharedPointer<C>) throws -> Result
+) rethrows -> Result {
+    try first.withUnsafeMutableBufferPointer { first in
+        try second.withUnsafeMutableBufferPointer { second in
+            try third.withUnsafeMutableBufferPointer { third in
+                try body(SharedPointer(first.baseAddress!), SharedPointer(second.baseAddress!), SharedPointer(third.baseAddress!))
+            }
+        }
+    }
+}

@@ -80,14 +80,14 @@ private func map(
     _ function: (SIMD8<Float>) -> SIMD8<Float>
 ) {
     var index = 0
-    while index + 8 <= count {
+    while index &+ 8 <= count {
         let value = UnsafeRawPointer(input + index).loadUnaligned(as: SIMD8<Float>.self)
         UnsafeMutableRawPointer(output + index).storeBytes(of: function(value), as: SIMD8<Float>.self)
-        index += 8
+        index &+= 8
     }
     while index < count {
         output[index] = function(SIMD8(repeating: input[index]))[0]
-        index += 1
+        index &+= 1
     }
 }
 
@@ -98,14 +98,14 @@ private func map(
     _ function: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>
 ) {
     var index = 0
-    while index + 8 <= count {
+    while index &+ 8 <= count {
         let a = UnsafeRawPointer(first + index).loadUnaligned(as: SIMD8<Float>.self)
         let b = UnsafeRawPointer(second + index).loadUnaligned(as: SIMD8<Float>.self)
         UnsafeMutableRawPointer(output + index).storeBytes(of: function(a, b), as: SIMD8<Float>.self)
-        index += 8
+        index &+= 8
     }
     while index < count {
         output[index] = function(SIMD8(repeating: first[index]), SIMD8(repeating: second[index]))[0]
-        index += 1
+        index &+= 1
     }
 }

@@ -46,15 +46,15 @@ struct ConvolutionGeometry {
         for channel in 0..<channels {
             for kh in 0..<kernel {
                 for kw in 0..<kernel {
-                    let row = (channel * kernel + kh) * kernel + kw
+                    let row = (channel &* kernel &+ kh) &* kernel &+ kw
                     let valid = validOutputColumns(kw: kw)
                     if valid.isEmpty { continue }
                     for oh in 0..<outHeight {
-                        let ih = oh * stride - padding + kh
+                        let ih = oh &* stride &- padding &+ kh
                         if ih < 0 || ih >= height { continue }
-                        let iw = valid.lowerBound * stride - padding + kw
-                        body(row, (oh * outWidth + valid.lowerBound) * batch,
-                             ((channel * height + ih) * width + iw) * batch, valid.count)
+                        let iw = valid.lowerBound &* stride &- padding &+ kw
+                        body(row, (oh &* outWidth &+ valid.lowerBound) &* batch,
+                             ((channel &* height &+ ih) &* width &+ iw) &* batch, valid.count)
                     }
                 }
             }
@@ -70,12 +70,12 @@ struct ConvolutionGeometry {
         if padding > 0 { columns.update(repeating: 0, count: rows * columnCount) }
         let step = stride * batch
         forEachRun(batch: batch) { row, column, offset, runs in
-            let destination = columns + row * columnCount + column
+            let destination = columns + (row &* columnCount &+ column)
             let source = image + offset
             if stride == 1 {
-                copy(source, destination, count: runs * batch)
+                copy(source, destination, count: runs &* batch)
             } else {
-                for run in 0..<runs { copy(source + run * step, destination + run * batch, count: batch) }
+                for run in 0..<runs { copy(source + run &* step, destination + run &* batch, count: batch) }
             }
         }
     }
@@ -89,12 +89,12 @@ struct ConvolutionGeometry {
         image.update(repeating: 0, count: channels * batch * height * width)
         let step = stride * batch
         forEachRun(batch: batch) { row, column, offset, runs in
-            let source = columns + row * columnCount + column
+            let source = columns + (row &* columnCount &+ column)
             let destination = image + offset
             if stride == 1 {
-                add(source, destination, count: runs * batch)
+                add(source, destination, count: runs &* batch)
             } else {
-                for run in 0..<runs { add(source + run * batch, destination + run * step, count: batch) }
+                for run in 0..<runs { add(source + run &* batch, destination + run &* step, count: batch) }
             }
         }
     }
@@ -104,14 +104,14 @@ struct ConvolutionGeometry {
 @inline(__always)
 func copy(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
     var index = 0
-    while index + 8 <= count {
+    while index &+ 8 <= count {
         UnsafeMutableRawPointer(destination + index).storeBytes(
             of: UnsafeRawPointer(source + index).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-        index += 8
+        index &+= 8
     }
     while index < count {
         destination[index] = source[index]
-        index += 1
+        index &+= 1
     }
 }
 
@@ -119,15 +119,15 @@ func copy(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Fl
 @inline(__always)
 func add(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
     var index = 0
-    while index + 8 <= count {
+    while index &+ 8 <= count {
         let sum = UnsafeRawPointer(destination + index).loadUnaligned(as: SIMD8<Float>.self)
             + UnsafeRawPointer(source + index).loadUnaligned(as: SIMD8<Float>.self)
         UnsafeMutableRawPointer(destination + index).storeBytes(of: sum, as: SIMD8<Float>.self)
-        index += 8
+        index &+= 8
     }
     while index < count {
         destination[index] += source[index]
-        index += 1
+        index &+= 1
     }
 }
 
@@ -175,7 +175,7 @@ func multiplyTransposed(
                 var s00 = SIMD4<Float>(), s01 = SIMD4<Float>(), s02 = SIMD4<Float>(), s03 = SIMD4<Float>()
                 var s10 = SIMD4<Float>(), s11 = SIMD4<Float>(), s12 = SIMD4<Float>(), s13 = SIMD4<Float>()
                 var p = start
-                while p + 4 <= end {
+                while p &+ 4 <= end {
                     let x0 = load4(a0 + p), x1 = load4(a1 + p)
                     let y0 = load4(b0 + p), y1 = load4(b1 + p), y2 = load4(b2 + p), y3 = load4(b3 + p)
                     s00 += x0 * y0
@@ -186,7 +186,7 @@ func multiplyTransposed(
                     s11 += x1 * y1
                     s12 += x1 * y2
                     s13 += x1 * y3
-                    p += 4
+                    p &+= 4
                 }
                 while p < end {
                     let x0 = SIMD4<Float>(a0[p], 0, 0, 0), x1 = SIMD4<Float>(a1[p], 0, 0, 0)
@@ -200,7 +200,7 @@ func multiplyTransposed(
                     s11 += x1 * y1
                     s12 += x1 * y2
                     s13 += x1 * y3
-                    p += 1
+                    p &+= 1
                 }
                 let sums = (SIMD4(s00.sum(), s01.sum(), s02.sum(), s03.sum()), SIMD4(s10.sum(), s11.sum(), s12.sum(), s13.sum()))
                 for column in 0..<rowsB {
@@ -243,14 +243,14 @@ func sumBlock(_ values: UnsafePointer<Float>, count: Int) -> Double {
         let end = min(count, start + 512)
         var lanes = SIMD8<Float>()
         var index = start
-        while index + 8 <= end {
+        while index &+ 8 <= end {
             lanes += UnsafeRawPointer(values + index).loadUnaligned(as: SIMD8<Float>.self)
-            index += 8
+            index &+= 8
         }
         var partial = lanes.sum()
         while index < end {
             partial += values[index]
-            index += 1
+            index &+= 1
         }
         total += Double(partial)
         start = end

@@ -25,7 +25,7 @@ public enum LossFunction: String, Codable, Sendable, CaseIterable {
             var partial: Float = 0
             var index = start
             var lanes = SIMD8<Float>()
-            while index + 8 <= end {
+            while index &+ 8 <= end {
                 let difference = UnsafeRawPointer(output + index).loadUnaligned(as: SIMD8<Float>.self)
                     - UnsafeRawPointer(target + index).loadUnaligned(as: SIMD8<Float>.self)
                 var derivative: SIMD8<Float>
@@ -40,7 +40,7 @@ public enum LossFunction: String, Codable, Sendable, CaseIterable {
                     derivative = 2 * scale * difference
                 }
                 UnsafeMutableRawPointer(gradient + index).storeBytes(of: derivative, as: SIMD8<Float>.self)
-                index += 8
+                index &+= 8
             }
             partial = lanes.sum()
             switch self {

@@ -27,9 +27,11 @@ enum PNGEncoder {
         let rowBytes = 1 + width * channels
         var raw = [UInt8](repeating: 0, count: rowBytes * height)
         raw.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
             for row in 0..<height {
-                var offset = row * rowBytes + 1  // byte 0 of each row: filter type 0 (none)
-                let source = pixels + row * stride
+                let target = base + (row &* rowBytes &+ 1)  // byte 0 of each row: filter type 0 (none)
+                var offset = 0
+                let source = pixels + row &* stride
                 for column in 0..<width {
                     let value = source[column]
                     var red = UInt8(truncatingIfNeeded: value >> 16)
@@ -38,16 +40,16 @@ enum PNGEncoder {
                     if hasAlpha {
                         let alpha = UInt32(value >> 24)
                         if alpha != 0 && alpha != 255 {
-                            red = UInt8(min(255, (UInt32(red) * 255 + alpha / 2) / alpha))
-                            green = UInt8(min(255, (UInt32(green) * 255 + alpha / 2) / alpha))
-                            blue = UInt8(min(255, (UInt32(blue) * 255 + alpha / 2) / alpha))
+                            red = UInt8(truncatingIfNeeded: min(255, (UInt32(red) &* 255 &+ alpha / 2) / alpha))
+                            green = UInt8(truncatingIfNeeded: min(255, (UInt32(green) &* 255 &+ alpha / 2) / alpha))
+                            blue = UInt8(truncatingIfNeeded: min(255, (UInt32(blue) &* 255 &+ alpha / 2) / alpha))
                         }
-                        buffer[offset + 3] = UInt8(alpha)
+                        target[offset &+ 3] = UInt8(truncatingIfNeeded: alpha)
                     }
-                    buffer[offset] = red
-                    buffer[offset + 1] = green
-                    buffer[offset + 2] = blue
-                    offset += channels
+                    target[offset] = red
+                    target[offset &+ 1] = green
+                    target[offset &+ 2] = blue
+                    offset &+= channels
                 }
             }
         }
@@ -70,7 +72,7 @@ enum PNGEncoder {
     private static func isOpaque(_ pixels: UnsafeMutablePointer<UInt32>, width: Int, height: Int, stride: Int) -> Bool {
         var all: UInt32 = 0xffff_ffff
         for row in 0..<height {
-            let source = pixels + row * stride
+            let source = pixels + row &* stride
             for column in 0..<width { all &= source[column] | 0x00ff_ffff }
         }
         return all == 0xffff_ffff

@@ -127,8 +127,8 @@ struct ScatterPainter {
             guard rowStart < rowEnd, columnStart < columnEnd else { continue }
             let source = sheet.image(phaseX: leftQuarters & 3, phaseY: topQuarters & 3)
             for row in rowStart..<rowEnd {
-                let destinationRow = pixels + (originY + row) * stride + originX
-                let sourceRow = source + row * size
+                let destinationRow = pixels + ((originY &+ row) &* stride &+ originX)
+                let sourceRow = source + row &* size
                 for column in columnStart..<columnEnd {
                     let value = sourceRow[column]
                     if value == 0 { continue }

@@ -48,8 +48,9 @@ struct GradientCheck {
             output.withUnsafeMutableBufferPointer { output in
                 let per = network.outputShape.count
                 trainer.forward(batch: batch, training: training, load: { first, count, destination in
-                    destination.update(from: values.withUnsafeBufferPointer { $0.baseAddress! } + first * inputShape.count,
-                                       count: count * inputShape.count)
+                    values.withUnsafeBufferPointer { source in
+                        destination.update(from: source.baseAddress! + first * inputShape.count, count: count * inputShape.count)
+                    }
                 }, store: { first, count, source in
                     (output.baseAddress! + first * per).update(from: source, count: count * per)
                 })
