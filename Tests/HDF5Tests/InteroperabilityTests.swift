@@ -151,11 +151,12 @@ final class InteroperabilityTests: HDF5TestCase {
     }
 
     /// Runs a Python script that imports h5py with `arguments`, returning its output; skips the
-    /// test when no python3 with h5py is found.
+    /// test when no python3 with h5py is found (scripts/install-deps installs Debian's).
     private func runH5py(_ script: String, _ arguments: String...) throws -> String {
-        // The benchmark virtualenv has h5py; a system python3 may have it too.
+        // The benchmark virtualenv has h5py; so has Debian's python3 once scripts/install-deps
+        // installed python3-h5py (another python3 may come first on PATH).
         let venvPython = ProcessInfo.processInfo.environment["H5PIPE_BENCH_VENV"].map { "\($0)/bin/python3" }
-        for python in [venvPython, "python3"].compactMap({ $0 }) {
+        for python in [venvPython, "python3", "/usr/bin/python3"].compactMap({ $0 }) {
             guard let (status, output) = try runTool(python, ["-c", script] + arguments) else { continue }
             if status != 0, output.contains("No module named") { continue }
             XCTAssertEqual(status, 0, output)
