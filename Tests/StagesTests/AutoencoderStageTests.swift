@@ -22,20 +22,7 @@ final class AutoencoderStageTests: XCTestCase {
     /// Bright discs of random centre and radius on black, labelled by radius: learnable in a few epochs.
     private func writeImages(train: Int, test: Int) throws -> URL {
         var generator = SeededGenerator(seed: 42)
-        func split(_ count: Int) -> (pixels: [UInt8], labels: [UInt8]) {
-            var pixels: [UInt8] = [], labels: [UInt8] = []
-            for _ in 0..<count {
-                let cx = generator.uniform(8, 20), cy = generator.uniform(8, 20), radius = generator.uniform(3, 8)
-                for y in 0..<28 {
-                    for x in 0..<28 {
-                        let distance = ((Float(x) - cx) * (Float(x) - cx) + (Float(y) - cy) * (Float(y) - cy)).squareRoot()
-                        pixels.append(UInt8(255 * max(0, min(1, radius - distance))))
-                    }
-                }
-                labels.append(UInt8(Int(radius) % 10))
-            }
-            return (pixels, labels)
-        }
+        func split(_ count: Int) -> (pixels: [UInt8], labels: [UInt8]) { discImages(count, generator: &generator) }
         let url = folder.appendingPathComponent("images.h5")
         let file = try HDF5File.create(url)
         for (name, count) in [("train", train), ("test", test)] {

@@ -28,17 +28,7 @@ final class ThreadCountTests: XCTestCase {
         let url = folder.appendingPathComponent("images.h5")
         let file = try HDF5File.create(url)
         for (name, count) in [("train", 35), ("test", 20)] {
-            var pixels: [UInt8] = [], labels: [UInt8] = []
-            for _ in 0..<count {
-                let cx = generator.uniform(8, 20), cy = generator.uniform(8, 20), radius = generator.uniform(3, 8)
-                for y in 0..<28 {
-                    for x in 0..<28 {
-                        let distance = ((Float(x) - cx) * (Float(x) - cx) + (Float(y) - cy) * (Float(y) - cy)).squareRoot()
-                        pixels.append(UInt8(255 * max(0, min(1, radius - distance))))
-                    }
-                }
-                labels.append(UInt8(Int(radius) % 10))
-            }
+            let (pixels, labels) = discImages(count, generator: &generator)
             try file.write(pixels, shape: [count, 28, 28], to: "/\(name)/images")
             try file.write(labels, shape: [count], to: "/\(name)/labels")
         }
