@@ -273,11 +273,7 @@ public final class Trainer: @unchecked Sendable {
         let layerCount = layerCount ?? network.layers.count
         let shape = layerCount == 0 ? network.inputShape : network.layers[layerCount - 1].outputShape
         withLayerSteps(batch: batch, training: training) { shards in
-            for shard in shards {
-                let (first, size) = shardRange(shard, batch: batch)
-                if size > 0 { loadInput(workspaces[shard], first: first, count: size, load: load) }
-            }
-            for layer in 0..<layerCount { network.layers[layer].forward(shards: layerSteps(layer, shards)) }
+            loadAndForward(shards, batch: batch, layerCount: layerCount, load: load)
             for shard in shards {
                 let (first, size) = shardRange(shard, batch: batch)
                 if size == 0 { continue }
@@ -289,6 +285,16 @@ public final class Trainer: @unchecked Sendable {
     }
 
     // MARK: - Shard steps
+
+    /// Loads the samples of each nonempty shard of `shards` and runs the first `layerCount` layers
+    /// on them, layer by layer.
+    private func loadAndForward(_ shards: Range<Int>, batch: Int, layerCount: Int, load: Loader) {
+        for shard in shards {
+            let (first, count) = shardRange(shard, batch: batch)
+            if count > 0 { loadInput(workspaces[shard], first: first, count: count, load: load) }
+        }
+        for layer in 0..<layerCount { network.layers[layer].forward(shards: layerSteps(layer, shards)) }
+    }
 
     /// The samples of `shard`: a batch smaller than ``shards`` leaves some shards empty.
     private func shardRange(_ shard: Int, batch: Int) -> (first: Int, count: Int) {
@@ -372,11 +378,7 @@ public final class Trainer: @unchecked Sendable {
         precondition(outputGradient != nil || outputShape == network.inputShape, "an autoencoder's output must match its input")
         let layerCount = network.layers.count
         withLayerSteps(batch: batch, training: training, wantsInputGradient: inputGradient != nil) { shards in
-            for shard in shards {
-                let (first, count) = shardRange(shard, batch: batch)
-                if count > 0 { loadInput(workspaces[shard], first: first, count: count, load: load) }
-            }
-            for layer in 0..<layerCount { network.layers[layer].forward(shards: layerSteps(layer, shards)) }
+            loadAndForward(shards, batch: batch, layerCount: layerCount, load: load)
             for shard in shards {
                 let (first, count) = shardRange(shard, batch: batch)
                 let workspace = workspaces[shard]
