@@ -26,7 +26,7 @@ public struct EncodeStage: Stage {
     }
 
     public static let configuration = StageConfiguration(
-        name: "encode", version: 1,
+        name: "encode", version: 2,
         summary: "Encode images to feature vectors with a trained autoencoder (inference mode)",
         inputs: [
             InputPort("model", accepts: [.model], help: "a train-autoencoder model"),

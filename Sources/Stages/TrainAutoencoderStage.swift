@@ -69,7 +69,7 @@ public struct TrainAutoencoderStage: Stage {
     }
 
     public static let configuration = StageConfiguration(
-        name: "train-autoencoder", version: 1,
+        name: "train-autoencoder", version: 2,
         summary: "Train a convolutional autoencoder on images (Adam, L1 or MSE reconstruction loss)",
         inputs: [InputPort("images", accepts: [.images], help: "labelled images (/train/images, /test/images)")],
         output: .model)
