@@ -125,15 +125,10 @@ struct FFTErrorBench: ParsableCommand {
     private func blobs(count: Int) -> ([Float], Int) {
         let dimensions = 10
         var generator = SeededGenerator(seed: seed)
-        func gaussian() -> Double {
-            let u = Double((generator.next() >> 11) + 1) * 0x1p-53
-            let v = Double((generator.next() >> 11) + 1) * 0x1p-53
-            return (-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v)
-        }
-        let centres = (0..<clusters).map { _ in (0..<dimensions).map { _ in gaussian() * separation } }
+        let centres = (0..<clusters).map { _ in (0..<dimensions).map { _ in generator.nextGaussian() * separation } }
         var points: [Float] = []
         for i in 0..<count {
-            for c in 0..<dimensions { points.append(Float(centres[i % clusters][c] + gaussian())) }
+            for c in 0..<dimensions { points.append(Float(centres[i % clusters][c] + generator.nextGaussian())) }
         }
         return (points, dimensions)
     }

@@ -110,6 +110,9 @@ public final class FFTGradient: GradientMethod {
         let boxesOut = SharedPointer(buffers.boxes)
         let weightsOut = SharedPointer(buffers.weights)
         let potentialsOut = SharedPointer(buffers.potentials)
+        let center = lower + boxWidth * Float(boxCount) / 2
+        let nodes = grid.nodes, padded = grid.padded
+        let charges = grid.charges.map { SharedPointer($0) }, fields = grid.potentials.map { SharedPointer($0) }
         embedding.withUnsafeBufferPointer { yBuffer in
             let y = yBuffer.baseAddress!
             // Box and Lagrange weights of each point, per axis.
@@ -123,15 +126,9 @@ public final class FFTGradient: GradientMethod {
                     }
                 }
             }
-        }
-        // Spread the charges 1, y₁ − c, y₂ − c: threads own disjoint bands of box rows, so no two
-        // write one node, and each node sums its points in index order whatever the bands are.
-        let center = lower + boxWidth * Float(boxCount) / 2
-        let bands = balancedBands(boxCount: boxCount, count: count, boxes: buffers.boxes)
-        let nodes = grid.nodes, padded = grid.padded
-        let charges = grid.charges.map { SharedPointer($0) }
-        embedding.withUnsafeBufferPointer { yBuffer in
-            let y = yBuffer.baseAddress!
+            // Spread the charges 1, y₁ − c, y₂ − c: threads own disjoint bands of box rows, so no
+            // two write one node, and each node sums its points in index order whatever the bands are.
+            let bands = balancedBands(boxCount: boxCount, count: count, boxes: buffers.boxes)
             parallelFor(bands.count) { part in
                 let band = bands[part]
                 let unit = charges[0], first = charges[1], second = charges[2]
@@ -156,12 +153,8 @@ public final class FFTGradient: GradientMethod {
                     }
                 }
             }
-        }
-        grid.convolve(threads: threads)
-        // Interpolate the node potentials back to the points.
-        let fields = grid.potentials.map { SharedPointer($0) }
-        embedding.withUnsafeBufferPointer { yBuffer in
-            let y = yBuffer.baseAddress!
+            grid.convolve(threads: threads)
+            // Interpolate the node potentials back to the points.
             parallelFor(pointSlices.count, threads: threads) { slice in
                 let unitField = fields[0], firstField = fields[1], secondField = fields[2]
                 for i in pointSlices[slice] {
@@ -189,15 +182,12 @@ public final class FFTGradient: GradientMethod {
         var z = 0.0
         for i in 0..<count { z += Double(potentialsOut[3 &* i]) }
         let inverseZ = Float(1 / z)
-        gradient.withUnsafeMutableBufferPointer { gradientBuffer in
-            let gradientOut = SharedPointer(gradientBuffer.baseAddress!)
-            parallelFor(pointSlices.count, threads: threads) { slice in
-                for i in pointSlices[slice] {
-                    gradientOut[2 &* i] -= potentialsOut[3 &* i &+ 1] * inverseZ
-                    gradientOut[2 &* i &+ 1] -= potentialsOut[3 &* i &+ 2] * inverseZ
-                }
+        withSharedPointers(&gradient) { gradientOut in parallelFor(pointSlices.count, threads: threads) { slice in
+            for i in pointSlices[slice] {
+                gradientOut[2 &* i] -= potentialsOut[3 &* i &+ 1] * inverseZ
+                gradientOut[2 &* i &+ 1] -= potentialsOut[3 &* i &+ 2] * inverseZ
             }
-        }
+        } }
         return computeKL ? attractive.klWithoutZ + attractive.probabilitySum * Foundation.log(z) : nil
     }
 

@@ -69,7 +69,6 @@ public struct ExactNeighborSearch: NeighborSearch {
             norms[i] = sum
         }
         var indices = [Int32](repeating: 0, count: count * k)
-        var distances = [Float](repeating: 0, count: count * k)
         let rowBlock = self.rowBlock, columnBlock = self.columnBlock
         let blockCount = (count + rowBlock - 1) / rowBlock
         // Concurrent callers each use BLAS on their own block; BLAS's own threads would only
@@ -80,7 +79,7 @@ public struct ExactNeighborSearch: NeighborSearch {
         let threads = min(self.threads, blockCount)
         points.withUnsafeBufferPointer { pointsBuffer in
             norms.withUnsafeBufferPointer { normsBuffer in
-                withSharedPointers(&indices, &distances) { outIndices, outDistances in parallelFor(threads) { thread in
+                withSharedPointers(&indices) { outIndices in parallelFor(threads) { thread in
                     // Per-thread scratch, owned here and freed when the thread's work is done.
                     let tile = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * columnBlock)
                     let heapDistances = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * k)
@@ -117,20 +116,16 @@ public struct ExactNeighborSearch: NeighborSearch {
                             }
                             columnStart += columns
                         }
-                        for r in 0..<rows {
-                            let base = r &* k
-                            sortHeap(distances: heapDistances + base, indices: heapIndices + base, k: k)
-                            for n in 0..<k {
-                                outIndices[(rowStart &+ r) &* k &+ n] = heapIndices[base &+ n]
-                                outDistances[(rowStart &+ r) &* k &+ n] = max(0, heapDistances[base &+ n])
-                            }
-                        }
+                        // Only the neighbours, in heap order: their distances are recomputed and
+                        // sorted directly below.
+                        (outIndices.base + rowStart &* k).update(from: heapIndices, count: rows &* k)
                         block += threads
                     }
                 } }
             }
         }
-        var graph = NeighborGraph(count: count, neighbors: k, indices: indices, squaredDistances: distances)
+        var graph = NeighborGraph(
+            count: count, neighbors: k, indices: indices, squaredDistances: [Float](repeating: 0, count: count * k))
         graph.recomputeDistances(points: original, dimensions: dimensions, threads: threads)
         return graph
     }
@@ -159,31 +154,25 @@ extension NeighborGraph {
         let k = neighbors, count = self.count
         let ranges = evenRanges(count, parts: max(1, threads))
         points.withUnsafeBufferPointer { x in
-            indices.withUnsafeMutableBufferPointer { indicesBuffer in
-                squaredDistances.withUnsafeMutableBufferPointer { distancesBuffer in
-                    let indicesOut = SharedPointer(indicesBuffer.baseAddress!)
-                    let distancesOut = SharedPointer(distancesBuffer.baseAddress!)
-                    parallelFor(ranges.count) { part in
-                        var row = [(distance: Float, index: Int32)](repeating: (0, 0), count: k)
-                        for i in ranges[part] {
-                            for n in 0..<k {
-                                let j = Int(indicesOut[i &* k &+ n])
-                                var sum = 0.0
-                                for c in 0..<dimensions {
-                                    let d = Double(x[i &* dimensions &+ c]) - Double(x[j &* dimensions &+ c])
-                                    sum += d * d
-                                }
-                                row[n] = (Float(sum), Int32(j))
-                            }
-                            row.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.index < $1.index) }
-                            for n in 0..<k {
-                                indicesOut[i &* k &+ n] = row[n].index
-                                distancesOut[i &* k &+ n] = row[n].distance
-                            }
+            withSharedPointers(&indices, &squaredDistances) { indicesOut, distancesOut in parallelFor(ranges.count) { part in
+                var row = [(distance: Float, index: Int32)](repeating: (0, 0), count: k)
+                for i in ranges[part] {
+                    for n in 0..<k {
+                        let j = Int(indicesOut[i &* k &+ n])
+                        var sum = 0.0
+                        for c in 0..<dimensions {
+                            let d = Double(x[i &* dimensions &+ c]) - Double(x[j &* dimensions &+ c])
+                            sum += d * d
                         }
+                        row[n] = (Float(sum), Int32(j))
+                    }
+                    row.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.index < $1.index) }
+                    for n in 0..<k {
+                        indicesOut[i &* k &+ n] = row[n].index
+                        distancesOut[i &* k &+ n] = row[n].distance
                     }
                 }
-            }
+            } }
         }
     }
 }
@@ -263,14 +252,4 @@ private func heapReplaceTop(
     }
     distances[parent] = distance
     indices[parent] = index
-}
-
-/// Sorts one full heap of `k` entries ascending by (distance, index).
-private func sortHeap(distances: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>, k: Int) {
-    var pairs = (0..<k).map { (distances[$0], indices[$0]) }
-    pairs.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-    for n in 0..<k {
-        distances[n] = pairs[n].0
-        indices[n] = pairs[n].1
-    }
 }

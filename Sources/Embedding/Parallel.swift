@@ -46,7 +46,6 @@ struct SharedPointer<Element>: @unchecked Sendable {
     }
 }
 
-
 /// Calls `body` with a ``SharedPointer`` to the elements of `array`, valid only during the call.
 ///
 /// This is the way to hand an array's storage to the closures of ``parallelFor(_:_:)``: the

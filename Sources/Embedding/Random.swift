@@ -23,7 +23,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 
     /// A standard normal sample (Box–Muller).
-    mutating func nextGaussian() -> Double {
+    public mutating func nextGaussian() -> Double {
         let radius = (-2 * Foundation.log(nextUnitInterval())).squareRoot()
         return radius * Foundation.cos(2 * Double.pi * nextUnitInterval())
     }
