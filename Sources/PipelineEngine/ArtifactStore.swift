@@ -102,13 +102,22 @@ struct PipelineState: Codable, Sendable {
     var stages: [String: PublishedStage] = [:]
 }
 
-/// A run-cache entry: the outputs a stage produced for one cache key.
-struct CacheEntry: Codable, Sendable {
-    var stage: String
-    var artifact: String
-    var sideFiles: [String: String]
-    var seconds: Double
-    var created: String
+/// A run-cache entry (`.h5pipe/cache/<cache-key>.json`): the outputs a stage produced for one
+/// cache key, by content hash.
+public struct CacheEntry: Codable, Sendable, Hashable {
+    /// The stage name (`uses`) that produced it.
+    public var stage: String
+    /// SHA-256 of the HDF5 artifact.
+    public var artifact: String
+    /// SHA-256 of each side file, by suffix.
+    public var sideFiles: [String: String]
+    /// Wall seconds the stage ran.
+    public var seconds: Double
+    /// When the stage started, ISO 8601 UTC.
+    public var created: String
+
+    /// Every object the entry names: the artifact, then the side files by suffix.
+    var objects: [String] { [artifact] + sideFiles.sorted { $0.key < $1.key }.map(\.value) }
 }
 
 extension ArtifactLayout {

@@ -37,19 +37,6 @@ struct AnyCodingKey: CodingKey {
     }
 }
 
-/// The English name of a Swift type for messages ("an integer", "a string", "an array").
-func describeExpected(_ type: Any.Type) -> String {
-    switch type {
-    case is Bool.Type: return "a boolean"
-    case is String.Type: return "a string"
-    case is Float.Type, is Double.Type: return "a number"
-    case is Int.Type, is Int8.Type, is Int16.Type, is Int32.Type, is Int64.Type,
-        is UInt.Type, is UInt8.Type, is UInt16.Type, is UInt32.Type, is UInt64.Type:
-        return "an integer"
-    default: return "a value of type \(type)"
-    }
-}
-
 private struct ValueDecoder: Decoder {
     let value: JSONValue
     let codingPath: [CodingKey]

@@ -215,8 +215,45 @@ final class RunnerTests: XCTestCase {
         try workspace.run(chain())
         let url = workspace.artifact("gen")
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: url.path)
+        let stateFile = workspace.artifacts.appendingPathComponent("demo/.h5pipe-state.json")
+        let recorded = try Data(contentsOf: stateFile)
+        // Status and planning hash the touched file but change no record.
+        XCTAssertTrue(try workspace.runner(chain()).status().allSatisfy(\.isUpToDate))
+        XCTAssertEqual(try Data(contentsOf: stateFile), recorded)
         XCTAssertEqual(try workspace.run(chain()), ["gen": .cached, "scale": .cached, "double": .cached, "other": .cached])
         XCTAssertEqual(counts(["gen"]), [1])
+        // The run records the new fingerprint, so the next one trusts the file without reading it.
+        let state = try JSONDecoder().decode(PipelineState.self, from: Data(contentsOf: stateFile))
+        XCTAssertEqual(state.stages["gen"]?.artifact.fingerprint, FileFingerprint(path: url.path))
+    }
+
+    func testAnotherExecutorRunsTheJobsAndTheRunnerPublishes() throws {
+        let workspace = try Workspace()
+        let local = try workspace.runner(chain())
+        let recording = RecordingExecutor(
+            LocalExecutor(runCache: RunCache(layout: local.layout), environment: local.options.environment))
+        let runner = PipelineRunner(pipeline: local.pipeline, options: local.options, executor: recording)
+        let report = try runner.run()
+        XCTAssertTrue(report.succeeded)
+        XCTAssertEqual(recording.jobs.sorted(), ["double", "gen", "other", "scale"])
+        XCTAssertEqual(try readMatrix(workspace.artifact("double")).shape, [5, 2])
+        // What the executor stored is what the runner published and a local rerun trusts.
+        XCTAssertEqual(try workspace.run(chain()), ["gen": .cached, "scale": .cached, "double": .cached, "other": .cached])
+    }
+
+    func testAnExecutorFailureFailsTheStageWithItsMessage() throws {
+        let workspace = try Workspace()
+        let local = try workspace.runner(chain())
+        let failing = RecordingExecutor(
+            LocalExecutor(runCache: RunCache(layout: local.layout), environment: local.options.environment),
+            failing: "scale")
+        let report = try PipelineRunner(pipeline: local.pipeline, options: local.options, executor: failing).run()
+        let outcomes = Dictionary(uniqueKeysWithValues: report.records.map { ($0.stage, $0) })
+        XCTAssertEqual(outcomes["scale"]?.outcome, .failed)
+        XCTAssertEqual(outcomes["scale"]?.reason, "the node running it went away")
+        XCTAssertEqual(outcomes["double"]?.outcome, .skipped)
+        XCTAssertEqual(outcomes["other"]?.outcome, .ran)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifact("scale").path))
     }
 
     func testThrowingStageLeavesNoArtifactSkipsDependentsAndPrintsResume() throws {
@@ -378,6 +415,28 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(waited.kinds.filter { $0 == "waiting" }.count, 1)
         XCTAssertEqual(try readMatrix(workspace.artifact("double")).shape, [5, 2])
     }
+}
+
+/// Hands jobs to another executor and records their stage ids; fails the job of one stage.
+final class RecordingExecutor: StageExecutor, @unchecked Sendable {
+    private let wrapped: any StageExecutor
+    private let failing: String?
+    private let list = LockedList<String>()
+
+    init(_ wrapped: any StageExecutor, failing: String? = nil) {
+        self.wrapped = wrapped
+        self.failing = failing
+    }
+
+    var jobs: [String] { list.values }
+
+    func execute(_ job: StageJob, events: @escaping @Sendable (RunEvent) -> Void) throws -> CacheEntry {
+        list.append(job.stage.id)
+        if job.stage.id == failing { throw StageError("the node running it went away") }
+        return try wrapped.execute(job, events: events)
+    }
+
+    func cancel() { wrapped.cancel() }
 }
 
 /// Values collected from several threads.
