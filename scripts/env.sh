@@ -1,5 +1,5 @@
 # Sourced by the scripts: puts a shared dataset folder beside the checkout on H5PIPE_DATA_PATH,
-# moves to the repository root, and defines the helpers the format scripts share.
+# moves to the repository root, and defines the functions the format scripts share.
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -d "$repo_root/../shared/datasets" ]; then
   shared=$(cd "$repo_root/../shared/datasets" && pwd)
