@@ -1,4 +1,5 @@
 import CFFTW
+import ComputeSupport
 import Foundation
 
 /// The FFT-accelerated interpolation gradient of FIt-SNE (Linderman et al. 2019) for 2-D
@@ -23,8 +24,8 @@ import Foundation
 /// over its box's nodes: 1 without interpolation error, but up to a few percent off with boxes
 /// ~1 wide. Taking it as 1 (as FIt-SNE does) put Z up to 1.4% off on tight clusters, enough to move
 /// where a small embedding ends; it is computed per point from the point's weights and removed,
-/// which keeps the KL within 3·10⁻³ of the exact one on 180–2,000 points (`h5pipe-bench fft-error`
-/// measures it along real runs).
+/// which keeps the KL within about 3·10⁻³ of the exact one on 180–2,000 points
+/// (`h5pipe-bench fft-error` measures it along real runs).
 ///
 /// Work is split into a fixed number of slices (point ranges, FFT row and column slices) that
 /// threads take in turn, and each node sums its points in index order, so the result is
@@ -36,7 +37,8 @@ import Foundation
 /// the exact gradient, measured with `h5pipe-bench fft-error` on 100–2,000 clustered points: the
 /// repulsive forces within 0.1% while the embedding is small (early exaggeration) and 2–4% once
 /// clusters are tight and boxes ~1 wide (openTSNE's grid); the KL within 3·10⁻³ (relative) from
-/// 180 points up, 2.6% at 100. A smaller `maximumIntervalWidth` trades time (∝ 1/w²) for accuracy.
+/// 180 points up, a few percent at 100 (2.6% and 7.7% on two draws of the data). A smaller
+/// `maximumIntervalWidth` trades time (∝ 1/w²) for accuracy.
 public final class FFTGradient: GradientMethod {
     /// Threads for spreading, interpolation and the transforms.
     public let threads: Int

@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 @testable import Embedding
 

@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 import HDF5
 import IDX
@@ -26,7 +27,7 @@ final class FuzzTests: XCTestCase {
             // A seed that does not validate would make every mutation a trivial rejection.
             XCTAssertNoThrow(try Pipeline.parse(Data(text.utf8), path: name, registry: registry), "seed \(name)")
         }
-        var random = SplitMix64(seed: 0x5EED_0001)
+        var random = SeededGenerator(seed: 0x5EED_0001)
         var mutator = PipelineMutator(stageNames: registry.names)
         var counts = OutcomeCounts()
         for caseNumber in 0..<Self.pipelineCaseCount {
@@ -101,7 +102,7 @@ final class FuzzTests: XCTestCase {
         let seeds = try Self.idxSeeds(in: folder)
         let imagesSeed = try XCTUnwrap(seeds.first { $0.name == "images-u8" })
         let labelsSeed = try XCTUnwrap(seeds.first { $0.name == "labels-u8" })
-        var random = SplitMix64(seed: 0x5EED_0002)
+        var random = SeededGenerator(seed: 0x5EED_0002)
         var counts = OutcomeCounts()
         let caseURL = folder.appendingPathComponent("case.idx")
         let partnerURL = folder.appendingPathComponent("partner.idx")
@@ -185,7 +186,7 @@ final class FuzzTests: XCTestCase {
         let bytes = try Data(contentsOf: original)
 
         let h5pipe = H5PipeProcess(folder: folder)
-        var random = SplitMix64(seed: 0x5EED_0003)
+        var random = SeededGenerator(seed: 0x5EED_0003)
         var outcomes: [String: Int] = [:]
         for caseNumber in 0..<60 {
             var mutated = [UInt8](bytes)
@@ -318,19 +319,6 @@ final class FuzzTests: XCTestCase {
 
 // MARK: - Mutators
 
-/// SplitMix64: a tiny seeded generator, so every run fuzzes the same cases.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
-}
-
 /// Mutates pipeline JSON at the byte level (flips, deletions, insertions of JSON tokens and
 /// unicode) or at the value level (type swaps, dropped and renamed keys, rewired inputs, extreme
 /// numbers).
@@ -353,7 +341,7 @@ struct PipelineMutator {
 
     init(stageNames: [String]) { self.stageNames = stageNames }
 
-    mutating func mutate(_ data: Data, using random: inout SplitMix64) -> Data {
+    mutating func mutate(_ data: Data, using random: inout SeededGenerator) -> Data {
         let rounds = 1 + Int(random.next() % 3)
         var bytes = [UInt8](data)
         for _ in 0..<rounds {
@@ -369,7 +357,7 @@ struct PipelineMutator {
         return Data(bytes)
     }
 
-    func mutateBytes(_ input: [UInt8], using random: inout SplitMix64) -> [UInt8] {
+    func mutateBytes(_ input: [UInt8], using random: inout SeededGenerator) -> [UInt8] {
         var bytes = input
         guard !bytes.isEmpty else { return Array(Self.tokens.randomElement(using: &random)!.utf8) }
         let position = Int(random.next() % UInt64(bytes.count))
@@ -393,7 +381,7 @@ struct PipelineMutator {
     }
 
     /// One change at a random node of the tree.
-    func mutateValue(_ root: JSONValue, using random: inout SplitMix64) -> JSONValue {
+    func mutateValue(_ root: JSONValue, using random: inout SeededGenerator) -> JSONValue {
         var paths: [[Int]] = []
         collectPaths(root, prefix: [], into: &paths)
         // Rewiring needs the stage ids.
@@ -429,7 +417,7 @@ struct PipelineMutator {
         }
     }
 
-    func randomScalar(ids: [String], using random: inout SplitMix64) -> JSONValue {
+    func randomScalar(ids: [String], using random: inout SeededGenerator) -> JSONValue {
         switch random.next() % 6 {
         case 0: return .null
         case 1: return .bool(random.next() % 2 == 0)
@@ -440,7 +428,7 @@ struct PipelineMutator {
         }
     }
 
-    func mutateNode(_ value: JSONValue, ids: [String], using random: inout SplitMix64) -> JSONValue {
+    func mutateNode(_ value: JSONValue, ids: [String], using random: inout SeededGenerator) -> JSONValue {
         switch value {
         case .object(var members) where !members.isEmpty && random.next() % 4 != 0:
             let index = Int(random.next() % UInt64(members.count))
@@ -487,7 +475,7 @@ struct PipelineMutator {
 enum IDXMutator {
     static let dimensions: [UInt32] = [0, 1, 2, 3, 255, 256, 65_535, 1 << 24, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF]
 
-    static func mutate(_ seed: [UInt8], asGzip: Bool, using random: inout SplitMix64) -> (Data, String) {
+    static func mutate(_ seed: [UInt8], asGzip: Bool, using random: inout SeededGenerator) -> (Data, String) {
         var bytes = seed
         var how: [String] = []
         let rank = Int(seed[3])

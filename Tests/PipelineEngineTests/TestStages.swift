@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 import HDF5
 import PipelineEngine
@@ -31,18 +32,6 @@ final class RunCounter: @unchecked Sendable {
 
 extension ArtifactKind {
     static let matrix: ArtifactKind = "matrix"
-}
-
-/// A seeded pseudo-random generator (SplitMix64), so artifacts are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 func readMatrix(_ url: URL) throws -> (values: [Float], shape: [Int]) {
@@ -80,7 +69,7 @@ struct GenerateMatrix: Stage {
     func run(_ parameters: Parameters, context: StageContext) throws {
         RunCounter.shared.increment(context.stageID)
         if let sleep = parameters.sleep { Thread.sleep(forTimeInterval: sleep) }
-        var generator = SplitMix64(state: UInt64(parameters.seed))
+        var generator = SeededGenerator(seed: UInt64(parameters.seed))
         let count = parameters.rows * parameters.columns
         let values = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
         context.progress(count, of: count, "generated")

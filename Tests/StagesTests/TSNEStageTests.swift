@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 import HDF5
 import PipelineEngine
@@ -17,15 +18,11 @@ final class TSNEStageTests: XCTestCase {
 
     /// Three well separated 5-D blobs of `perCluster` points, labels 0, 1, 2 as uint8.
     private func featuresArtifact(perCluster: Int = 40, corrupt: ((inout [Float]) -> Void)? = nil) throws -> URL {
-        var state: UInt64 = 12345
-        func uniform() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(state >> 40) / Float(1 << 24) - 0.5
-        }
+        var generator = SeededGenerator(seed: 12345)
         var features: [Float] = [], labels: [UInt8] = []
         for cluster in 0..<3 {
             for _ in 0..<perCluster {
-                for c in 0..<5 { features.append((c == cluster ? 20 : 0) + uniform()) }
+                for c in 0..<5 { features.append((c == cluster ? 20 : 0) + generator.uniform(-0.5, 0.5)) }
                 labels.append(UInt8(cluster))
             }
         }

@@ -1,3 +1,4 @@
+import ComputeSupport
 import Embedding
 import Foundation
 import HDF5
@@ -24,7 +25,7 @@ final class ThreadCountTests: XCTestCase {
     /// Discs of random centre and radius, labelled by radius: 35 training images (batches of 16
     /// end with one of 3, which leaves one of the trainer's 4 shards empty) and 20 test images.
     private func writeImages() throws -> URL {
-        var generator = NeuralNet.SeededGenerator(seed: 9)
+        var generator = SeededGenerator(seed: 9)
         let url = folder.appendingPathComponent("images.h5")
         let file = try HDF5File.create(url)
         for (name, count) in [("train", 35), ("test", 20)] {
