@@ -59,18 +59,23 @@ let package = Package(
             ],
             path: "Benchmarks/Swift"),
 
-        // MARK: - Tests (one target per module)
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        .testTarget(name: "IDXTests", dependencies: ["IDX"]),
-        .testTarget(name: "ComputeSupportTests", dependencies: ["ComputeSupport"]),
+        // MARK: - Tests (one target per module, and TestSupport, which they all use)
+        .target(name: "TestSupport", dependencies: ["ComputeSupport"], path: "Tests/TestSupport"),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "IDXTests", dependencies: ["IDX", "TestSupport"]),
+        .testTarget(name: "ComputeSupportTests", dependencies: ["ComputeSupport", "TestSupport"]),
         .testTarget(
-            name: "NeuralNetTests", dependencies: ["NeuralNet", "ComputeSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "ComputeSupport"]),
-        .testTarget(name: "PlotTests", dependencies: ["Plot"]),
-        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "HDF5", "ComputeSupport"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "PipelineEngine", "HDF5", "IDX", "ComputeSupport"]),
+            name: "NeuralNetTests", dependencies: ["NeuralNet", "ComputeSupport", "TestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "ComputeSupport", "TestSupport"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot", "TestSupport"]),
+        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "HDF5", "ComputeSupport", "TestSupport"]),
         .testTarget(
-            name: "H5PipeCLITests", dependencies: ["H5PipeCLI", "HDF5", "Stages", "PipelineEngine", "IDX", "ComputeSupport"]),
+            name: "StagesTests",
+            dependencies: ["Stages", "PipelineEngine", "HDF5", "IDX", "ComputeSupport", "TestSupport"]),
+        .testTarget(
+            name: "H5PipeCLITests",
+            dependencies: ["H5PipeCLI", "HDF5", "Stages", "PipelineEngine", "IDX", "ComputeSupport", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -4,6 +4,7 @@ import HDF5
 import IDX
 import PipelineEngine
 import Stages
+import TestSupport
 import XCTest
 
 /// Seeded fuzzing of the two parsers that read what users hand h5pipe: pipeline files (JSON
@@ -97,8 +98,7 @@ final class FuzzTests: XCTestCase {
     // MARK: - IDX files
 
     func testMutatedIDXFilesAreRejectedWithMessagesOrRead() throws {
-        let folder = try makeTemporaryFolder("h5pipe-fuzz-idx")
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try makeTemporaryFolder("h5pipe-fuzz-idx").url
         let seeds = try Self.idxSeeds(in: folder)
         let imagesSeed = try XCTUnwrap(seeds.first { $0.name == "images-u8" })
         let labelsSeed = try XCTUnwrap(seeds.first { $0.name == "labels-u8" })
@@ -113,13 +113,13 @@ final class FuzzTests: XCTestCase {
             let seed = isPair ? (mutateImages ? imagesSeed : labelsSeed) : seeds[caseNumber % seeds.count]
             let asGzip = random.next() % 2 == 0
             let (mutated, how) = IDXMutator.mutate(seed.raw, asGzip: asGzip, using: &random)
-            try replace(caseURL, with: mutated)
+            try writeNewFile(caseURL, mutated)
             let label = "IDX case \(caseNumber) (\(seed.name), \(asGzip ? "gzip" : "raw"), \(how))"
             let maxItems: Int? = random.next() % 4 == 0 ? Int(random.next() % 4) : nil
             do {
                 if isPair {
                     let partner = mutateImages ? labelsSeed : imagesSeed
-                    try replace(partnerURL, with: Data(asGzip ? gzip(partner.raw) : partner.raw))
+                    try writeNewFile(partnerURL, Data(asGzip ? gzip(partner.raw) : partner.raw))
                     let pairs = try LabelledImages.read(
                         images: mutateImages ? caseURL : partnerURL, labels: mutateImages ? partnerURL : caseURL,
                         classCount: 10, maxItems: maxItems)
@@ -152,17 +152,6 @@ final class FuzzTests: XCTestCase {
         }
     }
 
-    /// Writes `data` as a new file at `url`. Both Foundation's `Data.write` and truncating the
-    /// old file make ext4 flush to disk on close, which made three thousand tiny cases take 20 s.
-    func replace(_ url: URL, with data: Data) throws {
-        unlink(url.path)
-        let descriptor = open(url.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path]) }
-        defer { close(descriptor) }
-        let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        guard written == data.count else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path]) }
-    }
-
     // MARK: - HDF5 files
 
     /// `h5pipe inspect` on HDF5 files with a few random bytes overwritten ends in a report or an
@@ -170,8 +159,7 @@ final class FuzzTests: XCTestCase {
     /// these), which `inspect` catches by reading in a child process.
     func testInspectOfCorruptedHDF5FilesNeverCrashes() throws {
         try H5PipeProcess.requireExecutable()
-        let folder = try makeTemporaryFolder("h5pipe-fuzz-hdf5")
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try makeTemporaryFolder("h5pipe-fuzz-hdf5").url
         // A model-like file: a group with enough members to be stored as a dense link table,
         // attributes everywhere, and a chunked, compressed dataset.
         let original = folder.appendingPathComponent("original.h5")
@@ -193,7 +181,7 @@ final class FuzzTests: XCTestCase {
             for _ in 0..<(1 + Int(random.next() % 8)) {
                 mutated[Int(random.next() % UInt64(mutated.count))] = UInt8(truncatingIfNeeded: random.next())
             }
-            try replace(folder.appendingPathComponent("case.h5"), with: Data(mutated))
+            try writeNewFile(folder.appendingPathComponent("case.h5"), Data(mutated))
             let result = try h5pipe.run("inspect", "case.h5")
             XCTAssert(
                 result.status == 0 || (result.status == 1 && result.stderr.hasPrefix("Error: ") && result.stderr.contains("case.h5")),
@@ -209,7 +197,7 @@ final class FuzzTests: XCTestCase {
     /// The pipelines shipped in `pipelines/`, plus one using every built-in stage with explicit
     /// parameters, so that mutations reach every parameter decoder.
     static func pipelineSeeds() throws -> [(name: String, text: String)] {
-        let folder = H5PipeProcess.repositoryRoot.appendingPathComponent("pipelines")
+        let folder = TestData.repositoryRoot.appendingPathComponent("pipelines")
         let registry = try StageRegistry(BuiltinStages.all)
         var seeds: [(String, String)] = []
         for file in try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() where file.hasSuffix(".json") {
@@ -556,36 +544,4 @@ enum IDXMutator {
         }
         return (Data(stream), how.joined(separator: ", "))
     }
-}
-
-// MARK: - Gzip for tests
-
-/// `bytes` as a gzip stream of stored (uncompressed) deflate blocks: a valid stream the test can
-/// build from any bytes, including a mutated IDX header, without a compression library.
-func gzip(_ bytes: [UInt8]) -> [UInt8] {
-    var stream: [UInt8] = [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xFF]
-    var offset = 0
-    repeat {
-        let length = min(bytes.count - offset, 65_535)
-        let final: UInt8 = offset + length == bytes.count ? 1 : 0
-        stream += [final, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF)]
-        stream += bytes[offset..<offset + length]
-        offset += length
-    } while offset < bytes.count
-    let checksum = crc32(bytes)
-    let size = UInt32(truncatingIfNeeded: bytes.count)
-    for value in [checksum, size] {
-        stream += (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
-    }
-    return stream
-}
-
-/// CRC-32 (IEEE 802.3, reflected), as gzip's trailer holds it.
-func crc32(_ bytes: [UInt8]) -> UInt32 {
-    var crc: UInt32 = 0xFFFF_FFFF
-    for byte in bytes {
-        crc ^= UInt32(byte)
-        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-    }
-    return ~crc
 }

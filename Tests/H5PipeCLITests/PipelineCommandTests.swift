@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 
 /// `h5pipe run`, `status`, `graph` and `stages` through the built binary, on pipelines of
@@ -13,14 +14,10 @@ final class PipelineCommandTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/h5import") else {
             throw XCTSkip("h5import (Debian package hdf5-tools) is not installed")
         }
-        folder = try makeTemporaryFolder("h5pipe-cli")
+        folder = try makeTemporaryFolder("h5pipe-cli").url
         h5pipe = H5PipeProcess(folder: folder)
         try write("ints.cfg", "PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 3\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n")
         try write("pipeline.json", pipeline(value: 1))
-    }
-
-    override func tearDownWithError() throws {
-        if let folder { try? FileManager.default.removeItem(at: folder) }
     }
 
     func write(_ name: String, _ text: String) throws {

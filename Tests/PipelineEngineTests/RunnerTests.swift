@@ -1,20 +1,21 @@
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 @testable import PipelineEngine
 
 /// A temporary working directory with a pipeline file in it.
 final class Workspace {
-    let directory: URL
+    let folder: TemporaryFolder
     let registry: StageRegistry
 
     init() throws {
-        directory = try makeTemporaryDirectory()
+        folder = try TemporaryFolder("h5pipe-workspace")
         registry = try testRegistry()
         RunCounter.shared.reset()
     }
 
-    deinit { try? FileManager.default.removeItem(at: directory) }
+    var directory: URL { folder.url }
 
     var pipelineURL: URL { directory.appendingPathComponent("pipeline.json") }
     var artifacts: URL { directory.appendingPathComponent("artifacts") }
@@ -377,22 +378,6 @@ final class RunnerTests: XCTestCase {
         XCTAssertTrue(outcomes.contains([.ran]) && outcomes.contains([.cached]))
         XCTAssertEqual(waited.kinds.filter { $0 == "waiting" }.count, 1)
         XCTAssertEqual(try readMatrix(workspace.artifact("double")).shape, [5, 2])
-    }
-}
-
-/// Values collected from several threads.
-final class LockedList<Element>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [Element] = []
-    func append(_ element: Element) {
-        lock.lock()
-        list.append(element)
-        lock.unlock()
-    }
-    var values: [Element] {
-        lock.lock()
-        defer { lock.unlock() }
-        return list
     }
 }
 
