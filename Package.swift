@@ -62,7 +62,7 @@ let package = Package(
         // MARK: - Tests (one target per module, and TestSupport, which they all use)
         .target(name: "TestSupport", dependencies: ["ComputeSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
-        .testTarget(name: "IDXTests", dependencies: ["IDX", "TestSupport"]),
+        .testTarget(name: "IDXTests", dependencies: ["IDX", "ComputeSupport", "TestSupport"]),
         .testTarget(name: "ComputeSupportTests", dependencies: ["ComputeSupport", "TestSupport"]),
         .testTarget(
             name: "NeuralNetTests", dependencies: ["NeuralNet", "ComputeSupport", "TestSupport"],

@@ -80,6 +80,9 @@ struct GenerateMatrix: Stage {
 struct ScaleMatrix: Stage {
     struct Parameters: StageParameters {
         var factor = 2.0
+        func validate() -> [ParameterProblem] {
+            factor.isFinite ? [] : [ParameterProblem(field: "factor", message: "must be a finite number, got \(factor)")]
+        }
     }
 
     static let configuration = StageConfiguration(
@@ -202,7 +205,8 @@ struct EmbedStage: Stage {
         var labels: [String] = []
         var note: String? = nil
         func validate() -> [ParameterProblem] {
-            perplexity > 0 ? [] : [ParameterProblem(field: "perplexity", message: "must be greater than 0, got \(perplexity)")]
+            if !perplexity.isFinite { return [ParameterProblem(field: "perplexity", message: "must be a finite number, got \(perplexity)")] }
+            return perplexity > 0 ? [] : [ParameterProblem(field: "perplexity", message: "must be greater than 0, got \(perplexity)")]
         }
     }
 
