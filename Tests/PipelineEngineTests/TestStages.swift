@@ -34,6 +34,37 @@ extension ArtifactKind {
     static let matrix: ArtifactKind = "matrix"
 }
 
+/// Lets stages that run at once wait for each other, so a test can prove that they do.
+final class Rendezvous: @unchecked Sendable {
+    static let shared = Rendezvous()
+    private let condition = NSCondition()
+    private var arrived = 0
+    private var generation = 0
+
+    /// Waits until `parties` callers (this one included) have arrived.
+    /// - Returns: false when they have not after `timeout` seconds.
+    func meet(parties: Int, timeout: TimeInterval) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let current = generation
+        arrived += 1
+        if arrived >= parties {
+            arrived = 0
+            generation += 1
+            condition.broadcast()
+            return true
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while generation == current {
+            if !condition.wait(until: deadline), generation == current {
+                arrived -= 1
+                return false
+            }
+        }
+        return true
+    }
+}
+
 func readMatrix(_ url: URL) throws -> (values: [Float], shape: [Int]) {
     let file = try HDF5File.open(url)
     defer { try? file.close() }
@@ -53,8 +84,9 @@ struct GenerateMatrix: Stage {
         var rows = 4
         var columns = 3
         var seed = 0
-        /// When set, the stage sleeps this many seconds (to observe parallel runs).
-        var sleep: Double? = nil
+        /// When set, the stage waits until this many stages with `meet` run at once (itself
+        /// included), and fails after 10 s: a test's proof that they run in parallel.
+        var meet: Int? = nil
         func validate() -> [ParameterProblem] {
             var problems: [ParameterProblem] = []
             if rows < 1 { problems.append(ParameterProblem(field: "rows", message: "must be at least 1, got \(rows)")) }
@@ -68,7 +100,9 @@ struct GenerateMatrix: Stage {
 
     func run(_ parameters: Parameters, context: StageContext) throws {
         RunCounter.shared.increment(context.stageID)
-        if let sleep = parameters.sleep { Thread.sleep(forTimeInterval: sleep) }
+        if let meet = parameters.meet, !Rendezvous.shared.meet(parties: meet, timeout: 10) {
+            throw StageError("stage `\(context.stageID)`: fewer than \(meet) stages ran at once")
+        }
         var generator = SeededGenerator(seed: UInt64(parameters.seed))
         let count = parameters.rows * parameters.columns
         let values = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
