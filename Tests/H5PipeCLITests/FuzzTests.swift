@@ -9,8 +9,8 @@ import XCTest
 /// (PipelineEngineTests, IDXTests).
 final class FuzzTests: XCTestCase {
     /// `h5pipe inspect` on HDF5 files with a few random bytes overwritten ends in a report or an
-    /// error, never in a signal: libhdf5 itself crashes on some of them (about one in ten of
-    /// these), which `inspect` catches by reading in a child process.
+    /// error, never in a signal: libhdf5 itself crashes on some of them (4 of these 60), which
+    /// `inspect` catches by reading in a child process.
     func testInspectOfCorruptedHDF5FilesNeverCrashes() throws {
         try H5PipeProcess.requireExecutable()
         let folder = try makeTemporaryFolder("h5pipe-fuzz-hdf5").url

@@ -2,7 +2,6 @@ import ComputeSupport
 import Embedding
 import Foundation
 import HDF5
-import NeuralNet
 import PipelineEngine
 import TestSupport
 import XCTest

@@ -5,9 +5,9 @@ import XCTest
 /// ``remove()`` or when the value is released.
 ///
 /// Its path has symbolic links resolved, so it compares equal to the paths the code under test
-/// prints. In an `XCTestCase`, prefer ``XCTest/XCTestCase/makeTemporaryFolder(_:)``: XCTest keeps
-/// test case instances alive until the whole run ends, so a folder held by one is otherwise
-/// removed only then.
+/// prints. In a test case, prefer `makeTemporaryFolder(_:)`, which removes the folder when the
+/// test ends: XCTest keeps test case instances alive until the whole run ends, so a folder held by
+/// one is otherwise removed only then.
 public final class TemporaryFolder: @unchecked Sendable {
     /// The folder.
     public let url: URL
