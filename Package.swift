@@ -28,15 +28,18 @@ let package = Package(
         // MARK: - Storage and pure compute (know nothing of pipelines)
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "IDX", dependencies: ["CZlib"]),
-        .target(name: "NeuralNet", dependencies: ["CBLAS"]),
-        .target(name: "Embedding", dependencies: ["CBLAS", "CFFTW"]),
+        // What the compute modules share: the seeded generator (public), the parallel loops and
+        // the worker pool (package access, inlinable: they sit in inner loops).
+        .target(name: "ComputeSupport"),
+        .target(name: "NeuralNet", dependencies: ["CBLAS", "ComputeSupport"]),
+        .target(name: "Embedding", dependencies: ["CBLAS", "CFFTW", "ComputeSupport"]),
         .target(name: "Plot", dependencies: ["CCairo", "CZlib"]),
 
         // MARK: - Pipeline engine and built-in stages
         .target(name: "PipelineEngine", dependencies: ["HDF5", "COpenSSL"]),
         .target(
             name: "Stages",
-            dependencies: ["PipelineEngine", "HDF5", "IDX", "NeuralNet", "Embedding", "Plot"]),
+            dependencies: ["PipelineEngine", "HDF5", "IDX", "ComputeSupport", "NeuralNet", "Embedding", "Plot"]),
 
         // MARK: - Command line
         .target(
@@ -51,20 +54,28 @@ let package = Package(
         .executableTarget(
             name: "h5pipe-bench",
             dependencies: [
-                "HDF5", "IDX", "NeuralNet", "Embedding", "Plot", "PipelineEngine", "Stages",
+                "HDF5", "IDX", "ComputeSupport", "NeuralNet", "Embedding", "Plot", "PipelineEngine", "Stages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Swift"),
 
-        // MARK: - Tests (one target per module)
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        .testTarget(name: "IDXTests", dependencies: ["IDX"]),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"]),
-        .testTarget(name: "PlotTests", dependencies: ["Plot"]),
-        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "HDF5"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "PipelineEngine", "HDF5", "IDX"]),
-        .testTarget(name: "H5PipeCLITests", dependencies: ["H5PipeCLI", "HDF5", "Stages", "PipelineEngine", "IDX"]),
+        // MARK: - Tests (one target per module, and TestSupport, which they all use)
+        .target(name: "TestSupport", dependencies: ["ComputeSupport"], path: "Tests/TestSupport"),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "IDXTests", dependencies: ["IDX", "ComputeSupport", "TestSupport"]),
+        .testTarget(name: "ComputeSupportTests", dependencies: ["ComputeSupport", "TestSupport"]),
+        .testTarget(
+            name: "NeuralNetTests", dependencies: ["NeuralNet", "ComputeSupport", "TestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "ComputeSupport", "TestSupport"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot", "TestSupport"]),
+        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "HDF5", "ComputeSupport", "TestSupport"]),
+        .testTarget(
+            name: "StagesTests",
+            dependencies: ["Stages", "PipelineEngine", "HDF5", "IDX", "ComputeSupport", "TestSupport"]),
+        .testTarget(
+            name: "H5PipeCLITests",
+            dependencies: ["H5PipeCLI", "HDF5", "Stages", "PipelineEngine", "IDX", "ComputeSupport", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ComputeSupport
 import Foundation
 import NeuralNet
 

@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 
 /// A square sparse matrix in compressed-row form: the symmetric joint probabilities P of t-SNE.

@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 
 /// The Barnes–Hut gradient (van der Maaten 2014): repulsion from a cell of the space-partitioning

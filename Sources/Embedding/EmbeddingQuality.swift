@@ -1,3 +1,5 @@
+import ComputeSupport
+
 /// Quality measures of an embedding, so results can be checked with h5pipe's own tools.
 public enum EmbeddingQuality {
     /// Leave-one-out k-NN classification accuracy in the embedding: each point is assigned the

@@ -1,12 +1,17 @@
 import CFFTW
+import ComputeSupport
 import Foundation
 
 /// The FFT-accelerated interpolation gradient of FIt-SNE (Linderman et al. 2019) for 2-D
 /// embeddings.
 ///
-/// The square bounding box of the embedding is cut into B×B boxes of side w ≤ 1 with 3×3
-/// equispaced interpolation nodes each; B = max(50, extent/1) rounded up to a 7-smooth size, so
-/// the grid grows with the embedding (openTSNE's defaults). Charges at the points are spread onto
+/// The square bounding box of the embedding (one lower bound and one extent over both axes) is
+/// cut into B×B boxes of side w with 3×3 equispaced interpolation nodes each (``layout(extent:)``).
+/// With openTSNE's defaults (at least 50 boxes per side, w at most 1, at most 1,000 boxes per
+/// side): up to an extent of 50, B = 50 and w = extent/50; beyond, B is the smallest 7-smooth size
+/// ≥ ⌈extent⌉ and w = 1, so the grid grows with the embedding; past an extent of 1,000 the cap
+/// holds B at 1,000 and w = extent/1,000 grows beyond 1 (less accurate; the grid stays at
+/// 3,000×3,000 nodes, FFTs of 6,000×6,000). Charges at the points are spread onto
 /// the nodes with Lagrange weights, node-to-node kernel sums are 2-D convolutions done by FFT
 /// (single precision, FFTW plans reused while B stays the same), and the node potentials are
 /// interpolated back.
@@ -19,26 +24,28 @@ import Foundation
 /// over its box's nodes: 1 without interpolation error, but up to a few percent off with boxes
 /// ~1 wide. Taking it as 1 (as FIt-SNE does) put Z up to 1.4% off on tight clusters, enough to move
 /// where a small embedding ends; it is computed per point from the point's weights and removed,
-/// which keeps the KL within 3·10⁻³ of the exact one on 180–2,000 points (`h5pipe-bench fft-error`
-/// measures it along real runs).
+/// which keeps the KL within about 3·10⁻³ of the exact one on 180–2,000 points
+/// (`h5pipe-bench fft-error` measures it along real runs).
 ///
 /// Work is split into a fixed number of slices (point ranges, FFT row and column slices) that
 /// threads take in turn, and each node sums its points in index order, so the result is
 /// bit-identical for every thread count. Kernel spectra are recomputed only when the node spacing
-/// changes (boxes have side exactly 1 once the embedding is wider than 50). The transforms skip
-/// the zero half of the padded input and the unused half of the output.
+/// changes (boxes have side exactly 1 while the embedding is between 50 and 1,000 wide). The
+/// transforms skip the zero half of the padded input and the unused half of the output.
 ///
 /// Complexity O(N + B² log B) per call besides the attractive term's O(nnz(P)). Accuracy against
 /// the exact gradient, measured with `h5pipe-bench fft-error` on 100–2,000 clustered points: the
 /// repulsive forces within 0.1% while the embedding is small (early exaggeration) and 2–4% once
 /// clusters are tight and boxes ~1 wide (openTSNE's grid); the KL within 3·10⁻³ (relative) from
-/// 180 points up, 2.6% at 100. A smaller `maximumIntervalWidth` trades time (∝ 1/w²) for accuracy.
+/// 180 points up, a few percent at 100 (2.6% and 7.7% on two draws of the data). A smaller
+/// `maximumIntervalWidth` trades time (∝ 1/w²) for accuracy.
 public final class FFTGradient: GradientMethod {
     /// Threads for spreading, interpolation and the transforms.
     public let threads: Int
     /// The minimum number of boxes per side.
     public let minimumIntervals: Int
-    /// The largest box side in embedding units.
+    /// The largest box side in embedding units, unless the cap of ``maximumIntervals`` boxes per
+    /// side forces wider boxes.
     public let maximumIntervalWidth: Float
 
     /// Interpolation nodes per box side.

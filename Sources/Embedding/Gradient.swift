@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 
 /// One evaluation of the t-SNE objective's gradient, in openTSNE's convention.
@@ -20,6 +21,11 @@ public protocol GradientMethod: AnyObject {
         into gradient: inout [Float], computeKL: Bool
     ) -> Double?
 }
+
+/// Parts every sum over points or rows is split into, whatever the thread count (fewer when
+/// there are fewer points): each part's partial sum is added in part order, so results are the
+/// same for any number of threads.
+let reductionParts = 64
 
 /// The attractive half of the gradient, shared by every method: Σⱼ α·pᵢⱼ·kᵢⱼ·(yᵢ − yⱼ) over the
 /// stored entries of P, rows split into ``reductionParts`` parts by entry count. O(nnz(P)·d).

@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 
 /// How the low-dimensional embedding starts.

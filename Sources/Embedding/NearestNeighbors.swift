@@ -1,4 +1,5 @@
 import CBLAS
+import ComputeSupport
 
 /// The k nearest neighbours of every point, nearest first.
 ///

@@ -66,9 +66,3 @@ func normalizedPath(_ path: String) -> String {
     let components = path.split(separator: "/", omittingEmptySubsequences: true)
     return "/" + components.joined(separator: "/")
 }
-
-/// The parent group path of a normalised path ("/" for top-level objects).
-func parentPath(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
-    return String(path[..<slash])
-}

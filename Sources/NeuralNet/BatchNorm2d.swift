@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 
 /// Batch normalisation over each channel (as `torch.nn.BatchNorm2d`), on a shard (batch innermost).

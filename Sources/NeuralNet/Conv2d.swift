@@ -1,3 +1,5 @@
+import ComputeSupport
+
 /// A 2-D convolution (cross-correlation, as `torch.nn.Conv2d`) over a shard (batch innermost).
 ///
 /// - input `[inChannels, height, width, batch]`

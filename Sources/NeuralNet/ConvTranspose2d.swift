@@ -1,3 +1,5 @@
+import ComputeSupport
+
 /// A 2-D transposed convolution (as `torch.nn.ConvTranspose2d`) over a shard (batch innermost):
 /// the adjoint of a ``Conv2d`` that maps the output's shape back to the input's.
 ///

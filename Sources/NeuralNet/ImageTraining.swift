@@ -1,3 +1,5 @@
+import ComputeSupport
+
 /// 8-bit images held in memory, `[count, channels, height, width]`, read as floats in `[0, 1]`.
 public struct ByteImages: Sendable {
     /// The pixels, sample after sample.

@@ -1,3 +1,5 @@
+import ComputeSupport
+
 /// Everything one layer sees while it runs on one shard of a batch.
 ///
 /// Activations are stored channel-major with the batch innermost, `[channels, height, width, batch]`,

@@ -1,3 +1,5 @@
+import ComputeSupport
+
 /// A learned tensor of a ``Network``, located in its flat ``Network/parameters`` or
 /// ``Network/statistics`` array.
 public struct NamedTensor: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import CBLAS
+import ComputeSupport
 import Foundation
 
 /// Trains a ``Network`` as an autoencoder (the target is the input) and runs it in inference mode,

@@ -36,7 +36,7 @@ public struct EvaluateEmbeddingStage: Stage {
     public static let evaluation: ArtifactKind = "evaluation"
 
     public static let configuration = StageConfiguration(
-        name: "evaluate-embedding", version: 2,
+        name: "evaluate-embedding", version: 3,
         summary: "Score an embedding: leave-one-out k-NN accuracy and trustworthiness",
         inputs: [
             InputPort("embedding", accepts: [.embedding], help: "/embedding [N, e] and /labels [N]"),

@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 import HDF5
 import NeuralNet

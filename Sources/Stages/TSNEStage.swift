@@ -96,7 +96,7 @@ public struct TSNEStage: Stage {
     }
 
     public static let configuration = StageConfiguration(
-        name: "tsne", version: 2,
+        name: "tsne", version: 3,
         summary: "Embed feature vectors with t-SNE (FFT-accelerated, openTSNE-compatible defaults)",
         inputs: [
             InputPort(

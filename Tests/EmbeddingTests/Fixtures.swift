@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 @testable import Embedding
 
@@ -15,12 +16,6 @@ func gaussianBlobs(
         }
     }
     return (points, labels)
-}
-
-/// Seeded Gaussian values with standard deviation `scale`.
-func gaussianValues(_ count: Int, scale: Double, seed: UInt64) -> [Float] {
-    var generator = SeededGenerator(seed: seed)
-    return (0..<count).map { _ in Float(generator.nextGaussian() * scale) }
 }
 
 /// The exact KL(P‖Q) of a double-precision embedding, straight from the definition.

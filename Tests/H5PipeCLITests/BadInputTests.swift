@@ -2,6 +2,7 @@ import Foundation
 import IDX
 import PipelineEngine
 import Stages
+import TestSupport
 import XCTest
 
 /// Bad input through the built binary, the way a user meets it: broken IDX files reached through
@@ -15,13 +16,9 @@ final class BadInputTests: XCTestCase {
 
     override func setUpWithError() throws {
         try H5PipeProcess.requireExecutable()
-        folder = try makeTemporaryFolder("h5pipe-bad-input")
+        folder = try makeTemporaryFolder("h5pipe-bad-input").url
         // No dataset may be found (or downloaded) by accident: every case names its own files.
         h5pipe = H5PipeProcess(folder: folder, environment: ["H5PIPE_DATA_PATH": folder.appendingPathComponent("none").path])
-    }
-
-    override func tearDownWithError() throws {
-        if let folder { try? FileManager.default.removeItem(at: folder) }
     }
 
     // MARK: - Helpers

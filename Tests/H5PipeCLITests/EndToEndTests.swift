@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 
 /// The MNIST pipelines through the built binary, the way a user meets them: a cold run, a cached
@@ -11,13 +12,9 @@ final class EndToEndTests: XCTestCase {
 
     override func setUpWithError() throws {
         try H5PipeProcess.requireExecutable()
-        let dataPath = try H5PipeProcess.requireMNIST()
-        folder = try makeTemporaryFolder("h5pipe-e2e")
+        let dataPath = try TestData.requireMNISTRoot().path
+        folder = try makeTemporaryFolder("h5pipe-e2e").url
         h5pipe = H5PipeProcess(folder: folder, environment: ["H5PIPE_DATA_PATH": dataPath])
-    }
-
-    override func tearDownWithError() throws {
-        if let folder { try? FileManager.default.removeItem(at: folder) }
     }
 
     // MARK: - Helpers
@@ -28,7 +25,7 @@ final class EndToEndTests: XCTestCase {
         _ name: String = "quick.json", keeping stages: Set<String>? = nil,
         edit: (inout [String: [String: Any]]) -> Void = { _ in }
     ) throws -> String {
-        let source = H5PipeProcess.repositoryRoot.appendingPathComponent("pipelines/mnist-quick.json")
+        let source = TestData.repositoryRoot.appendingPathComponent("pipelines/mnist-quick.json")
         var pipeline = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])
         var stageTable = try XCTUnwrap(pipeline["stages"] as? [String: [String: Any]])
         if let stages { stageTable = stageTable.filter { stages.contains($0.key) } }
@@ -80,8 +77,7 @@ final class EndToEndTests: XCTestCase {
 
     /// Runs `h5pipe run file` in a second folder without interruption, for comparison.
     func uninterruptedRun(_ file: String) throws -> URL {
-        let other = try makeTemporaryFolder("h5pipe-e2e-reference")
-        addTeardownBlock { try? FileManager.default.removeItem(at: other) }
+        let other = try makeTemporaryFolder("h5pipe-e2e-reference").url
         try FileManager.default.copyItem(at: folder.appendingPathComponent(file), to: other.appendingPathComponent(file))
         let result = try H5PipeProcess(folder: other, environment: h5pipe.environment).run("run", file, "--plain")
         XCTAssertEqual(result.status, 0, result.output)

@@ -1,12 +1,9 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the built `h5pipe` binary in a folder, as a user would.
 struct H5PipeProcess {
-    /// The repository checkout (for `pipelines/`).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// `H5PIPE_BINARY` when set (scripts/test points it at the release build), otherwise the
     /// binary beside the test bundle.
     static var executable: URL {
@@ -19,17 +16,6 @@ struct H5PipeProcess {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw XCTSkip("h5pipe is not built at \(executable.path)")
         }
-    }
-
-    /// The value for `H5PIPE_DATA_PATH` under which `mnist/` holds the four IDX files; skips the
-    /// calling test when there is none.
-    static func requireMNIST() throws -> String {
-        var roots = (ProcessInfo.processInfo.environment["H5PIPE_DATA_PATH"] ?? "").split(separator: ":").map(String.init)
-        roots.append(repositoryRoot.appendingPathComponent("../shared/datasets").standardizedFileURL.path)
-        for root in roots where FileManager.default.fileExists(atPath: root + "/mnist/t10k-labels-idx1-ubyte.gz") {
-            return root
-        }
-        throw XCTSkip("MNIST not found on H5PIPE_DATA_PATH or in ../shared/datasets")
     }
 
     /// The working directory of every command.
@@ -81,16 +67,10 @@ struct H5PipeProcess {
             return errorText
         }
 
-        /// Waits until `condition` holds for standard error, polling every 10 ms.
+        /// Waits until `condition` holds for standard error (see ``waitUntil(timeout:stop:_:)``).
         /// - Returns: false after `timeout` seconds or when the process exited first.
         func waitForStderr(timeout: TimeInterval, _ condition: (String) -> Bool) -> Bool {
-            let deadline = Date().addingTimeInterval(timeout)
-            while Date() < deadline {
-                if condition(stderrSoFar) { return true }
-                if !process.isRunning { return condition(stderrSoFar) }
-                usleep(10_000)
-            }
-            return false
+            waitUntil(timeout: timeout, stop: { !process.isRunning }) { condition(stderrSoFar) }
         }
 
         /// Sends SIGKILL, as `kill -9` would, and reaps the process.
@@ -136,12 +116,4 @@ struct H5PipeProcess {
     func run(_ arguments: [String]) throws -> Result {
         try start(arguments).finish()
     }
-}
-
-/// A fresh folder under the temporary directory, removed by `remove()`.
-func makeTemporaryFolder(_ prefix: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-        .resolvingSymlinksInPath()
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 @testable import H5PipeCLI
 
@@ -7,11 +8,7 @@ final class InspectCommandTests: XCTestCase {
     private var folder: URL!
 
     override func setUpWithError() throws {
-        folder = try makeTemporaryFolder("h5pipe-inspect-tests")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
+        folder = try makeTemporaryFolder("h5pipe-inspect-tests").url
     }
 
     /// A small file whose every figure is known: gzip level 0 stores deflate "stored" blocks,

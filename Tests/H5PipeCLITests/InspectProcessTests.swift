@@ -1,13 +1,13 @@
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 
 /// Runs the built `h5pipe` binary: exit codes and the one-line errors a user sees.
 final class InspectProcessTests: XCTestCase {
     func testExitCodesAndOneLineErrors() throws {
         try H5PipeProcess.requireExecutable()
-        let folder = try makeTemporaryFolder("h5pipe-inspect-process")
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try makeTemporaryFolder("h5pipe-inspect-process").url
         let h5pipe = H5PipeProcess(folder: folder)
 
         let good = folder.appendingPathComponent("good.h5")

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 
 /// `h5pipe run`, `status`, `graph` and `stages` through the built binary, on pipelines of
@@ -13,30 +14,28 @@ final class PipelineCommandTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/h5import") else {
             throw XCTSkip("h5import (Debian package hdf5-tools) is not installed")
         }
-        folder = try makeTemporaryFolder("h5pipe-cli")
+        folder = try makeTemporaryFolder("h5pipe-cli").url
         h5pipe = H5PipeProcess(folder: folder)
         try write("ints.cfg", "PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 3\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n")
         try write("pipeline.json", pipeline(value: 1))
-    }
-
-    override func tearDownWithError() throws {
-        if let folder { try? FileManager.default.removeItem(at: folder) }
     }
 
     func write(_ name: String, _ text: String) throws {
         try Data(text.utf8).write(to: folder.appendingPathComponent(name))
     }
 
-    /// source → copy, with `source` writing three integers starting at `value`.
-    func pipeline(value: Int, sleep: Double = 0, failCopy: Bool = false) -> String {
+    /// source → copy, with `source` writing three integers starting at `value`; with `gated`, it
+    /// first waits (at most 30 s) until the test creates the file `go`.
+    func pipeline(value: Int, gated: Bool = false, failCopy: Bool = false) -> String {
         let copy = failCopy ? #"["sh", "-c", "echo 'copy: disk full' >&2; exit 4", "{output}"]"# : #"["cp", "{inputs.data}", "{output}"]"#
+        let gate = gated ? "i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i + 1)); done; " : ""
         return """
             {
               "version": 1,
               "name": "demo",
               "stages": {
                 "source": {"uses": "command", "params": {
-                  "run": ["sh", "-c", "sleep \(sleep); echo '\(value) \(value + 1) \(value + 2)' > $0.txt && h5import $0.txt -c ints.cfg -o $0", "{output}"],
+                  "run": ["sh", "-c", "\(gate)echo '\(value) \(value + 1) \(value + 2)' > $0.txt && h5import $0.txt -c ints.cfg -o $0", "{output}"],
                   "files": ["ints.cfg"], "kind": "numbers"}},
                 "copy": {"uses": "command", "inputs": {"data": "source"}, "params": {"run": \(copy)}}
               }
@@ -140,16 +139,22 @@ final class PipelineCommandTests: XCTestCase {
     }
 
     func testKilledRunPublishesNothingAndTheNextRunCompletes() throws {
-        try write("pipeline.json", pipeline(value: 1, sleep: 1.5))
+        try write("pipeline.json", pipeline(value: 1, gated: true))
         let running = try h5pipe.start(["run", "pipeline.json", "--plain"])
-        Thread.sleep(forTimeInterval: 0.5)
+        // Killed while `source` runs: it waits for `go`, which does not exist yet.
+        XCTAssertTrue(running.waitForStderr(timeout: 60) { $0.contains("▶ source (command)") }, running.stderrSoFar)
         running.killHard()
         let killed = running.finish()
         XCTAssertEqual(killed.status, SIGKILL)
         let artifacts = folder.appendingPathComponent("artifacts/demo")
         XCTAssertFalse(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("source.h5").path))
 
-        let resumed = try h5pipe.run("run", "pipeline.json", "--plain")
+        // `go` only once the next run has cleared the killed run's temporary folder: the killed
+        // run's shell, still waiting for it, then finds its output folder gone.
+        let next = try h5pipe.start(["run", "pipeline.json", "--plain"])
+        XCTAssertTrue(next.waitForStderr(timeout: 60) { $0.contains("▶ source (command)") }, next.stderrSoFar)
+        try write("go", "")
+        let resumed = next.finish()
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("demo: 2 ran in"), resumed.stdout)
         let temporary = folder.appendingPathComponent("artifacts/.h5pipe/tmp")
@@ -163,10 +168,16 @@ final class PipelineCommandTests: XCTestCase {
     }
 
     func testTwoConcurrentRunsTakeTurns() throws {
-        try write("pipeline.json", pipeline(value: 1, sleep: 0.5))
+        try write("pipeline.json", pipeline(value: 1, gated: true))
         let first = try h5pipe.start(["run", "pipeline.json", "--plain"])
-        Thread.sleep(forTimeInterval: 0.15)
+        // The first run holds the lock while `source` waits for `go`; `go` comes once the second
+        // run has said that it waits.
+        XCTAssertTrue(first.waitForStderr(timeout: 60) { $0.contains("▶ source (command)") }, first.stderrSoFar)
         let second = try h5pipe.start(["run", "pipeline.json", "--plain"])
+        XCTAssertTrue(
+            second.waitForStderr(timeout: 60) { $0.contains("waiting for another h5pipe run to release artifacts") },
+            second.stderrSoFar)
+        try write("go", "")
         let results = [first.finish(), second.finish()]
         XCTAssertEqual(results.map(\.status), [0, 0], results.map(\.stderr).joined())
         let ran = results.filter { $0.stdout.contains("2 ran") }.count

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `status` and `run --dry-run` change nothing: on a machine without MNIST they report that `run`
@@ -8,11 +9,7 @@ final class PlanningTests: XCTestCase {
 
     override func setUpWithError() throws {
         try H5PipeProcess.requireExecutable()
-        folder = try makeTemporaryFolder("h5pipe-planning")
-    }
-
-    override func tearDownWithError() throws {
-        if let folder { try? FileManager.default.removeItem(at: folder) }
+        folder = try makeTemporaryFolder("h5pipe-planning").url
     }
 
     /// `h5pipe` in `folder` on a machine where MNIST is nowhere and nothing can be downloaded:
@@ -33,7 +30,7 @@ final class PlanningTests: XCTestCase {
     }
 
     func testStatusAndDryRunReportTheDownloadAndWriteNothing() throws {
-        let pipeline = H5PipeProcess.repositoryRoot.appendingPathComponent("pipelines/ingest-only.json")
+        let pipeline = TestData.repositoryRoot.appendingPathComponent("pipelines/ingest-only.json")
         try FileManager.default.copyItem(at: pipeline, to: folder.appendingPathComponent("pipeline.json"))
         let h5pipe = try h5pipeWithoutMNIST()
 

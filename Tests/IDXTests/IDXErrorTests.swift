@@ -1,14 +1,14 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import IDX
 
 /// Every way an IDX file can be broken, each with the exact message users see.
 final class IDXErrorTests: XCTestCase {
-    private var folder: TemporaryDirectory!
+    private var folder: TemporaryFolder!
 
-    override func setUpWithError() throws { folder = try TemporaryDirectory() }
-    override func tearDown() { folder = nil }
+    override func setUpWithError() throws { folder = try makeTemporaryFolder("idx-tests") }
 
     private func readBytes(_ url: URL) throws { _ = try IDXFile.read(UInt8.self, from: url) }
 
@@ -39,14 +39,14 @@ final class IDXErrorTests: XCTestCase {
     }
 
     func testEmptyGzipStream() throws {
-        let url = try folder.write(try folder.gzip([]), to: "empty.gz")
+        let url = try folder.write(gzip([]), to: "empty.gz")
         assertThrows(
             "\(url.path): not an IDX file: its decompressed content is empty, but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
         ) { try readBytes(url) }
     }
 
     func testGzipOfSomethingElse() throws {
-        let url = try folder.write(try folder.gzip(Array("<html>".utf8)), to: "page.gz")
+        let url = try folder.write(gzip(Array("<html>".utf8)), to: "page.gz")
         assertThrows(
             "\(url.path): not an IDX file: its decompressed content starts with 3C 68 74 6D, but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
         ) { try readBytes(url) }
@@ -99,7 +99,7 @@ final class IDXErrorTests: XCTestCase {
 
     func testTruncatedDataInsideACompleteGzipStream() throws {
         let raw = idxBytes(type: 8, shape: [10], data: Array(0..<6))
-        let url = try folder.write(try folder.gzip(raw), to: "short-content.gz")
+        let url = try folder.write(gzip(raw), to: "short-content.gz")
         assertThrows(
             "\(url.path): truncated: the header declares 10 unsigned byte values, which take 18 decompressed bytes (8-byte header + 10 data bytes), but the file holds 14 decompressed bytes"
         ) { try readBytes(url) }
@@ -107,7 +107,7 @@ final class IDXErrorTests: XCTestCase {
 
     func testTrailingBytesInsideAGzipStream() throws {
         let raw = idxBytes(type: 8, shape: [2], data: [1, 2, 3, 4, 5])
-        let url = try folder.write(try folder.gzip(raw), to: "long-content.gz")
+        let url = try folder.write(gzip(raw), to: "long-content.gz")
         assertThrows(
             "\(url.path): 3 unexpected trailing bytes: the header declares 2 unsigned byte values, which take 10 decompressed bytes (8-byte header + 2 data bytes), but the file holds 13 decompressed bytes"
         ) { try readBytes(url) }
@@ -117,7 +117,7 @@ final class IDXErrorTests: XCTestCase {
         // 1 GB declared in a few dozen compressed bytes, more than deflate can expand to: refused
         // before allocating, even when only the first item (present in the file) is asked for.
         let raw = idxBytes(type: 8, shape: [1_000_000, 3], data: [1, 2, 3])
-        let url = try folder.write(try folder.gzip(raw), to: "claims-too-much.gz")
+        let url = try folder.write(gzip(raw), to: "claims-too-much.gz")
         let message = "\(url.path): truncated: the header declares 1000000 x 3 unsigned byte values, which take 3000012 decompressed bytes (12-byte header + 3000000 data bytes), but the file holds 15 decompressed bytes"
         assertThrows(message) { try readBytes(url) }
         assertThrows(message) { _ = try IDXFile.read(UInt8.self, from: url, maxItems: 1) }
@@ -125,7 +125,7 @@ final class IDXErrorTests: XCTestCase {
 
     func testCutGzipFile() throws {
         let raw = idxBytes(type: 8, shape: [4000], data: (0..<4000).map { UInt8(truncatingIfNeeded: $0 * 7919 >> 3) })
-        let compressed = try folder.gzip(raw)
+        let compressed = gzip(raw)
         let url = try folder.write(Array(compressed.prefix(compressed.count / 2)), to: "cut.gz")
         assertThrows(
             "\(url.path): corrupt gzip stream (the compressed data ends before the gzip stream does: the file is truncated); download or decompress the file again"
@@ -133,7 +133,7 @@ final class IDXErrorTests: XCTestCase {
     }
 
     func testCorruptDeflateData() throws {
-        var compressed = try folder.gzip(idxBytes(type: 8, shape: [3], data: [1, 2, 3]))
+        var compressed = gzip(idxBytes(type: 8, shape: [3], data: [1, 2, 3]))
         // The first deflate byte after the 10-byte gzip header: 0xFF declares block type 3, which
         // does not exist.
         compressed[10] = 0xFF
@@ -144,7 +144,7 @@ final class IDXErrorTests: XCTestCase {
     }
 
     func testWrongChecksumInGzipTrailer() throws {
-        var compressed = try folder.gzip(idxBytes(type: 8, shape: [3], data: [1, 2, 3]))
+        var compressed = gzip(idxBytes(type: 8, shape: [3], data: [1, 2, 3]))
         compressed[compressed.count - 8] ^= 0xFF
         let url = try folder.write(compressed, to: "bad-crc.gz")
         assertThrows("\(url.path): corrupt gzip stream (zlib: incorrect data check); download or decompress the file again") {
@@ -162,7 +162,7 @@ final class IDXErrorTests: XCTestCase {
     private func pair(images: Int, labels: [UInt8]) throws -> (URL, URL) {
         let imagesURL = try folder.write(
             idxBytes(type: 8, shape: [images, 2, 2], data: Array(repeating: 7, count: images * 4)), to: "images-idx3-ubyte")
-        let labelsURL = try folder.write(try folder.gzip(idxBytes(type: 8, shape: [labels.count], data: labels)), to: "labels-idx1-ubyte.gz")
+        let labelsURL = try folder.write(gzip(idxBytes(type: 8, shape: [labels.count], data: labels)), to: "labels-idx1-ubyte.gz")
         return (imagesURL, labelsURL)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import IDX
@@ -7,7 +8,7 @@ final class IDXFileTests: XCTestCase {
     // MARK: - Decoding against hand-written bytes
 
     func testDecodesBigEndianValuesOfEveryTypeFromHandWrittenBytes() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try makeTemporaryFolder("idx-tests")
         let short = try folder.write(idxBytes(type: 0x0B, shape: [2], data: [0x01, 0x02, 0xFF, 0xFE]), to: "short")
         XCTAssertEqual(try IDXFile.read(Int16.self, from: short).values, [258, -2])
         let int = try folder.write(idxBytes(type: 0x0C, shape: [1], data: [0xFF, 0xFF, 0xFF, 0xF9]), to: "int")
@@ -23,7 +24,7 @@ final class IDXFileTests: XCTestCase {
     }
 
     func testWriterProducesTheSpecifiedBytes() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try makeTemporaryFolder("idx-tests")
         let url = folder.file("written")
         try IDXFile.write(IDXArray<Int16>(shape: [1, 2], values: [258, -2]), to: url)
         XCTAssertEqual([UInt8](try Data(contentsOf: url)), idxBytes(type: 0x0B, shape: [1, 2], data: [0x01, 0x02, 0xFF, 0xFE]))
@@ -32,7 +33,7 @@ final class IDXFileTests: XCTestCase {
     // MARK: - Round trips: every type, several ranks, raw and gzip
 
     func testRoundTripsEveryElementTypeAndRankRawAndGzip() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try makeTemporaryFolder("idx-tests")
         let shapes = [[7], [3, 5], [4, 3, 2], [2, 3, 2, 2]]
         for (index, shape) in shapes.enumerated() {
             let count = shape.reduce(1, *)
@@ -49,7 +50,7 @@ final class IDXFileTests: XCTestCase {
     }
 
     private func roundTrip<Element: IDXElement>(
-        _ array: IDXArray<Element>, _ folder: TemporaryDirectory, _ compression: IDXFile.Compression,
+        _ array: IDXArray<Element>, _ folder: TemporaryFolder, _ compression: IDXFile.Compression,
         line: UInt = #line
     ) throws {
         let url = folder.file("round-trip")
@@ -61,7 +62,7 @@ final class IDXFileTests: XCTestCase {
     }
 
     func testReadAnyReturnsTheFilesElementType() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try makeTemporaryFolder("idx-tests")
         let url = folder.file("doubles")
         let array = IDXArray<Double>(shape: [2, 2], values: [1, 2, 3, 4])
         try IDXFile.write(array, to: url, compression: .gzip(level: 1))
@@ -72,24 +73,24 @@ final class IDXFileTests: XCTestCase {
     // MARK: - Compression detected by content, not name
 
     func testDetectsGzipByMagicBytesNotByName() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try makeTemporaryFolder("idx-tests")
         let raw = idxBytes(type: 0x08, shape: [3], data: [9, 8, 7])
-        let gzipWithoutSuffix = try folder.write(try folder.gzip(raw), to: "labels-idx1-ubyte")
+        let gzipWithoutSuffix = try folder.write(gzip(raw), to: "labels-idx1-ubyte")
         let rawWithGzipSuffix = try folder.write(raw, to: "labels-idx1-ubyte.gz")
         XCTAssertEqual(try IDXFile.read(UInt8.self, from: gzipWithoutSuffix).values, [9, 8, 7])
         XCTAssertEqual(try IDXFile.read(UInt8.self, from: rawWithGzipSuffix).values, [9, 8, 7])
     }
 
     func testReadsConcatenatedGzipMembersAsOneStream() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try makeTemporaryFolder("idx-tests")
         let raw = idxBytes(type: 0x08, shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
-        let members = try folder.gzip(Array(raw[..<9])) + folder.gzip(Array(raw[9...]))
+        let members = gzip(Array(raw[..<9])) + gzip(Array(raw[9...]))
         let url = try folder.write(members, to: "two-members")
         XCTAssertEqual(try IDXFile.read(UInt8.self, from: url).values, [1, 2, 3, 4, 5, 6])
     }
 
     func testLargeGzipFileStreamsThroughSeveralInputChunks() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try makeTemporaryFolder("idx-tests")
         // Pseudo-random bytes barely compress, so the compressed file spans several input chunks.
         var state: UInt32 = 12345
         let count = 3 * GzipByteSource.inputChunkSize / 2
@@ -107,7 +108,7 @@ final class IDXFileTests: XCTestCase {
     // MARK: - Partial reads
 
     func testMaxItemsKeepsTheFirstItems() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try makeTemporaryFolder("idx-tests")
         let array = IDXArray<Int16>(shape: [4, 2], values: [1, 2, 3, 4, 5, 6, 7, 8])
         for compression in [IDXFile.Compression.none, .gzip(level: 6)] {
             let url = folder.file("partial")
@@ -118,9 +119,9 @@ final class IDXFileTests: XCTestCase {
     }
 
     func testStreamsDecompressedBytesInChunks() throws {
-        let folder = try TemporaryDirectory()
+        let folder = try makeTemporaryFolder("idx-tests")
         let raw = idxBytes(type: 0x08, shape: [10], data: Array(0..<10))
-        let url = try folder.write(try folder.gzip(raw), to: "chunks.gz")
+        let url = try folder.write(gzip(raw), to: "chunks.gz")
         var chunks: [[UInt8]] = []
         try IDXFile.forEachDecompressedChunk(of: url, chunkSize: 7) { chunks.append(Array($0)) }
         XCTAssertEqual(chunks.map(\.count), [7, 7, 4])

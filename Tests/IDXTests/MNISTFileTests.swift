@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import IDX
@@ -6,22 +7,6 @@ import XCTest
 /// The real MNIST and Fashion-MNIST files, checked against their published statistics.
 /// Skipped when the files are not on this machine.
 final class MNISTFileTests: XCTestCase {
-    /// `<root>/<name>/` for the first root on `H5PIPE_DATA_PATH` (or `../shared/datasets` beside
-    /// the checkout) that holds the four files.
-    static func datasetFolder(_ name: String) -> URL? {
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        var roots = (ProcessInfo.processInfo.environment["H5PIPE_DATA_PATH"] ?? "").split(separator: ":").map(String.init)
-        roots.append(packageRoot.appendingPathComponent("../shared/datasets").path)
-        for root in roots {
-            let folder = URL(fileURLWithPath: root).appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path) {
-                return folder
-            }
-        }
-        return nil
-    }
-
     private func read(_ folder: URL, _ split: String) throws -> LabelledImages {
         try LabelledImages.read(
             images: folder.appendingPathComponent("\(split)-images-idx3-ubyte.gz"),
@@ -35,9 +20,7 @@ final class MNISTFileTests: XCTestCase {
     }
 
     func testMNISTCountsHistogramsAndPixelStatistics() throws {
-        guard let folder = Self.datasetFolder("mnist") else {
-            throw XCTSkip("MNIST not found: put a folder holding mnist/ on H5PIPE_DATA_PATH")
-        }
+        let folder = try TestData.requireMNISTRoot().appendingPathComponent("mnist")
         let train = try read(folder, "train")
         let test = try read(folder, "t10k")
         XCTAssertEqual(train.images.shape, [60000, 28, 28])

@@ -1,11 +1,6 @@
+import TestSupport
 import XCTest
 @testable import NeuralNet
-
-/// Uniform random floats in `range`, reproducible from `seed`.
-func randomValues(_ count: Int, seed: UInt64, in range: ClosedRange<Float> = -1...1) -> [Float] {
-    var generator = SeededGenerator(seed: seed, stream: 99)
-    return (0..<count).map { _ in generator.uniform(range.lowerBound, range.upperBound) }
-}
 
 /// Random values whose magnitude is at least `gap`, so a finite difference of step < `gap` never
 /// crosses a ReLU's kink.

@@ -1,3 +1,5 @@
+import ComputeSupport
+import TestSupport
 import XCTest
 @testable import NeuralNet
 

@@ -1,3 +1,4 @@
+import ComputeSupport
 import XCTest
 @testable import NeuralNet
 

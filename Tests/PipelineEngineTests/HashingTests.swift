@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import PipelineEngine
 
@@ -9,8 +10,7 @@ final class HashingTests: XCTestCase {
     }
 
     func testFileHashMatchesStringHashAcrossBlocks() throws {
-        let directory = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeTemporaryFolder().url
         // Larger than one 1 MiB read block.
         let text = String(repeating: "h5pipe-", count: 200_000)
         let url = directory.appendingPathComponent("data.txt")
@@ -19,8 +19,7 @@ final class HashingTests: XCTestCase {
     }
 
     func testFingerprintChangesWhenContentIsRewritten() throws {
-        let directory = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeTemporaryFolder().url
         let url = directory.appendingPathComponent("f")
         try Data("one".utf8).write(to: url)
         let first = try XCTUnwrap(FileFingerprint(path: url.path))
@@ -36,11 +35,4 @@ final class HashingTests: XCTestCase {
         XCTAssertEqual(nearestNames(to: "tnse", among: ["tsne", "encode", "train-autoencoder"]), ["tsne"])
         XCTAssertEqual(nearestNames(to: "zzzzzz", among: ["tsne", "encode"]), [])
     }
-}
-
-/// A fresh folder under the system temporary directory.
-func makeTemporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("h5pipe-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url.resolvingSymlinksInPath()
 }

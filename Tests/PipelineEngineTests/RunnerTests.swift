@@ -1,20 +1,21 @@
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 @testable import PipelineEngine
 
 /// A temporary working directory with a pipeline file in it.
 final class Workspace {
-    let directory: URL
+    let folder: TemporaryFolder
     let registry: StageRegistry
 
     init() throws {
-        directory = try makeTemporaryDirectory()
+        folder = try TemporaryFolder("h5pipe-workspace")
         registry = try testRegistry()
         RunCounter.shared.reset()
     }
 
-    deinit { try? FileManager.default.removeItem(at: directory) }
+    var directory: URL { folder.url }
 
     var pipelineURL: URL { directory.appendingPathComponent("pipeline.json") }
     var artifacts: URL { directory.appendingPathComponent("artifacts") }
@@ -377,15 +378,20 @@ final class RunnerTests: XCTestCase {
 
     func testIndependentStagesRunInParallel() throws {
         let workspace = try Workspace()
-        let stages = """
-            "a": {"uses": "generate-matrix", "params": {"sleep": 0.4, "seed": 1}},
-            "b": {"uses": "generate-matrix", "params": {"sleep": 0.4, "seed": 2}}
+        // Each waits inside its run until the other runs too: both start before either finishes.
+        let meeting = """
+            "a": {"uses": "generate-matrix", "params": {"meet": 2, "seed": 1}},
+            "b": {"uses": "generate-matrix", "params": {"meet": 2, "seed": 2}}
             """
         let events = EventLog()
-        _ = try workspace.runner(stages, jobs: 2).run { events.append($0) }
-        // Both started before either finished.
+        let report = try workspace.runner(meeting, jobs: 2).run { events.append($0) }
+        XCTAssertTrue(report.succeeded, report.records.map(\.reason).joined(separator: "\n"))
         XCTAssertEqual(Array(events.kinds.prefix(2)), ["started", "started"])
 
+        let stages = """
+            "a": {"uses": "generate-matrix", "params": {"seed": 1}},
+            "b": {"uses": "generate-matrix", "params": {"seed": 2}}
+            """
         let serial = EventLog()
         _ = try workspace.runner(stages, force: true, jobs: 1).run { serial.append($0) }
         XCTAssertEqual(Array(serial.kinds.prefix(3)), ["started", "finished", "started"])
@@ -401,7 +407,11 @@ final class RunnerTests: XCTestCase {
         for runner in [first, second] {
             group.enter()
             Thread {
-                let report = try? runner.run { waited.append($0) }
+                let report = try? runner.run { event in
+                    waited.append(event)
+                    // The run holding the lock starts its first stage only once the other waits.
+                    if case .started = event { _ = waitUntil(timeout: 30) { waited.kinds.contains("waiting") } }
+                }
                 results.append(report)
                 group.leave()
             }.start()
@@ -437,22 +447,6 @@ final class RecordingExecutor: StageExecutor, @unchecked Sendable {
     }
 
     func cancel() { wrapped.cancel() }
-}
-
-/// Values collected from several threads.
-final class LockedList<Element>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [Element] = []
-    func append(_ element: Element) {
-        lock.lock()
-        list.append(element)
-        lock.unlock()
-    }
-    var values: [Element] {
-        lock.lock()
-        defer { lock.unlock() }
-        return list
-    }
 }
 
 /// Collects event kinds in arrival order.

@@ -1,3 +1,4 @@
+import ComputeSupport
 import Foundation
 import HDF5
 import PipelineEngine
@@ -33,15 +34,34 @@ extension ArtifactKind {
     static let matrix: ArtifactKind = "matrix"
 }
 
-/// A seeded pseudo-random generator (SplitMix64), so artifacts are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// Lets stages that run at once wait for each other, so a test can prove that they do.
+final class Rendezvous: @unchecked Sendable {
+    static let shared = Rendezvous()
+    private let condition = NSCondition()
+    private var arrived = 0
+    private var generation = 0
+
+    /// Waits until `parties` callers (this one included) have arrived.
+    /// - Returns: false when they have not after `timeout` seconds.
+    func meet(parties: Int, timeout: TimeInterval) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let current = generation
+        arrived += 1
+        if arrived >= parties {
+            arrived = 0
+            generation += 1
+            condition.broadcast()
+            return true
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while generation == current {
+            if !condition.wait(until: deadline), generation == current {
+                arrived -= 1
+                return false
+            }
+        }
+        return true
     }
 }
 
@@ -64,8 +84,9 @@ struct GenerateMatrix: Stage {
         var rows = 4
         var columns = 3
         var seed = 0
-        /// When set, the stage sleeps this many seconds (to observe parallel runs).
-        var sleep: Double? = nil
+        /// When set, the stage waits until this many stages with `meet` run at once (itself
+        /// included), and fails after 10 s: a test's proof that they run in parallel.
+        var meet: Int? = nil
         func validate() -> [ParameterProblem] {
             var problems: [ParameterProblem] = []
             if rows < 1 { problems.append(ParameterProblem(field: "rows", message: "must be at least 1, got \(rows)")) }
@@ -79,8 +100,10 @@ struct GenerateMatrix: Stage {
 
     func run(_ parameters: Parameters, context: StageContext) throws {
         RunCounter.shared.increment(context.stageID)
-        if let sleep = parameters.sleep { Thread.sleep(forTimeInterval: sleep) }
-        var generator = SplitMix64(state: UInt64(parameters.seed))
+        if let meet = parameters.meet, !Rendezvous.shared.meet(parties: meet, timeout: 10) {
+            throw StageError("stage `\(context.stageID)`: fewer than \(meet) stages ran at once")
+        }
+        var generator = SeededGenerator(seed: UInt64(parameters.seed))
         let count = parameters.rows * parameters.columns
         let values = (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
         context.progress(count, of: count, "generated")
@@ -91,6 +114,9 @@ struct GenerateMatrix: Stage {
 struct ScaleMatrix: Stage {
     struct Parameters: StageParameters {
         var factor = 2.0
+        func validate() -> [ParameterProblem] {
+            factor.isFinite ? [] : [ParameterProblem(field: "factor", message: "must be a finite number, got \(factor)")]
+        }
     }
 
     static let configuration = StageConfiguration(
@@ -213,7 +239,8 @@ struct EmbedStage: Stage {
         var labels: [String] = []
         var note: String? = nil
         func validate() -> [ParameterProblem] {
-            perplexity > 0 ? [] : [ParameterProblem(field: "perplexity", message: "must be greater than 0, got \(perplexity)")]
+            if !perplexity.isFinite { return [ParameterProblem(field: "perplexity", message: "must be a finite number, got \(perplexity)")] }
+            return perplexity > 0 ? [] : [ParameterProblem(field: "perplexity", message: "must be greater than 0, got \(perplexity)")]
         }
     }
 

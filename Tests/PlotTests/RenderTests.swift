@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Plot
 
@@ -208,9 +209,7 @@ final class RenderTests: XCTestCase {
     }
 
     func testWriteChoosesTheFormatFromTheExtension() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("plot-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try makeTemporaryFolder("plot-tests").url
         let figure = Figure(width: 50, height: 40, panels: [.axes(Axes())])
         try figure.write(to: folder.appendingPathComponent("a.png"))
         try figure.write(to: folder.appendingPathComponent("a.pdf"))

@@ -1,7 +1,9 @@
+import ComputeSupport
 import Foundation
 import HDF5
 import NeuralNet
 import PipelineEngine
+import TestSupport
 import XCTest
 
 @testable import Stages
@@ -11,12 +13,7 @@ final class AutoencoderStageTests: XCTestCase {
     private var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("autoencoder-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
+        folder = try makeTemporaryFolder("autoencoder-tests").url
     }
 
     /// Bright discs of random centre and radius on black, labelled by radius: learnable in a few epochs.
@@ -38,7 +35,7 @@ final class AutoencoderStageTests: XCTestCase {
     /// A context writing `<name>.h5` in the test folder, with a scratch folder per `scratch` name.
     private func context(
         _ name: String, inputs: [String: URL], scratch: String? = nil, threads: Int = 2,
-        log: MessageLog? = nil, progress: @escaping @Sendable (StageProgress) -> Void = { _ in }
+        log: LockedList<String>? = nil, progress: @escaping @Sendable (StageProgress) -> Void = { _ in }
     ) -> StageContext {
         StageContext(
             stageID: name, pipelineName: "test", inputs: inputs, outputURL: folder.appendingPathComponent("\(name).h5"),
@@ -68,7 +65,7 @@ final class AutoencoderStageTests: XCTestCase {
 
     func testTrainsOn500ImagesWithFallingLossAndWritesTheModel() throws {
         let images = try writeImages(train: 500, test: 100)
-        let messages = MessageLog()
+        let messages = LockedList<String>()
         try TrainAutoencoderStage().run(
             parameters(epochs: 2), context: context("train", inputs: ["images": images]) { messages.append($0.message) })
         let file = try HDF5File.open(folder.appendingPathComponent("train.h5"))
@@ -85,8 +82,8 @@ final class AutoencoderStageTests: XCTestCase {
         let architecture = try XCTUnwrap(try file.attribute("architecture", at: "/")?.stringValue)
         XCTAssertEqual(try JSONDecoder().decode([LayerSpec].self, from: Data(architecture.utf8)), LayerSpec.mnistAutoencoder)
         try file.close()
-        XCTAssertTrue(messages.all.contains("epoch 2/2 batch 10/10 loss " + messages.all.last!.split(separator: " ").last!))
-        XCTAssertEqual(messages.all.count, 20)
+        XCTAssertTrue(messages.values.contains("epoch 2/2 batch 10/10 loss " + messages.values.last!.split(separator: " ").last!))
+        XCTAssertEqual(messages.values.count, 20)
     }
 
     func testResumesAfterAnInterruptionWithIdenticalWeights() throws {
@@ -105,11 +102,11 @@ final class AutoencoderStageTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("resumed.h5").path))
         // Resumed on another thread count (the straight run had 2), as after a `kill -9` when other
         // stages no longer share the threads: the weights do not depend on it.
-        let firstProgress = ProgressLog()
+        let firstProgress = LockedList<Int>()
         try TrainAutoencoderStage().run(
             parameters(epochs: 3),
-            context: context("resumed", inputs: ["images": images], threads: 1) { firstProgress.record($0.done) })
-        XCTAssertEqual(firstProgress.first, 5, "the resumed run should start at epoch 2 (batch 5 of 12)")
+            context: context("resumed", inputs: ["images": images], threads: 1) { firstProgress.append($0.done) })
+        XCTAssertEqual(firstProgress.values.first, 5, "the resumed run should start at epoch 2 (batch 5 of 12)")
         XCTAssertEqual(
             try modelValues(folder.appendingPathComponent("resumed.h5")),
             try modelValues(folder.appendingPathComponent("straight.h5")))
@@ -168,10 +165,10 @@ final class AutoencoderStageTests: XCTestCase {
 
         parameters.stopWhenStuck = false
         try writeDeadCheckpoint(scratch: "onward")
-        let logged = MessageLog()
+        let logged = LockedList<String>()
         try TrainAutoencoderStage().run(parameters, context: context("onward", inputs: ["images": images], log: logged))
         XCTAssertEqual(
-            logged.all.filter { $0.hasPrefix("warning: training is stuck at epoch") }.count, 2, "\(logged.all)")
+            logged.values.filter { $0.hasPrefix("warning: training is stuck at epoch") }.count, 2, "\(logged.values)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("onward.h5").path))
     }
 
@@ -181,11 +178,11 @@ final class AutoencoderStageTests: XCTestCase {
         parameters.batchSize = 20
         parameters.restarts = 1
         try writeDeadCheckpoint(scratch: "restarted")
-        let logged = MessageLog()
+        let logged = LockedList<String>()
         try TrainAutoencoderStage().run(parameters, context: context("restarted", inputs: ["images": images], log: logged))
         XCTAssertEqual(
-            logged.all.filter { $0.hasPrefix("warning: training is stuck at epoch 2") && $0.hasSuffix("starting again from seed 1 (restart 1 of 1)") }.count,
-            1, "\(logged.all)")
+            logged.values.filter { $0.hasPrefix("warning: training is stuck at epoch 2") && $0.hasSuffix("starting again from seed 1 (restart 1 of 1)") }.count,
+            1, "\(logged.values)")
 
         // The restart is exactly a run from seed 1: same weights, and the model says where it came from.
         var direct = parameters
@@ -293,21 +290,7 @@ final class AutoencoderStageTests: XCTestCase {
     }
 }
 
-/// Thread-safe collectors for progress callbacks.
-private final class MessageLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var messages: [String] = []
-    func append(_ message: String) { lock.lock(); messages.append(message); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return messages }
-}
-
-private final class ProgressLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Int] = []
-    func record(_ value: Int) { lock.lock(); values.append(value); lock.unlock() }
-    var first: Int? { lock.lock(); defer { lock.unlock() }; return values.first }
-}
-
+/// The context a progress callback cancels, set once the context exists.
 private final class ContextBox: @unchecked Sendable {
     var context: StageContext?
 }

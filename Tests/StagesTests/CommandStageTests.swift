@@ -1,5 +1,6 @@
 import Foundation
 import PipelineEngine
+import TestSupport
 import XCTest
 
 @testable import Stages
@@ -13,9 +14,7 @@ final class CommandStageTests: XCTestCase {
         for tool in ["h5import", "h5dump"] where !isOnPath(tool) {
             throw XCTSkip("\(tool) (Debian package hdf5-tools) is not installed")
         }
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("command-stage-\(UUID().uuidString)")
-            .resolvingSymlinksInPath()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("command-stage").url
         // h5import settings: a text list of 32-bit integers into /data.
         try write("ints.cfg", "PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 4\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n")
         // Reads /data of its input, doubles every value, writes a new file.
@@ -32,10 +31,6 @@ final class CommandStageTests: XCTestCase {
             printf '1 2 3 4\\n' > "$H5PIPE_SCRATCH/in.txt"
             h5import "$H5PIPE_SCRATCH/in.txt" -c ints.cfg -o "$1"
             """, executable: true)
-    }
-
-    override func tearDownWithError() throws {
-        if let folder { try? FileManager.default.removeItem(at: folder) }
     }
 
     func isOnPath(_ tool: String) -> Bool {

@@ -1,19 +1,20 @@
 import Foundation
 import IDX
 import PipelineEngine
+import TestSupport
 import XCTest
 
 @testable import Stages
 
 final class DatasetResolverTests: XCTestCase {
-    private var folder: ScratchFolder!
+    private var folder: TemporaryFolder!
 
-    override func setUpWithError() throws { folder = try ScratchFolder() }
+    override func setUpWithError() throws { folder = try makeTemporaryFolder("ingest-tests") }
     override func tearDown() { folder = nil }
 
     /// A resolver whose working directory, `H5PIPE_DATA_PATH` and system folder all live in the
     /// scratch folder, with `mirrors` for a dataset called `mnist`.
-    private func resolver(dataPath: [String] = [], mirrors: [URL] = [], hashes: [String: String] = [:], lines: LineRecorder = LineRecorder())
+    private func resolver(dataPath: [String] = [], mirrors: [URL] = [], hashes: [String: String] = [:], lines: LockedList<String> = LockedList())
         -> DatasetResolver
     {
         let catalog = [
@@ -25,7 +26,7 @@ final class DatasetResolverTests: XCTestCase {
                 workingDirectory: folder.url.appendingPathComponent("project"),
                 variables: ["H5PIPE_DATA_PATH": dataPath.map { folder.url.appendingPathComponent($0).path }.joined(separator: ":")]),
             systemDirectory: folder.url.appendingPathComponent("system"), catalog: catalog, downloadTimeout: 10,
-            report: { line, isProgress in lines.record(line, isProgress) })
+            report: { line, _ in lines.append(line) })
     }
 
     // MARK: - Search order
@@ -171,7 +172,7 @@ final class DatasetResolverTests: XCTestCase {
     func testDownloadsVerifiesAndKeepsTheFiles() throws {
         let served = try folder.writeDataset(in: "served")
         let server = try LocalHTTPServer(serving: served)
-        let lines = LineRecorder()
+        let lines = LockedList<String>()
         let files = try resolver(mirrors: [URL(string: "http://127.0.0.1:9/")!, server.baseURL], hashes: try hashes(of: served), lines: lines)
             .resolve(dataset: "mnist", directory: nil)
         XCTAssertEqual(files.directory.path, folder.url.appendingPathComponent("project/data/mnist").path)
@@ -179,8 +180,8 @@ final class DatasetResolverTests: XCTestCase {
             XCTAssertEqual(
                 try Data(contentsOf: files[role]), try Data(contentsOf: served.appendingPathComponent(role.rawValue + ".gz")))
         }
-        XCTAssertTrue(lines.lines.contains("downloading \(server.baseURL.absoluteString)train-images-idx3-ubyte.gz"), "\(lines.lines)")
-        XCTAssertTrue(lines.lines.contains { $0.hasPrefix("train-images-idx3-ubyte.gz [####################] 100%") }, "\(lines.lines)")
+        XCTAssertTrue(lines.values.contains("downloading \(server.baseURL.absoluteString)train-images-idx3-ubyte.gz"), "\(lines.values)")
+        XCTAssertTrue(lines.values.contains { $0.hasPrefix("train-images-idx3-ubyte.gz [####################] 100%") }, "\(lines.values)")
     }
 
     func testCorruptedDownloadIsDeletedAndReported() throws {
@@ -215,7 +216,7 @@ final class DatasetResolverTests: XCTestCase {
     }
 
     func testDownloadsTheSharedMNISTFilesWithTheirPublishedHashes() throws {
-        guard let shared = sharedMNISTFolder() else { throw XCTSkip("the shared MNIST files are not on this machine") }
+        guard let shared = TestData.datasetFolder("mnist") else { throw XCTSkip("the shared MNIST files are not on this machine") }
         let server = try LocalHTTPServer(serving: shared)
         let resolver = resolver(mirrors: [server.baseURL], hashes: KnownIDXDataset.mnist.decompressedSHA256)
         let files = try resolver.resolve(dataset: "mnist", directory: nil)

@@ -2,19 +2,20 @@ import Foundation
 import HDF5
 import IDX
 import PipelineEngine
+import TestSupport
 import XCTest
 
 @testable import Stages
 
 final class IngestIDXStageTests: XCTestCase {
-    private var folder: ScratchFolder!
+    private var folder: TemporaryFolder!
 
-    override func setUpWithError() throws { folder = try ScratchFolder() }
+    override func setUpWithError() throws { folder = try makeTemporaryFolder("ingest-tests") }
     override func tearDown() { folder = nil }
 
     /// Runs the stage with `parameters` and returns the artifact, opened for reading.
     private func run(_ parameters: IngestIDXStage.Parameters, threads: Int = 2) throws -> HDF5File {
-        let output = try folder.path("artifacts/ingest.h5")
+        let output = try folder.subfolder("artifacts").appendingPathComponent("ingest.h5")
         let context = StageContext(
             stageID: "ingest", pipelineName: "test", inputs: [:], outputURL: output,
             sideFileDirectory: folder.url, scratchDirectory: folder.url, threads: threads,
@@ -200,7 +201,7 @@ final class IngestIDXStageTests: XCTestCase {
     }
 
     func testFullMNISTMatchesThePublishedHashes() throws {
-        guard let shared = sharedMNISTFolder() else { throw XCTSkip("the shared MNIST files are not on this machine") }
+        guard let shared = TestData.datasetFolder("mnist") else { throw XCTSkip("the shared MNIST files are not on this machine") }
         let artifact = try run(IngestIDXStage.Parameters(dataset: "mnist", directory: shared.path))
         defer { try? artifact.close() }
         XCTAssertEqual(try artifact.datasetInfo("/train/images").shape, [60000, 28, 28])

@@ -1,14 +1,15 @@
 import Foundation
 import PipelineEngine
+import TestSupport
 import XCTest
 
 @testable import Stages
 
 /// `ingest-idx` while the engine plans (`status`, `run --dry-run`): it never downloads.
 final class IngestPlanningTests: XCTestCase {
-    private var folder: ScratchFolder!
+    private var folder: TemporaryFolder!
 
-    override func setUpWithError() throws { folder = try ScratchFolder() }
+    override func setUpWithError() throws { folder = try makeTemporaryFolder("ingest-tests") }
     override func tearDown() { folder = nil }
 
     private var environment: StageEnvironment {

@@ -1,28 +1,11 @@
 import Foundation
 import IDX
+import TestSupport
 import XCTest
 
 @testable import Stages
 
-/// A folder per test, removed afterwards.
-final class ScratchFolder {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-tests-\(UUID().uuidString)")
-            .standardizedFileURL
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    /// `url/<path>`, with its parent folders created.
-    func path(_ path: String) throws -> URL {
-        let target = url.appendingPathComponent(path)
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        return target
-    }
-
+extension TemporaryFolder {
     /// Writes a tiny IDX dataset into `url/<folder>/`: `train` and `test` images of `height x
     /// width` whose pixels encode (image, row, column), and labels `image % classes`.
     @discardableResult
@@ -30,7 +13,7 @@ final class ScratchFolder {
         in folder: String, train: Int = 5, test: Int = 3, height: Int = 4, width: Int = 3, classes: Int = 10,
         compression: IDXFile.Compression = .gzip(level: 6)
     ) throws -> URL {
-        let directory = try path(folder + "/x").deletingLastPathComponent()
+        let directory = try subfolder(folder)
         for (prefix, count) in [("train", train), ("t10k", test)] {
             let pixels = (0..<count * height * width).map { UInt8(truncatingIfNeeded: $0 * 7 + count) }
             let suffix = compression == .none ? "" : ".gz"
@@ -98,35 +81,5 @@ final class LocalHTTPServer {
     deinit {
         process.terminate()
         process.waitUntilExit()
-    }
-}
-
-/// Locks a list of lines for `@Sendable` report closures.
-final class LineRecorder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-
-    func record(_ line: String, _ isProgress: Bool) {
-        lock.lock()
-        stored.append(line)
-        lock.unlock()
-    }
-
-    var lines: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return stored
-    }
-}
-
-/// The shared MNIST folder (`<root>/mnist` on H5PIPE_DATA_PATH, or `../shared/datasets/mnist`
-/// beside the checkout), if present.
-func sharedMNISTFolder() -> URL? {
-    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    var roots = (ProcessInfo.processInfo.environment["H5PIPE_DATA_PATH"] ?? "").split(separator: ":").map(String.init)
-    roots.append(packageRoot.appendingPathComponent("../shared/datasets").standardizedFileURL.path)
-    return roots.map { URL(fileURLWithPath: $0).appendingPathComponent("mnist") }.first {
-        FileManager.default.fileExists(atPath: $0.appendingPathComponent("train-images-idx3-ubyte.gz").path)
     }
 }

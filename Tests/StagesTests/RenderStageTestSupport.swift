@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import PipelineEngine
 import Plot
+import TestSupport
 import XCTest
 
 @testable import Stages
@@ -9,16 +10,16 @@ import XCTest
 /// A run of one render stage in a scratch folder: input artifacts are written with ``HDF5File``
 /// and the stage is run directly with a ``StageContext``.
 final class RenderStageHarness {
-    let folder: URL
-    private(set) var logs: [String] = []
-    private let lock = NSLock()
+    private let temporaryFolder: TemporaryFolder
+    private let logList = LockedList<String>()
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("render-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        temporaryFolder = try TemporaryFolder("render-tests")
     }
 
-    deinit { try? FileManager.default.removeItem(at: folder) }
+    var folder: URL { temporaryFolder.url }
+    /// What the stages logged, in order.
+    var logs: [String] { logList.values }
 
     /// Creates `name.h5` with whatever `fill` writes.
     func artifact(_ name: String, _ fill: (HDF5File) throws -> Void) throws -> URL {
@@ -38,12 +39,7 @@ final class RenderStageHarness {
         let context = StageContext(
             stageID: id, pipelineName: "test", inputs: inputs, outputURL: output.appendingPathComponent("\(id).h5"),
             sideFileDirectory: output, scratchDirectory: output.appendingPathComponent("scratch"), threads: 1,
-            log: { [weak self] message in
-                guard let self else { return }
-                self.lock.lock()
-                self.logs.append(message)
-                self.lock.unlock()
-            })
+            log: { [logList] message in logList.append(message) })
         try stage.run(parameters, context: context)
         return context
     }

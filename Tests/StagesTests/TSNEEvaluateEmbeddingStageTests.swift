@@ -1,6 +1,7 @@
 import Foundation
 import HDF5
 import PipelineEngine
+import TestSupport
 import XCTest
 
 @testable import Stages
@@ -9,11 +10,8 @@ final class TSNEEvaluateEmbeddingStageTests: XCTestCase {
     private var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("evaluate-stage-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("evaluate-stage").url
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
     private func artifact(_ name: String, _ fill: (HDF5File) throws -> Void) throws -> URL {
         let url = folder.appendingPathComponent("\(name).h5")

@@ -1,6 +1,8 @@
+import ComputeSupport
 import Foundation
 import HDF5
 import PipelineEngine
+import TestSupport
 import XCTest
 
 @testable import Stages
@@ -9,23 +11,16 @@ final class TSNEStageTests: XCTestCase {
     private var folder: URL!
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("tsne-stage-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("tsne-stage").url
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
     /// Three well separated 5-D blobs of `perCluster` points, labels 0, 1, 2 as uint8.
     private func featuresArtifact(perCluster: Int = 40, corrupt: ((inout [Float]) -> Void)? = nil) throws -> URL {
-        var state: UInt64 = 12345
-        func uniform() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(state >> 40) / Float(1 << 24) - 0.5
-        }
+        var generator = SeededGenerator(seed: 12345)
         var features: [Float] = [], labels: [UInt8] = []
         for cluster in 0..<3 {
             for _ in 0..<perCluster {
-                for c in 0..<5 { features.append((c == cluster ? 20 : 0) + uniform()) }
+                for c in 0..<5 { features.append((c == cluster ? 20 : 0) + generator.uniform(-0.5, 0.5)) }
                 labels.append(UInt8(cluster))
             }
         }
@@ -56,7 +51,7 @@ final class TSNEStageTests: XCTestCase {
 
     func testWritesEmbeddingLabelsHistoryAndAttributes() throws {
         let input = try featuresArtifact()
-        let reports = ProgressLog()
+        let reports = LockedList<StageProgress>()
         let context = context(input) { reports.append($0) }
         // Long enough after early exaggeration to converge: at 100 iterations after it, a point
         // or two can still be on its way back to its cluster, wherever rounding sent it.
@@ -84,9 +79,9 @@ final class TSNEStageTests: XCTestCase {
             let distances = centres.map { hypot($0[0] - embedding.values[2 * i], $0[1] - embedding.values[2 * i + 1]) }
             XCTAssertEqual(distances.firstIndex(of: distances.min()!), i / 40, "point \(i)")
         }
-        XCTAssertEqual(reports.last?.done, 400)
-        XCTAssertEqual(reports.last?.total, 400)
-        XCTAssertTrue(reports.messages.contains { $0.hasPrefix("iteration 400/400 KL ") })
+        XCTAssertEqual(reports.values.last?.done, 400)
+        XCTAssertEqual(reports.values.last?.total, 400)
+        XCTAssertTrue(reports.values.map(\.message).contains { $0.hasPrefix("iteration 400/400 KL ") })
     }
 
     func testFFTMethodAndThreeDimensions() throws {
@@ -165,29 +160,5 @@ final class TSNEStageTests: XCTestCase {
     func testRegisteredAsBuiltin() {
         XCTAssertTrue(BuiltinStages.all.contains { $0 == TSNEStage.self })
         XCTAssertEqual(TSNEStage.configuration.output, .embedding)
-    }
-}
-
-/// Progress reports collected from the stage's worker threads.
-private final class ProgressLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var reports: [StageProgress] = []
-
-    func append(_ report: StageProgress) {
-        lock.lock()
-        reports.append(report)
-        lock.unlock()
-    }
-
-    var last: StageProgress? {
-        lock.lock()
-        defer { lock.unlock() }
-        return reports.last
-    }
-
-    var messages: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return reports.map(\.message)
     }
 }

@@ -1,8 +1,9 @@
+import ComputeSupport
 import Embedding
 import Foundation
 import HDF5
-import NeuralNet
 import PipelineEngine
+import TestSupport
 import XCTest
 
 @testable import Stages
@@ -15,16 +16,13 @@ final class ThreadCountTests: XCTestCase {
     private let threadCounts = [1, 2, 3]
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("thread-count-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try makeTemporaryFolder("thread-count").url
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
     /// Discs of random centre and radius, labelled by radius: 35 training images (batches of 16
     /// end with one of 3, which leaves one of the trainer's 4 shards empty) and 20 test images.
     private func writeImages() throws -> URL {
-        var generator = NeuralNet.SeededGenerator(seed: 9)
+        var generator = SeededGenerator(seed: 9)
         let url = folder.appendingPathComponent("images.h5")
         let file = try HDF5File.create(url)
         for (name, count) in [("train", 35), ("test", 20)] {

@@ -2,7 +2,7 @@ import Foundation
 
 /// A fixed set of threads that run one closure per thread, started and joined through spin
 /// barriers so a batch costs microseconds of synchronisation, not a dispatch per layer.
-final class WorkerPool: @unchecked Sendable {
+package final class WorkerPool: @unchecked Sendable {
     /// Shared with the worker threads, which must not keep the pool itself alive.
     private final class State: @unchecked Sendable {
         let start: SpinBarrier
@@ -16,10 +16,10 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    let threads: Int
+    package let threads: Int
     private let state: State
 
-    init(threads: Int) {
+    package init(threads: Int) {
         self.threads = threads
         state = State(threads: threads)
         for index in 1..<max(1, threads) {
@@ -39,7 +39,7 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Runs `body(thread)` for every thread index in `0..<threads`, 0 on the calling thread, and
     /// returns when all have finished. Not reentrant.
-    func run(_ body: (Int) -> Void) {
+    package func run(_ body: (Int) -> Void) {
         if threads == 1 {
             body(0)
             return
@@ -54,7 +54,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Stops the worker threads; the pool must not be used afterwards.
-    func shutdown() {
+    package func shutdown() {
         guard threads > 1, !state.stopping else { return }
         state.stopping = true
         state.start.wait()

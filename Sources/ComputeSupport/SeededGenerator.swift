@@ -1,9 +1,11 @@
+import Foundation
+
 /// A small, fast, seeded pseudo-random generator (xoshiro256**, seeded through SplitMix64).
 ///
 /// h5pipe uses its own generator rather than the system one so that the same seed gives the same
-/// weights and the same shuffles on every platform and Swift version.
+/// weights, shuffles, initial embeddings and subsamples on every platform and Swift version.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    @usableFromInline var state: (UInt64, UInt64, UInt64, UInt64)
 
     /// Creates a generator from a seed and an optional stream number.
     ///
@@ -22,22 +24,37 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 
     /// The next 64 random bits.
+    @inlinable
     public mutating func next() -> UInt64 {
-        let result = rotate(state.1 &* 5, 7) &* 9
+        let result = Self.rotate(state.1 &* 5, 7) &* 9
         let shifted = state.1 << 17
         state.2 ^= state.0
         state.3 ^= state.1
         state.1 ^= state.2
         state.0 ^= state.3
         state.2 ^= shifted
-        state.3 = rotate(state.3, 45)
+        state.3 = Self.rotate(state.3, 45)
         return result
     }
 
     /// A float uniformly distributed in `[low, high)`, from the top 24 bits of one draw.
+    @inlinable
     public mutating func uniform(_ low: Float, _ high: Float) -> Float {
         let unit = Float(next() >> 40) * (1.0 / Float(1 << 24))
         return low + (high - low) * unit
+    }
+
+    /// A double uniformly distributed in `(0, 1]`, from the top 53 bits of one draw: never 0, so
+    /// its logarithm is finite.
+    @inlinable
+    public mutating func nextUnitInterval() -> Double {
+        Double((next() >> 11) + 1) * 0x1p-53
+    }
+
+    /// A standard normal sample (Box–Muller, two draws per sample).
+    public mutating func nextGaussian() -> Double {
+        let radius = (-2 * Foundation.log(nextUnitInterval())).squareRoot()
+        return radius * Foundation.cos(2 * Double.pi * nextUnitInterval())
     }
 
     /// A uniformly random permutation of `0..<count` (Fisher–Yates).
@@ -51,5 +68,6 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return order
     }
 
-    private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+    @inlinable
+    static func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }
