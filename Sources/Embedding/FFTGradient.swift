@@ -298,6 +298,9 @@ private func lagrangeWeights(_ t: Float, into out: UnsafeMutablePointer<Float>) 
 /// produced. Row work is cut into fixed row slices and column work (forward columns, spectrum
 /// products, inverse columns) into fixed column slices, each with plans made for it; threads take
 /// slices in turn, so the result does not depend on the thread count.
+/// Serialises FFTW's planner (plan creation and destruction), which is not thread-safe.
+private let fftwPlanner = NSLock()
+
 final class InterpolationGrid {
     let boxes: Int
     let nodes: Int
@@ -347,6 +350,10 @@ final class InterpolationGrid {
         kernelSpectrum = complexes()
         products = (0..<chargeCount).map { _ in complexes() }
         let flags = UInt32(FFTW_ESTIMATE)
+        // FFTW's planner is not thread-safe (only `fftwf_execute` is): two t-SNE runs at once in
+        // one process, two stages of one pipeline, must not plan at the same time.
+        fftwPlanner.lock()
+        defer { fftwPlanner.unlock() }
         kernelPlan = fftwf_plan_dft_r2c_2d(Int32(padded), Int32(padded), kernelSamples, kernelSpectrum, flags)
         rowSlices = evenRanges(nodes, parts: FFTGradient.slices)
         // Even column starts keep each slice's complex data 16-byte aligned for SIMD.
@@ -386,6 +393,8 @@ final class InterpolationGrid {
     }
 
     deinit {
+        fftwPlanner.lock()
+        defer { fftwPlanner.unlock() }
         for plan in [kernelPlan] + (forwardRowPlans + forwardColumnPlans + inverseColumnPlans + inverseRowPlans).joined() {
             fftwf_destroy_plan(plan)
         }

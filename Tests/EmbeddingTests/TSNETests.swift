@@ -1,4 +1,5 @@
 import TestSupport
+import Foundation
 import XCTest
 @testable import Embedding
 
@@ -71,6 +72,22 @@ final class TSNETests: XCTestCase {
             let other = try TSNE.embed(points: blobs.points, count: 200, inputDimensions: 5, configuration: configuration)
             XCTAssertNotEqual(first.embedding, other.embedding, "\(method)")
         }
+    }
+
+    func testRunsAtTheSameTimeInOneProcessGiveWhatEachGivesAlone() throws {
+        // Two stages of one pipeline may run t-SNE at once; FFTW's planner must not see them both.
+        let blobs = gaussianBlobs(clusters: 3, perCluster: 60, dimensions: 5, separation: 3, seed: 4)
+        var configuration = quickConfiguration(.fft, threads: 1)
+        configuration.iterations = 150
+        let alone = try TSNE.embed(points: blobs.points, count: 180, inputDimensions: 5, configuration: configuration)
+        let results = LockedList<[Float]>()
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            if let result = try? TSNE.embed(points: blobs.points, count: 180, inputDimensions: 5, configuration: configuration) {
+                results.append(result.embedding)
+            }
+        }
+        XCTAssertEqual(results.values.count, 6)
+        for embedding in results.values { XCTAssertEqual(embedding.map(\.bitPattern), alone.embedding.map(\.bitPattern)) }
     }
 
     func testTheThreadCountChangesNoBit() throws {
