@@ -107,7 +107,7 @@ public protocol StageParameters: Codable, Sendable, Equatable {
     func validate() -> [ParameterProblem]
 }
 
-/// Parameters for a stage that takes none.
+/// Parameters for a stage that takes none: the default `Parameters` of a ``Stage``.
 public struct NoParameters: StageParameters {
     public init() {}
 }
@@ -116,10 +116,13 @@ public struct NoParameters: StageParameters {
 
 /// A stage plugin: reads its inputs, calls a compute module, writes one HDF5 artifact.
 ///
-/// Only `configuration` and `run(_:context:)` are required; everything else has a default.
+/// Three requirements have no default: `configuration`, `init()` and `run(_:context:)`. A stage
+/// with no stored properties gets `init()` from Swift, but a `public` stage must write
+/// `public init() {}`. Everything else has a default: `Parameters` is ``NoParameters`` unless the
+/// stage declares its own, and the other methods are listed under "Default implementations".
 public protocol Stage: Sendable {
-    /// The stage's typed parameters.
-    associatedtype Parameters: StageParameters
+    /// The stage's typed parameters; ``NoParameters`` unless the stage declares its own type.
+    associatedtype Parameters: StageParameters = NoParameters
 
     /// Name, version, ports and output kind.
     static var configuration: StageConfiguration { get }

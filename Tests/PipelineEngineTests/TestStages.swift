@@ -105,8 +105,6 @@ struct ScaleMatrix: Stage {
 }
 
 struct AddMatrices: Stage {
-    typealias Parameters = NoParameters
-
     static let configuration = StageConfiguration(
         name: "add-matrices", version: 1, summary: "Adds two matrices of one shape.",
         inputs: [InputPort("left", accepts: [.matrix]), InputPort("right", accepts: [.matrix])], output: .matrix)
@@ -148,8 +146,6 @@ struct FailingStage: Stage {
 
 /// Writes a text side file next to the matrix it copies.
 struct DescribeMatrix: Stage {
-    typealias Parameters = NoParameters
-
     static let configuration = StageConfiguration(
         name: "describe-matrix", version: 1, summary: "Copies /matrix and writes a .txt summary beside it.",
         inputs: [InputPort("matrix", accepts: [.matrix])], output: .figure)
@@ -225,7 +221,6 @@ struct EmbedStage: Stage {
 }
 
 struct FeaturesStage: Stage {
-    typealias Parameters = NoParameters
     static let configuration = StageConfiguration(name: "features", version: 1, summary: "Test source of features.", output: "features")
     func run(_ parameters: Parameters, context: StageContext) throws {}
 }
