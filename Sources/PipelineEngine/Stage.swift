@@ -120,6 +120,10 @@ public struct NoParameters: StageParameters {
 /// with no stored properties gets `init()` from Swift, but a `public` stage must write
 /// `public init() {}`. Everything else has a default: `Parameters` is ``NoParameters`` unless the
 /// stage declares its own, and the other methods are listed under "Default implementations".
+///
+/// A stage's errors say what is wrong and what to do, naming the file, dataset or parameter; they
+/// do not name the stage, which the engine adds once when it reports the failure
+/// ("stage `tsne` (tsne) failed: …").
 public protocol Stage: Sendable {
     /// The stage's typed parameters; ``NoParameters`` unless the stage declares its own type.
     associatedtype Parameters: StageParameters = NoParameters
@@ -274,7 +278,7 @@ public final class StageContext: @unchecked Sendable {
     /// - Throws: ``StageError`` if the port is not wired (the engine validates this beforehand).
     public func input(_ port: String) throws -> URL {
         guard let url = inputs[port] else {
-            throw StageError("stage `\(stageID)`: input port `\(port)` is not connected")
+            throw StageError("input port `\(port)` is not connected")
         }
         return url
     }
@@ -324,6 +328,8 @@ public final class StageContext: @unchecked Sendable {
 // MARK: - Errors
 
 /// An error a stage throws; its message names the file, dataset or parameter and what to do.
+///
+/// The message does not name the stage: the engine reports it with the stage's id and kind.
 public struct StageError: Error, CustomStringConvertible, LocalizedError, Sendable {
     /// What went wrong and what to do about it.
     public var message: String

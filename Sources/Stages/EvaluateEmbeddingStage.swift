@@ -55,28 +55,28 @@ public struct EvaluateEmbeddingStage: Stage {
         for (matrix, path, file) in [(embedding, "/embedding", embeddingFile), (features, "/features", featuresFile)] {
             if let bad = matrix.values.firstIndex(where: { !$0.isFinite }) {
                 throw StageError(
-                    "stage `\(context.stageID)`: `\(path)` in \(file.url.path): row \(bad / matrix.shape[1]) is NaN or infinite")
+                    "`\(path)` in \(file.url.path): row \(bad / matrix.shape[1]) is NaN or infinite")
             }
         }
         let count = embedding.shape[0]
         guard features.shape[0] == count else {
             throw StageError(
-                "stage `\(context.stageID)`: \(embeddingURL.path) has \(count) points but \(featuresURL.path) has \(features.shape[0])")
+                "\(embeddingURL.path) has \(count) points but \(featuresURL.path) has \(features.shape[0])")
         }
         guard count > max(parameters.k, 3 * min(parameters.k, count) + 1) else {
-            throw StageError("stage `\(context.stageID)`: \(count) points are too few for k = \(parameters.k)")
+            throw StageError("\(count) points are too few for k = \(parameters.k)")
         }
         let labelFile = embeddingFile.exists("/labels") ? embeddingFile : featuresFile
         guard labelFile.exists("/labels") else {
-            throw StageError("stage `\(context.stageID)`: neither \(embeddingURL.path) nor \(featuresURL.path) has `/labels`")
+            throw StageError("neither \(embeddingURL.path) nor \(featuresURL.path) has `/labels`")
         }
         let (labels, labelShape) = try InputArtifacts.readIntegers("/labels", in: labelFile, context: context)
         guard labelShape == [count] else {
             throw StageError(
-                "stage `\(context.stageID)`: `/labels` in \(labelFile.url.path) has shape \(labelShape); expected [\(count)] integers")
+                "`/labels` in \(labelFile.url.path) has shape \(labelShape); expected [\(count)] integers")
         }
         if let bad = labels.firstIndex(where: { $0 < 0 }) {
-            throw StageError("stage `\(context.stageID)`: label \(labels[bad]) at row \(bad) is negative")
+            throw StageError("label \(labels[bad]) at row \(bad) is negative")
         }
         context.progress(0, of: 2, "k-NN accuracy")
         let accuracy = EmbeddingQuality.knnAccuracy(
@@ -103,7 +103,7 @@ public struct EvaluateEmbeddingStage: Stage {
         let info = try InputArtifacts.datasetInfo(path, in: file, context: context)
         guard info.elementType != nil, info.shape.count == 2, info.shape[1] >= 1 else {
             throw StageError(
-                "stage `\(context.stageID)`: `\(path)` in \(file.url.path) holds \(info.typeDescription) of shape \(info.shape); expected numbers of shape [N, d]")
+                "`\(path)` in \(file.url.path) holds \(info.typeDescription) of shape \(info.shape); expected numbers of shape [N, d]")
         }
         return (try InputArtifacts.readNumbers(path, in: file, context: context).values.map(Float.init), info.shape)
     }

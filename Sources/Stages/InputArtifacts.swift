@@ -1,17 +1,16 @@
 import HDF5
 import PipelineEngine
 
-/// Reading a stage's input artifacts, with errors that name the stage, the port or file, and the
-/// dataset.
+/// Reading a stage's input artifacts, with errors that name the port or file, and the dataset.
 enum InputArtifacts {
     /// Opens the artifact wired to `port`.
-    /// - Throws: ``StageError`` naming the stage and port when it cannot be read.
+    /// - Throws: ``StageError`` naming the port and file when it cannot be read.
     static func open(_ port: String, _ context: StageContext) throws -> HDF5File {
         let url = try context.input(port)
         do {
             return try HDF5File.open(url)
         } catch {
-            throw StageError("stage `\(context.stageID)`: cannot open input `\(port)` (\(url.path)): \(error)")
+            throw StageError("cannot open input `\(port)` (\(url.path)): \(error)")
         }
     }
 
@@ -19,7 +18,7 @@ enum InputArtifacts {
     /// - Throws: ``StageError`` naming the file when it has no such dataset.
     static func datasetInfo(_ path: String, in file: HDF5File, context: StageContext) throws -> DatasetInfo {
         guard file.exists(path) else {
-            throw StageError("stage `\(context.stageID)`: \(file.url.path) has no dataset `\(path)`")
+            throw StageError("\(file.url.path) has no dataset `\(path)`")
         }
         return try file.datasetInfo(path)
     }
@@ -30,7 +29,7 @@ enum InputArtifacts {
         let info = try datasetInfo(path, in: file, context: context)
         guard let type = info.elementType else {
             throw StageError(
-                "stage `\(context.stageID)`: dataset `\(path)` in \(file.url.path) holds \(info.typeDescription), expected numbers")
+                "dataset `\(path)` in \(file.url.path) holds \(info.typeDescription), expected numbers")
         }
         func read<T: HDF5Scalar>(_ scalar: T.Type) throws -> [Double] {
             try file.read(scalar, from: path).values.map(\.doubleValue)
@@ -44,7 +43,7 @@ enum InputArtifacts {
     static func readIntegers(_ path: String, in file: HDF5File, context: StageContext) throws -> (values: [Int], shape: [Int]) {
         let (values, shape) = try readNumbers(path, in: file, context: context)
         guard values.allSatisfy({ $0.rounded() == $0 && abs($0) < 1e9 }) else {
-            throw StageError("stage `\(context.stageID)`: `\(path)` in \(file.url.path) holds non-integer values")
+            throw StageError("`\(path)` in \(file.url.path) holds non-integer values")
         }
         return (values.map { Int($0) }, shape)
     }

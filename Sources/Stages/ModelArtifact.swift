@@ -80,14 +80,14 @@ enum ModelArtifact {
     }
 
     /// Reads `/<split>/images` (u8 `[N, H, W]`) and `/<split>/labels` for each split.
-    static func readImages(_ url: URL, splits names: [String], stageID: String) throws -> Splits {
+    static func readImages(_ url: URL, splits names: [String]) throws -> Splits {
         let file = try HDF5File.open(url)
         var splits: [Split] = []
         for name in names {
             let images = try file.read(UInt8.self, from: "/\(name)/images")
             guard images.shape.count == 3 || images.shape.count == 4, images.shape.dropFirst().allSatisfy({ $0 >= 1 }) else {
                 throw StageError(
-                    "stage `\(stageID)`: `/\(name)/images` in \(url.path) has shape \(images.shape); expected [N, height, width]")
+                    "`/\(name)/images` in \(url.path) has shape \(images.shape); expected [N, height, width]")
             }
             let shape = images.shape.count == 3
                 ? SampleShape(channels: 1, height: images.shape[1], width: images.shape[2])
@@ -95,7 +95,7 @@ enum ModelArtifact {
             let labels = try file.read(UInt8.self, from: "/\(name)/labels").values
             guard labels.count == images.shape[0] else {
                 throw StageError(
-                    "stage `\(stageID)`: `/\(name)/labels` in \(url.path) has \(labels.count) labels for \(images.shape[0]) images")
+                    "`/\(name)/labels` in \(url.path) has \(labels.count) labels for \(images.shape[0]) images")
             }
             splits.append(Split(images: ByteImages(pixels: images.values, shape: shape), labels: labels))
         }
@@ -119,33 +119,33 @@ enum ModelArtifact {
     }
 
     /// Rebuilds the network stored in a `model` artifact.
-    static func readNetwork(_ url: URL, stageID: String) throws -> Network {
+    static func readNetwork(_ url: URL) throws -> Network {
         let file = try HDF5File.open(url)
         defer { try? file.close() }
         guard let json = try file.attribute("architecture", at: "/")?.stringValue else {
-            throw StageError("stage `\(stageID)`: \(url.path) has no `architecture` attribute; is it a train-autoencoder model?")
+            throw StageError("\(url.path) has no `architecture` attribute; is it a train-autoencoder model?")
         }
         guard let dimensions = try file.attribute("input_shape", at: "/")?.intsValue, dimensions.count == 3 else {
-            throw StageError("stage `\(stageID)`: \(url.path) has no `input_shape` attribute [C, H, W]")
+            throw StageError("\(url.path) has no `input_shape` attribute [C, H, W]")
         }
         let architecture: [LayerSpec]
         do {
             architecture = try JSONDecoder().decode([LayerSpec].self, from: Data(json.utf8))
         } catch {
-            throw StageError("stage `\(stageID)`: the `architecture` attribute of \(url.path) is not a layer list: \(error)")
+            throw StageError("the `architecture` attribute of \(url.path) is not a layer list: \(error)")
         }
         let shape = SampleShape(channels: Int(dimensions[0]), height: Int(dimensions[1]), width: Int(dimensions[2]))
         let network: Network
         do {
             network = try Network(architecture: architecture, inputShape: shape, seed: 0)
         } catch {
-            throw StageError("stage `\(stageID)`: the architecture stored in \(url.path) is invalid: \(error)")
+            throw StageError("the architecture stored in \(url.path) is invalid: \(error)")
         }
         for tensor in network.tensors {
             let stored = try file.read(Float.self, from: "/model/" + tensor.name)
             guard stored.shape == tensor.shape else {
                 throw StageError(
-                    "stage `\(stageID)`: `/model/\(tensor.name)` in \(url.path) has shape \(stored.shape), expected \(tensor.shape)")
+                    "`/model/\(tensor.name)` in \(url.path) has shape \(stored.shape), expected \(tensor.shape)")
             }
             try network.setValues(stored.values, of: tensor)
         }

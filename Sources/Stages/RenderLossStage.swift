@@ -50,7 +50,7 @@ public struct RenderLossStage: Stage {
             context.log("\(file.url.path) has no `/history/test_loss`; drawing the training loss alone")
         }
         guard !train.isEmpty || !test.isEmpty else {
-            throw StageError("stage `\(context.stageID)`: `/history/train_loss` in \(file.url.path) is empty")
+            throw StageError("`/history/train_loss` in \(file.url.path) is empty")
         }
         var yLabel = parameters.yLabel
         if yLabel.isEmpty { yLabel = Self.lossName(in: file).map { "\($0.uppercased()) loss" } ?? "loss" }

@@ -67,14 +67,14 @@ public struct RenderScatterStage: Stage {
         let embedding = try InputArtifacts.readNumbers("/embedding", in: file, context: context)
         guard embedding.shape.count == 2, embedding.shape[1] >= 2 else {
             throw StageError(
-                "stage `\(context.stageID)`: `/embedding` in \(file.url.path) has shape \(embedding.shape); expected [N, 2]")
+                "`/embedding` in \(file.url.path) has shape \(embedding.shape); expected [N, 2]")
         }
         let (count, dimensions) = (embedding.shape[0], embedding.shape[1])
         // A NaN or infinite point cannot be placed: drawing the rest would publish a figure that
         // silently misses it (or is empty).
         if let bad = embedding.values.firstIndex(where: { !$0.isFinite }) {
             throw StageError(
-                "stage `\(context.stageID)`: `/embedding` in \(file.url.path) holds \(embedding.values[bad]) at row \(bad / dimensions), "
+                "`/embedding` in \(file.url.path) holds \(embedding.values[bad]) at row \(bad / dimensions), "
                     + "column \(bad % dimensions); every coordinate must be a finite number")
         }
         if dimensions > 2 { context.log("`/embedding` has \(dimensions) columns; drawing the first two") }
@@ -86,7 +86,7 @@ public struct RenderScatterStage: Stage {
             let stored = try InputArtifacts.readIntegers("/labels", in: file, context: context).values
             guard stored.count == count else {
                 throw StageError(
-                    "stage `\(context.stageID)`: `/labels` in \(file.url.path) has \(stored.count) values for \(count) points")
+                    "`/labels` in \(file.url.path) has \(stored.count) values for \(count) points")
             }
             labels = stored
         }
@@ -104,7 +104,7 @@ public struct RenderScatterStage: Stage {
         do {
             figure = try Charts.labelledScatter(x: x, y: y, labels: labels, classNames: classNames, options: options)
         } catch {
-            throw StageError("stage `\(context.stageID)`: \(error)")
+            throw StageError("\(error)")
         }
         try RenderStageSupport.writeFigure(
             figure, kind: "scatter", formats: parameters.formats, scale: parameters.scale, context: context,

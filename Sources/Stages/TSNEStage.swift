@@ -113,7 +113,7 @@ public struct TSNEStage: Stage {
         let datasetPath = input.exists("/features") || !input.exists("/embedding") ? "/features" : "/embedding"
         guard input.exists(datasetPath) else {
             throw StageError(
-                "stage `\(context.stageID)`: \(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
+                "\(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
         }
         let (features, shape) = try EvaluateEmbeddingStage.readMatrix(datasetPath, in: input, context: context)
         let (count, dimensions) = (shape[0], shape[1])
@@ -135,7 +135,7 @@ public struct TSNEStage: Stage {
         } catch TSNEError.cancelled {
             throw StageError.cancelled
         } catch let error as TSNEError {
-            throw StageError("stage `\(context.stageID)`: `\(datasetPath)` in \(inputURL.path): \(error)")
+            throw StageError("`\(datasetPath)` in \(inputURL.path): \(error)")
         }
         context.log(
             String(
@@ -151,7 +151,7 @@ public struct TSNEStage: Stage {
             let labelInfo = try input.datasetInfo("/labels")
             guard let labelType = labelInfo.elementType, labelInfo.shape == [count] else {
                 throw StageError(
-                    "stage `\(context.stageID)`: `/labels` in \(inputURL.path) has shape \(labelInfo.shape) (\(labelInfo.typeDescription)); expected [\(count)] numbers")
+                    "`/labels` in \(inputURL.path) has shape \(labelInfo.shape) (\(labelInfo.typeDescription)); expected [\(count)] numbers")
             }
             func copyLabels<T: HDF5Scalar>(_ type: T.Type) throws {
                 try output.write(input.read(type, from: "/labels"), to: "/labels")

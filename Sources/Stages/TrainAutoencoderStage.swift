@@ -95,25 +95,25 @@ public struct TrainAutoencoderStage: Stage {
 
     public func run(_ parameters: Parameters, context: StageContext) throws {
         let imagesURL = try context.input("images")
-        let splits = try ModelArtifact.readImages(imagesURL, splits: ["train", "test"], stageID: context.stageID).splits
+        let splits = try ModelArtifact.readImages(imagesURL, splits: ["train", "test"]).splits
         let (train, test) = (splits[0], splits[1])
         guard train.images.count > 0 else {
-            throw StageError("stage `\(context.stageID)`: `/train/images` in \(imagesURL.path) holds no image")
+            throw StageError("`/train/images` in \(imagesURL.path) holds no image")
         }
         // The test loss runs the same network on the test images: another size would read and
         // write outside its buffers.
         guard test.images.count == 0 || test.images.shape == train.images.shape else {
             throw StageError(
-                "stage `\(context.stageID)`: `/test/images` in \(imagesURL.path) are \(test.images.shape) but `/train/images` are "
+                "`/test/images` in \(imagesURL.path) are \(test.images.shape) but `/train/images` are "
                     + "\(train.images.shape); both splits must hold images of one size")
         }
         if let message = ModelArtifact.architectureProblem(parameters.architecture, input: train.images.shape) {
-            throw StageError("stage `\(context.stageID)`: param `architecture` \(message)")
+            throw StageError("param `architecture` \(message)")
         }
         let batchSize = min(parameters.batchSize, train.images.count)
         // Checked here rather than at validation: the batch is capped by the number of images.
         if let message = ModelArtifact.memoryProblem(parameters.architecture, input: train.images.shape, batchSize: batchSize) {
-            throw StageError("stage `\(context.stageID)`: param `batchSize` \(message)")
+            throw StageError("param `batchSize` \(message)")
         }
         let network = try Network(
             architecture: parameters.architecture, inputShape: train.images.shape, seed: UInt64(parameters.seed))
@@ -156,7 +156,7 @@ public struct TrainAutoencoderStage: Stage {
                         "epoch \(epoch + 1)/\(parameters.epochs) batch \(done)/\(count) loss \(String(format: "%.5f", running))")
                 }
             } catch let error as NonFiniteLossError {
-                throw StageError("stage `\(context.stageID)`: \(error)")
+                throw StageError("\(error)")
             }
             // A zero loss has no gradient either, but nothing is left to learn.
             let frozen = loss > 0 ? trainer.layersWithoutGradient : []
@@ -180,7 +180,7 @@ public struct TrainAutoencoderStage: Stage {
                     continue
                 }
                 if parameters.stopWhenStuck {
-                    throw StageError("stage `\(context.stageID)`: \(problem); run it with another `seed`, or set `restarts` "
+                    throw StageError("\(problem); run it with another `seed`, or set `restarts` "
                         + "to let h5pipe try the next seeds itself (or `stopWhenStuck` to false to train on regardless)")
                 }
                 context.log("warning: \(problem)")

@@ -114,7 +114,7 @@ struct AddMatrices: Stage {
         let left = try readMatrix(try context.input("left"))
         let right = try readMatrix(try context.input("right"))
         guard left.shape == right.shape else {
-            throw StageError("stage `\(context.stageID)`: shapes \(left.shape) and \(right.shape) differ")
+            throw StageError("shapes \(left.shape) and \(right.shape) differ")
         }
         try writeMatrix(zip(left.values, right.values).map(+), shape: left.shape, to: context.outputURL)
     }

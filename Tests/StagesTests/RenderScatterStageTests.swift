@@ -124,7 +124,8 @@ final class RenderScatterStageTests: XCTestCase {
             let input = try harness.artifact(name, fill)
             XCTAssertThrowsError(try harness.run(RenderScatterStage(), RenderScatterStage.Parameters(), inputs: ["points": input])) {
                 XCTAssertTrue("\($0)".contains(message), "\(name): \($0)")
-                XCTAssertTrue("\($0)".contains("stage `figure`"), "\(name): \($0)")
+                XCTAssertTrue("\($0)".contains(input.path), "\(name): \($0)")
+                XCTAssertFalse("\($0)".contains("stage `"), "the engine names the stage, not the error: \($0)")
             }
         }
         XCTAssertThrowsError(try harness.run(RenderScatterStage(), RenderScatterStage.Parameters(), inputs: [:]))
