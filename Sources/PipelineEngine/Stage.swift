@@ -231,6 +231,8 @@ public struct StageProgress: Sendable {
 }
 
 /// What the engine hands a running stage. Stages read and write only through it.
+///
+/// ``openInput(_:)`` reads an input artifact with typed, checked reads; ``input(_:)`` gives its path.
 public final class StageContext: @unchecked Sendable {
     /// The stage id in the pipeline file (`tsne`).
     public let stageID: String

@@ -80,9 +80,10 @@ public struct RenderReconstructionsStage: Stage {
 
     /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let imagesFile = try InputArtifacts.open("images", context)
+        let images = try context.openInput("images")
+        let imagesFile = images.file
         let path = "/\(parameters.split)/images"
-        let info = try InputArtifacts.datasetInfo(path, in: imagesFile, context: context)
+        let info = try images.datasetInfo(path)
         guard info.elementType == .uint8, info.shape.count == 3 || (info.shape.count == 4 && info.shape[1] == 1) else {
             throw StageError(
                 "`\(path)` in \(imagesFile.url.path) is \(info.typeDescription) \(info.shape); "

@@ -108,14 +108,13 @@ public struct TSNEStage: Stage {
     public init() {}
 
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let inputURL = try context.input("features")
-        let input = try HDF5File.open(inputURL)
+        let artifact = try context.openInput("features")
+        let (input, inputURL) = (artifact.file, artifact.url)
         let datasetPath = input.exists("/features") || !input.exists("/embedding") ? "/features" : "/embedding"
         guard input.exists(datasetPath) else {
-            throw StageError(
-                "\(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
+            throw StageError("\(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
         }
-        let (features, shape) = try EvaluateEmbeddingStage.readMatrix(datasetPath, in: input, context: context)
+        let (features, shape) = try artifact.readMatrix(datasetPath)
         let (count, dimensions) = (shape[0], shape[1])
 
         let configuration = parameters.configuration(threads: context.threads)

@@ -560,7 +560,7 @@ final class BadInputTests: XCTestCase {
         values[5] = "nan"
         try fails(
             "nan-features", [.init(path: "/features", kind: .float32, shape: [40, 3], values: values)],
-            ["feature row 1 (column 2) is NaN or infinite"])
+            ["`/features`", "row 1 (column 2) is NaN or infinite; remove or repair that row"])
         try fails(
             "short-labels",
             [.init(path: "/features", kind: .float32, shape: [40, 3]), .init(path: "/labels", kind: .uint8, shape: [39])],
