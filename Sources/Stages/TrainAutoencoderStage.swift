@@ -91,30 +91,29 @@ public struct TrainAutoencoderStage: Stage {
         var seed: Int?
         /// Restarts taken so far.
         var restartsDone: Int?
+
+        /// Adds finished `epoch` (0-based) to the history and takes the weights, statistics and
+        /// optimiser state it ended with.
+        mutating func record(
+            epoch: Int, trainLoss: Double, testLoss: Double, seconds: Double, network: Network, trainer: Trainer
+        ) {
+            epochSeconds.append(seconds)
+            self.trainLoss.append(trainLoss)
+            self.testLoss.append(testLoss)
+            epochsDone = epoch + 1
+            parameters = network.parameters
+            statistics = network.statistics
+            optimizer = trainer.optimizer
+        }
     }
 
+    /// Trains on the `images` input and writes the model: resumes from the checkpoint in the
+    /// scratch folder when there is one, starts again from the next seed when training gets stuck
+    /// (while `restarts` allow), and saves a checkpoint after every epoch.
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let imagesURL = try context.input("images")
-        let splits = try ModelArtifact.readImages(imagesURL, splits: ["train", "test"]).splits
-        let (train, test) = (splits[0], splits[1])
-        guard train.images.count > 0 else {
-            throw StageError("`/train/images` in \(imagesURL.path) holds no image")
-        }
-        // The test loss runs the same network on the test images: another size would read and
-        // write outside its buffers.
-        guard test.images.count == 0 || test.images.shape == train.images.shape else {
-            throw StageError(
-                "`/test/images` in \(imagesURL.path) are \(test.images.shape) but `/train/images` are "
-                    + "\(train.images.shape); both splits must hold images of one size")
-        }
-        if let message = ModelArtifact.architectureProblem(parameters.architecture, input: train.images.shape) {
-            throw StageError("param `architecture` \(message)")
-        }
+        let (train, test) = try Self.readImages(context)
         let batchSize = min(parameters.batchSize, train.images.count)
-        // Checked here rather than at validation: the batch is capped by the number of images.
-        if let message = ModelArtifact.memoryProblem(parameters.architecture, input: train.images.shape, batchSize: batchSize) {
-            throw StageError("param `batchSize` \(message)")
-        }
+        try Self.checkTrainable(parameters, images: train.images.shape, batchSize: batchSize)
         let network = try Network(
             architecture: parameters.architecture, inputShape: train.images.shape, seed: UInt64(parameters.seed))
         let trainer = Trainer(
@@ -122,22 +121,7 @@ public struct TrainAutoencoderStage: Stage {
             learningRate: Float(parameters.learningRate))
 
         let checkpointURL = context.scratchDirectory.appendingPathComponent("train-autoencoder-checkpoint.json")
-        var state = Checkpoint(
-            epochsDone: 0, parameters: [], statistics: [], optimizer: trainer.optimizer, trainLoss: [], testLoss: [],
-            epochSeconds: [], threads: context.threads, seed: parameters.seed, restartsDone: 0)
-        if let data = try? Data(contentsOf: checkpointURL),
-           let saved = try? JSONDecoder().decode(Checkpoint.self, from: data),
-           saved.parameters.count == network.parameters.count, saved.statistics.count == network.statistics.count,
-           saved.epochsDone <= parameters.epochs
-        {
-            state = saved
-            network.parameters = saved.parameters
-            network.statistics = saved.statistics
-            trainer.optimizer = saved.optimizer
-            context.log("resuming after epoch \(saved.epochsDone) from \(checkpointURL.path)"
-                + (saved.threads == context.threads ? "" : " (trained so far on \(saved.threads) threads)")
-                + ((saved.restartsDone ?? 0) > 0 ? " (seed \(saved.seed ?? parameters.seed) after \(saved.restartsDone!) restarts)" : ""))
-        }
+        var state = Self.restore(from: checkpointURL, into: network, trainer: trainer, parameters: parameters, context: context)
         var seed = state.seed ?? parameters.seed
 
         let batches = (train.images.count + batchSize - 1) / batchSize
@@ -164,16 +148,10 @@ public struct TrainAutoencoderStage: Stage {
                 let problem = Self.stuckMessage(frozen, network: network, epoch: epoch, loss: loss)
                 let restartsDone = state.restartsDone ?? 0
                 if restartsDone < parameters.restarts {
-                    // Start over from the next seed: fresh weights, optimiser and history.
                     seed += 1
-                    let fresh = try Network(architecture: parameters.architecture, inputShape: train.images.shape, seed: UInt64(seed))
-                    network.parameters = fresh.parameters
-                    network.statistics = fresh.statistics
-                    trainer.optimizer = Adam(parameterCount: network.parameters.count, learningRate: Float(parameters.learningRate))
-                    state = Checkpoint(
-                        epochsDone: 0, parameters: network.parameters, statistics: network.statistics,
-                        optimizer: trainer.optimizer, trainLoss: [], testLoss: [], epochSeconds: [], threads: context.threads,
-                        seed: seed, restartsDone: restartsDone + 1)
+                    state = try Self.restart(
+                        network: network, trainer: trainer, seed: seed, restartsDone: restartsDone + 1, parameters: parameters,
+                        threads: context.threads)
                     try saveCheckpoint(state, to: checkpointURL)
                     context.log("warning: \(problem); starting again from seed \(seed) (restart \(restartsDone + 1) of \(parameters.restarts))")
                     epoch = 0
@@ -185,27 +163,106 @@ public struct TrainAutoencoderStage: Stage {
                 }
                 context.log("warning: \(problem)")
             }
-            state.epochSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            state.trainLoss.append(loss)
-            state.testLoss.append(test.images.count > 0 ? trainer.evaluate(images: test.images, loss: .l1) : .nan)
-            state.epochsDone = epoch + 1
-            state.parameters = network.parameters
-            state.statistics = network.statistics
-            state.optimizer = trainer.optimizer
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let testLoss = test.images.count > 0 ? trainer.evaluate(images: test.images, loss: .l1) : .nan
+            state.record(epoch: epoch, trainLoss: loss, testLoss: testLoss, seconds: seconds, network: network, trainer: trainer)
             try saveCheckpoint(state, to: checkpointURL)
             context.log(String(
                 format: "epoch %d/%d: train loss %.5f, test L1 %.5f, %.2f s", epoch + 1, parameters.epochs, loss,
                 state.testLoss.last!, state.epochSeconds.last!))
             epoch += 1
         }
+        try Self.writeModel(network, history: state, seed: seed, loss: parameters.loss, to: context.outputURL)
+    }
 
-        let file = try HDF5File.create(context.outputURL)
-        try ModelArtifact.write(network, loss: parameters.loss, to: file)
+    // MARK: - Input
+
+    /// The train and test splits of the `images` input.
+    /// - Throws: ``StageError`` naming the file when the training split is empty or the two splits
+    ///   hold images of different sizes.
+    static func readImages(_ context: StageContext) throws -> (train: ModelArtifact.Split, test: ModelArtifact.Split) {
+        let imagesURL = try context.input("images")
+        let splits = try ModelArtifact.readImages(imagesURL, splits: ["train", "test"]).splits
+        let (train, test) = (splits[0], splits[1])
+        guard train.images.count > 0 else {
+            throw StageError("`/train/images` in \(imagesURL.path) holds no image")
+        }
+        // The test loss runs the same network on the test images: another size would read and
+        // write outside its buffers.
+        guard test.images.count == 0 || test.images.shape == train.images.shape else {
+            throw StageError(
+                "`/test/images` in \(imagesURL.path) are \(test.images.shape) but `/train/images` are "
+                    + "\(train.images.shape); both splits must hold images of one size")
+        }
+        return (train, test)
+    }
+
+    /// Checks that the architecture fits the actual images and that a batch fits in memory, which
+    /// parameter validation cannot know: it sees neither the images nor how many there are.
+    /// - Throws: ``StageError`` naming the parameter.
+    static func checkTrainable(_ parameters: Parameters, images: SampleShape, batchSize: Int) throws {
+        if let message = ModelArtifact.architectureProblem(parameters.architecture, input: images) {
+            throw StageError("param `architecture` \(message)")
+        }
+        // Checked here rather than at validation: the batch is capped by the number of images.
+        if let message = ModelArtifact.memoryProblem(parameters.architecture, input: images, batchSize: batchSize) {
+            throw StageError("param `batchSize` \(message)")
+        }
+    }
+
+    // MARK: - Checkpoints and restarts
+
+    /// The state to continue from: the checkpoint at `url`, loaded into `network` and `trainer`,
+    /// when there is one that fits this network and these epochs; otherwise a first attempt at
+    /// epoch 0 with the network and optimiser as they are.
+    static func restore(
+        from url: URL, into network: Network, trainer: Trainer, parameters: Parameters, context: StageContext
+    ) -> Checkpoint {
+        guard let data = try? Data(contentsOf: url),
+            let saved = try? JSONDecoder().decode(Checkpoint.self, from: data),
+            saved.parameters.count == network.parameters.count, saved.statistics.count == network.statistics.count,
+            saved.epochsDone <= parameters.epochs
+        else {
+            return Checkpoint(
+                epochsDone: 0, parameters: [], statistics: [], optimizer: trainer.optimizer, trainLoss: [], testLoss: [],
+                epochSeconds: [], threads: context.threads, seed: parameters.seed, restartsDone: 0)
+        }
+        network.parameters = saved.parameters
+        network.statistics = saved.statistics
+        trainer.optimizer = saved.optimizer
+        context.log("resuming after epoch \(saved.epochsDone) from \(url.path)"
+            + (saved.threads == context.threads ? "" : " (trained so far on \(saved.threads) threads)")
+            + ((saved.restartsDone ?? 0) > 0 ? " (seed \(saved.seed ?? parameters.seed) after \(saved.restartsDone!) restarts)" : ""))
+        return saved
+    }
+
+    /// Starts training over from `seed`: fresh weights in `network`, a fresh optimiser in
+    /// `trainer`, and the state of a new attempt at epoch 0 with an empty history.
+    static func restart(
+        network: Network, trainer: Trainer, seed: Int, restartsDone: Int, parameters: Parameters, threads: Int
+    ) throws -> Checkpoint {
+        let fresh = try Network(architecture: parameters.architecture, inputShape: network.inputShape, seed: UInt64(seed))
+        network.parameters = fresh.parameters
+        network.statistics = fresh.statistics
+        trainer.optimizer = Adam(parameterCount: network.parameters.count, learningRate: Float(parameters.learningRate))
+        return Checkpoint(
+            epochsDone: 0, parameters: network.parameters, statistics: network.statistics,
+            optimizer: trainer.optimizer, trainLoss: [], testLoss: [], epochSeconds: [], threads: threads,
+            seed: seed, restartsDone: restartsDone)
+    }
+
+    // MARK: - Output
+
+    /// Writes the `model` artifact: the network (see ``ModelArtifact/write(_:loss:to:)``), the
+    /// `seed` and `restarts` of the attempt it comes from, and the loss history of that attempt.
+    static func writeModel(_ network: Network, history: Checkpoint, seed: Int, loss: LossFunction, to url: URL) throws {
+        let file = try HDF5File.create(url)
+        try ModelArtifact.write(network, loss: loss, to: file)
         try file.setAttribute("seed", .int(Int64(seed)), at: "/")
-        try file.setAttribute("restarts", .int(Int64(state.restartsDone ?? 0)), at: "/")
-        try file.write(state.trainLoss, shape: [state.trainLoss.count], to: "/history/train_loss")
-        try file.write(state.testLoss, shape: [state.testLoss.count], to: "/history/test_loss")
-        try file.write(state.epochSeconds, shape: [state.epochSeconds.count], to: "/history/epoch_seconds")
+        try file.setAttribute("restarts", .int(Int64(history.restartsDone ?? 0)), at: "/")
+        try file.write(history.trainLoss, shape: [history.trainLoss.count], to: "/history/train_loss")
+        try file.write(history.testLoss, shape: [history.testLoss.count], to: "/history/test_loss")
+        try file.write(history.epochSeconds, shape: [history.epochSeconds.count], to: "/history/epoch_seconds")
         try file.close()
     }
 
