@@ -107,7 +107,7 @@ public protocol StageParameters: Codable, Sendable, Equatable {
     func validate() -> [ParameterProblem]
 }
 
-/// Parameters for a stage that takes none.
+/// Parameters for a stage that takes none: the default `Parameters` of a ``Stage``.
 public struct NoParameters: StageParameters {
     public init() {}
 }
@@ -116,10 +116,17 @@ public struct NoParameters: StageParameters {
 
 /// A stage plugin: reads its inputs, calls a compute module, writes one HDF5 artifact.
 ///
-/// Only `configuration` and `run(_:context:)` are required; everything else has a default.
+/// Three requirements have no default: `configuration`, `init()` and `run(_:context:)`. A stage
+/// with no stored properties gets `init()` from Swift, but a `public` stage must write
+/// `public init() {}`. Everything else has a default: `Parameters` is ``NoParameters`` unless the
+/// stage declares its own, and the other methods are listed under "Default implementations".
+///
+/// A stage's errors say what is wrong and what to do, naming the file, dataset or parameter; they
+/// do not name the stage, which the engine adds once when it reports the failure
+/// ("stage `tsne` (tsne) failed: …").
 public protocol Stage: Sendable {
-    /// The stage's typed parameters.
-    associatedtype Parameters: StageParameters
+    /// The stage's typed parameters; ``NoParameters`` unless the stage declares its own type.
+    associatedtype Parameters: StageParameters = NoParameters
 
     /// Name, version, ports and output kind.
     static var configuration: StageConfiguration { get }
@@ -224,6 +231,8 @@ public struct StageProgress: Sendable {
 }
 
 /// What the engine hands a running stage. Stages read and write only through it.
+///
+/// ``openInput(_:)`` reads an input artifact with typed, checked reads; ``input(_:)`` gives its path.
 public final class StageContext: @unchecked Sendable {
     /// The stage id in the pipeline file (`tsne`).
     public let stageID: String
@@ -271,7 +280,7 @@ public final class StageContext: @unchecked Sendable {
     /// - Throws: ``StageError`` if the port is not wired (the engine validates this beforehand).
     public func input(_ port: String) throws -> URL {
         guard let url = inputs[port] else {
-            throw StageError("stage `\(stageID)`: input port `\(port)` is not connected")
+            throw StageError("input port `\(port)` is not connected")
         }
         return url
     }
@@ -321,6 +330,8 @@ public final class StageContext: @unchecked Sendable {
 // MARK: - Errors
 
 /// An error a stage throws; its message names the file, dataset or parameter and what to do.
+///
+/// The message does not name the stage: the engine reports it with the stage's id and kind.
 public struct StageError: Error, CustomStringConvertible, LocalizedError, Sendable {
     /// What went wrong and what to do about it.
     public var message: String

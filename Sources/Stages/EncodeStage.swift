@@ -37,9 +37,10 @@ public struct EncodeStage: Stage {
     public init() {}
 
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let network = try ModelArtifact.readNetwork(try context.input("model"), stageID: context.stageID)
+        let modelURL = try context.input("model")
+        let network = try ModelArtifact.readNetwork(modelURL)
         guard let code = network.codeLayerIndex else {
-            throw StageError("stage `\(context.stageID)`: the model has no `code` layer to read features from")
+            throw StageError("the model in \(modelURL.path) has no `code` layer to read features from")
         }
         let names: [String]
         switch parameters.split {
@@ -47,12 +48,13 @@ public struct EncodeStage: Stage {
         case .train: names = ["train"]
         case .all: names = ["train", "test"]
         }
-        let splits = try ModelArtifact.readImages(try context.input("images"), splits: names, stageID: context.stageID)
+        let imagesURL = try context.input("images")
+        let splits = try ModelArtifact.readImages(imagesURL, splits: names)
         var pixels: [UInt8] = [], labels: [UInt8] = []
         for split in splits.splits {
             guard split.images.shape == network.inputShape else {
                 throw StageError(
-                    "stage `\(context.stageID)`: the images are \(split.images.shape) but the model expects \(network.inputShape)")
+                    "the images in \(imagesURL.path) are \(split.images.shape) but the model in \(modelURL.path) expects \(network.inputShape)")
             }
             pixels += split.images.pixels
             labels += split.labels

@@ -47,36 +47,30 @@ public struct EvaluateEmbeddingStage: Stage {
     public init() {}
 
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let embeddingFile = try InputArtifacts.open("embedding", context)
-        let featuresFile = try InputArtifacts.open("features", context)
+        let embeddingFile = try context.openInput("embedding")
+        let featuresFile = try context.openInput("features")
         let (embeddingURL, featuresURL) = (embeddingFile.url, featuresFile.url)
-        let embedding = try Self.readMatrix("/embedding", in: embeddingFile, context: context)
-        let features = try Self.readMatrix("/features", in: featuresFile, context: context)
-        for (matrix, path, file) in [(embedding, "/embedding", embeddingFile), (features, "/features", featuresFile)] {
-            if let bad = matrix.values.firstIndex(where: { !$0.isFinite }) {
-                throw StageError(
-                    "stage `\(context.stageID)`: `\(path)` in \(file.url.path): row \(bad / matrix.shape[1]) is NaN or infinite")
-            }
-        }
+        let embedding = try embeddingFile.readMatrix("/embedding")
+        let features = try featuresFile.readMatrix("/features")
         let count = embedding.shape[0]
         guard features.shape[0] == count else {
             throw StageError(
-                "stage `\(context.stageID)`: \(embeddingURL.path) has \(count) points but \(featuresURL.path) has \(features.shape[0])")
+                "\(embeddingURL.path) has \(count) points but \(featuresURL.path) has \(features.shape[0]); "
+                    + "connect the features that were embedded")
         }
         guard count > max(parameters.k, 3 * min(parameters.k, count) + 1) else {
-            throw StageError("stage `\(context.stageID)`: \(count) points are too few for k = \(parameters.k)")
+            throw StageError("\(embeddingURL.path) has \(count) points, too few for k = \(parameters.k); lower `k`")
         }
-        let labelFile = embeddingFile.exists("/labels") ? embeddingFile : featuresFile
-        guard labelFile.exists("/labels") else {
-            throw StageError("stage `\(context.stageID)`: neither \(embeddingURL.path) nor \(featuresURL.path) has `/labels`")
+        let labelFile = embeddingFile.contains("/labels") ? embeddingFile : featuresFile
+        guard labelFile.contains("/labels") else {
+            throw StageError("neither \(embeddingURL.path) nor \(featuresURL.path) has `/labels`")
         }
-        let (labels, labelShape) = try InputArtifacts.readIntegers("/labels", in: labelFile, context: context)
+        let (labels, labelShape) = try labelFile.readLabels()
         guard labelShape == [count] else {
-            throw StageError(
-                "stage `\(context.stageID)`: `/labels` in \(labelFile.url.path) has shape \(labelShape); expected [\(count)] integers")
+            throw StageError("`/labels` in \(labelFile.url.path) has shape \(labelShape); expected [\(count)] integers")
         }
         if let bad = labels.firstIndex(where: { $0 < 0 }) {
-            throw StageError("stage `\(context.stageID)`: label \(labels[bad]) at row \(bad) is negative")
+            throw StageError("`/labels` in \(labelFile.url.path) holds \(labels[bad]) at row \(bad); labels must not be negative")
         }
         context.progress(0, of: 2, "k-NN accuracy")
         let accuracy = EmbeddingQuality.knnAccuracy(
@@ -96,15 +90,5 @@ public struct EvaluateEmbeddingStage: Stage {
         try output.setAttribute("sample_size", .int(Int64(min(parameters.sampleSize, count))), at: "/")
         try output.setAttribute("points", .int(Int64(count)), at: "/")
         try output.close()
-    }
-
-    /// A 2-D numeric dataset of any numeric type as row-major floats.
-    static func readMatrix(_ path: String, in file: HDF5File, context: StageContext) throws -> (values: [Float], shape: [Int]) {
-        let info = try InputArtifacts.datasetInfo(path, in: file, context: context)
-        guard info.elementType != nil, info.shape.count == 2, info.shape[1] >= 1 else {
-            throw StageError(
-                "stage `\(context.stageID)`: `\(path)` in \(file.url.path) holds \(info.typeDescription) of shape \(info.shape); expected numbers of shape [N, d]")
-        }
-        return (try InputArtifacts.readNumbers(path, in: file, context: context).values.map(Float.init), info.shape)
     }
 }

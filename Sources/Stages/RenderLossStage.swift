@@ -41,16 +41,17 @@ public struct RenderLossStage: Stage {
 
     /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let file = try InputArtifacts.open("model", context)
-        let train = try InputArtifacts.readNumbers("/history/train_loss", in: file, context: context).values
+        let input = try context.openInput("model")
+        let file = input.file
+        let train = try input.readDoubles("/history/train_loss").values
         var test: [Double] = []
         if file.exists("/history/test_loss") {
-            test = try InputArtifacts.readNumbers("/history/test_loss", in: file, context: context).values
+            test = try input.readDoubles("/history/test_loss").values
         } else {
             context.log("\(file.url.path) has no `/history/test_loss`; drawing the training loss alone")
         }
         guard !train.isEmpty || !test.isEmpty else {
-            throw StageError("stage `\(context.stageID)`: `/history/train_loss` in \(file.url.path) is empty")
+            throw StageError("`/history/train_loss` in \(file.url.path) is empty; connect a model trained for at least one epoch")
         }
         var yLabel = parameters.yLabel
         if yLabel.isEmpty { yLabel = Self.lossName(in: file).map { "\($0.uppercased()) loss" } ?? "loss" }

@@ -81,16 +81,17 @@ public struct RenderReconstructionsStage: Stage {
 
     /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let imagesFile = try InputArtifacts.open("images", context)
+        let images = try context.openInput("images")
+        let imagesFile = images.file
         let path = "/\(parameters.split)/images"
-        let info = try InputArtifacts.datasetInfo(path, in: imagesFile, context: context)
+        let info = try images.datasetInfo(path)
         guard info.elementType == .uint8, info.shape.count == 3 || (info.shape.count == 4 && info.shape[1] == 1) else {
             throw StageError(
-                "stage `\(context.stageID)`: `\(path)` in \(imagesFile.url.path) is \(info.typeDescription) \(info.shape); "
+                "`\(path)` in \(imagesFile.url.path) is \(info.typeDescription) \(info.shape); "
                     + "expected uint8 [N, height, width]")
         }
         let (available, height, width) = (info.shape[0], info.shape[info.shape.count - 2], info.shape[info.shape.count - 1])
-        let chosen = try Self.chooseIndices(parameters, available: available, context: context)
+        let chosen = try Self.chooseIndices(parameters, available: available)
         var pixels: [UInt8] = []
         pixels.reserveCapacity(chosen.count * height * width)
         for index in chosen {
@@ -100,8 +101,7 @@ public struct RenderReconstructionsStage: Stage {
 
         let shape = SampleShape(channels: 1, height: height, width: width)
         let outputs = try AutoencoderForward.reconstruct(
-            pixels: pixels, shape: shape, model: try context.input("model"), threads: context.threads,
-            stageID: context.stageID)
+            pixels: pixels, shape: shape, model: try context.input("model"), threads: context.threads)
         context.progress(2, of: 3, "reconstructed \(chosen.count) images")
 
         let size = height * width
@@ -121,16 +121,16 @@ public struct RenderReconstructionsStage: Stage {
 
     /// The image indices to draw: `indices` when given (each checked against the split's size),
     /// else `count` distinct indices drawn with `seed` in increasing order, else the first `count`.
-    static func chooseIndices(_ parameters: Parameters, available: Int, context: StageContext) throws -> [Int] {
+    static func chooseIndices(_ parameters: Parameters, available: Int) throws -> [Int] {
         if let indices = parameters.indices {
             if let outside = indices.first(where: { $0 < 0 || $0 >= available }) {
                 throw StageError(
-                    "stage `\(context.stageID)`: `indices` has \(outside), but the \(parameters.split) split has \(available) images (0...\(available - 1))")
+                    "`indices` has \(outside), but the \(parameters.split) split has \(available) images (0...\(available - 1))")
             }
             return indices
         }
         guard available > 0 else {
-            throw StageError("stage `\(context.stageID)`: the \(parameters.split) split has no images")
+            throw StageError("the \(parameters.split) split has no images; set `split` to the other one")
         }
         guard let seed = parameters.seed else { return Array(0..<min(parameters.count, available)) }
         var generator = SeededGenerator(seed: UInt64(seed))
@@ -143,19 +143,19 @@ enum AutoencoderForward {
     /// The network's outputs for `pixels` (uint8 images `[count, shape]`, read as `pixel / 255`):
     /// `[count, shape]` floats in `[channels, height, width]` order.
     ///
-    /// The model is read with ``ModelArtifact/readNetwork(_:stageID:)``, as `encode` reads it.
+    /// The model is read with ``ModelArtifact/readNetwork(_:)``, as `encode` reads it.
     /// - Throws: ``StageError`` naming the model file when it does not take or give `shape` images.
-    static func reconstruct(pixels: [UInt8], shape: SampleShape, model: URL, threads: Int, stageID: String) throws
+    static func reconstruct(pixels: [UInt8], shape: SampleShape, model: URL, threads: Int) throws
         -> [Float]
     {
-        let network = try ModelArtifact.readNetwork(model, stageID: stageID)
+        let network = try ModelArtifact.readNetwork(model)
         guard network.inputShape == shape else {
             throw StageError(
-                "stage `\(stageID)`: the images are \(shape) but the model in \(model.path) expects \(network.inputShape)")
+                "the images are \(shape) but the model in \(model.path) expects \(network.inputShape)")
         }
         guard network.outputShape == shape else {
             throw StageError(
-                "stage `\(stageID)`: the model in \(model.path) turns \(shape) images into \(network.outputShape), "
+                "the model in \(model.path) turns \(shape) images into \(network.outputShape), "
                     + "so it cannot reconstruct them")
         }
         let images = ByteImages(pixels: pixels, shape: shape)

@@ -63,18 +63,17 @@ public struct RenderScatterStage: Stage {
 
     /// Reads the inputs, draws the figure, writes one file per format and the HDF5 record.
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let file = try InputArtifacts.open("points", context)
-        let embedding = try InputArtifacts.readNumbers("/embedding", in: file, context: context)
+        let file = try context.openInput("points")
+        let embedding = try file.readDoubles("/embedding")
         guard embedding.shape.count == 2, embedding.shape[1] >= 2 else {
-            throw StageError(
-                "stage `\(context.stageID)`: `/embedding` in \(file.url.path) has shape \(embedding.shape); expected [N, 2]")
+            throw StageError("`/embedding` in \(file.url.path) has shape \(embedding.shape); expected [N, 2]")
         }
         let (count, dimensions) = (embedding.shape[0], embedding.shape[1])
         // A NaN or infinite point cannot be placed: drawing the rest would publish a figure that
         // silently misses it (or is empty).
         if let bad = embedding.values.firstIndex(where: { !$0.isFinite }) {
             throw StageError(
-                "stage `\(context.stageID)`: `/embedding` in \(file.url.path) holds \(embedding.values[bad]) at row \(bad / dimensions), "
+                "`/embedding` in \(file.url.path) holds \(embedding.values[bad]) at row \(bad / dimensions), "
                     + "column \(bad % dimensions); every coordinate must be a finite number")
         }
         if dimensions > 2 { context.log("`/embedding` has \(dimensions) columns; drawing the first two") }
@@ -82,15 +81,14 @@ public struct RenderScatterStage: Stage {
         let y = (0..<count).map { embedding.values[$0 * dimensions + 1] }
 
         var labels: [Int]?
-        if file.exists("/labels") {
-            let stored = try InputArtifacts.readIntegers("/labels", in: file, context: context).values
+        if file.contains("/labels") {
+            let stored = try file.readLabels().values
             guard stored.count == count else {
-                throw StageError(
-                    "stage `\(context.stageID)`: `/labels` in \(file.url.path) has \(stored.count) values for \(count) points")
+                throw StageError("`/labels` in \(file.url.path) has \(stored.count) values for \(count) points")
             }
             labels = stored
         }
-        let classNames = try Self.classNames(in: file, context: context)
+        let classNames = try file.readClassNames()
 
         var options = Charts.ScatterOptions()
         options.colormap = Colormap.named(parameters.colormap) ?? .plasma
@@ -104,22 +102,10 @@ public struct RenderScatterStage: Stage {
         do {
             figure = try Charts.labelledScatter(x: x, y: y, labels: labels, classNames: classNames, options: options)
         } catch {
-            throw StageError("stage `\(context.stageID)`: \(error)")
+            throw StageError("\(error)")
         }
         try RenderStageSupport.writeFigure(
             figure, kind: "scatter", formats: parameters.formats, scale: parameters.scale, context: context,
             extraAttributes: [("points", .int(Int64(count)))])
-    }
-
-    /// The `class_names` root attribute as strings, or nil when absent or unreadable (logged).
-    static func classNames(in file: HDF5File, context: StageContext) throws -> [String]? {
-        guard let value = try file.attribute("class_names", at: "/") else { return nil }
-        guard let text = value.stringValue,
-            let names = try? JSONDecoder().decode([String].self, from: Data(text.utf8))
-        else {
-            context.log("ignoring the `class_names` attribute of \(file.url.path): expected a JSON array of strings")
-            return nil
-        }
-        return names
     }
 }

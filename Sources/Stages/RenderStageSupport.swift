@@ -45,14 +45,14 @@ enum RenderStageSupport {
         var names: [String] = []
         for name in formats {
             guard let format = OutputFormat(rawValue: name) else {
-                throw StageError("stage `\(context.stageID)`: unknown figure format `\(name)`")
+                throw StageError("unknown figure format `\(name)` in `formats`")
             }
             if context.isCancelled { throw StageError.cancelled }
             let url = context.sideFile(format.rawValue)
             do {
                 try figure.write(to: url, format: format, scale: scale)
             } catch {
-                throw StageError("stage `\(context.stageID)`: cannot write the \(name) figure: \(error)")
+                throw StageError("cannot write the \(name) figure: \(error)")
             }
             names.append("\(context.stageID).\(format.rawValue)")
             context.progress(names.count, of: formats.count, "wrote \(context.stageID).\(format.rawValue)")

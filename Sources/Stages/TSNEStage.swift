@@ -108,14 +108,13 @@ public struct TSNEStage: Stage {
     public init() {}
 
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let inputURL = try context.input("features")
-        let input = try HDF5File.open(inputURL)
+        let artifact = try context.openInput("features")
+        let (input, inputURL) = (artifact.file, artifact.url)
         let datasetPath = input.exists("/features") || !input.exists("/embedding") ? "/features" : "/embedding"
         guard input.exists(datasetPath) else {
-            throw StageError(
-                "stage `\(context.stageID)`: \(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
+            throw StageError("\(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
         }
-        let (features, shape) = try EvaluateEmbeddingStage.readMatrix(datasetPath, in: input, context: context)
+        let (features, shape) = try artifact.readMatrix(datasetPath)
         let (count, dimensions) = (shape[0], shape[1])
 
         let configuration = parameters.configuration(threads: context.threads)
@@ -135,7 +134,7 @@ public struct TSNEStage: Stage {
         } catch TSNEError.cancelled {
             throw StageError.cancelled
         } catch let error as TSNEError {
-            throw StageError("stage `\(context.stageID)`: `\(datasetPath)` in \(inputURL.path): \(error)")
+            throw StageError("`\(datasetPath)` in \(inputURL.path): \(error)")
         }
         context.log(
             String(
@@ -151,7 +150,7 @@ public struct TSNEStage: Stage {
             let labelInfo = try input.datasetInfo("/labels")
             guard let labelType = labelInfo.elementType, labelInfo.shape == [count] else {
                 throw StageError(
-                    "stage `\(context.stageID)`: `/labels` in \(inputURL.path) has shape \(labelInfo.shape) (\(labelInfo.typeDescription)); expected [\(count)] numbers")
+                    "`/labels` in \(inputURL.path) has shape \(labelInfo.shape) (\(labelInfo.typeDescription)); expected [\(count)] numbers")
             }
             func copyLabels<T: HDF5Scalar>(_ type: T.Type) throws {
                 try output.write(input.read(type, from: "/labels"), to: "/labels")

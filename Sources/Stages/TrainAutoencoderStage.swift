@@ -91,30 +91,29 @@ public struct TrainAutoencoderStage: Stage {
         var seed: Int?
         /// Restarts taken so far.
         var restartsDone: Int?
+
+        /// Adds finished `epoch` (0-based) to the history and takes the weights, statistics and
+        /// optimiser state it ended with.
+        mutating func record(
+            epoch: Int, trainLoss: Double, testLoss: Double, seconds: Double, network: Network, trainer: Trainer
+        ) {
+            epochSeconds.append(seconds)
+            self.trainLoss.append(trainLoss)
+            self.testLoss.append(testLoss)
+            epochsDone = epoch + 1
+            parameters = network.parameters
+            statistics = network.statistics
+            optimizer = trainer.optimizer
+        }
     }
 
+    /// Trains on the `images` input and writes the model: resumes from the checkpoint in the
+    /// scratch folder when there is one, starts again from the next seed when training gets stuck
+    /// (while `restarts` allow), and saves a checkpoint after every epoch.
     public func run(_ parameters: Parameters, context: StageContext) throws {
-        let imagesURL = try context.input("images")
-        let splits = try ModelArtifact.readImages(imagesURL, splits: ["train", "test"], stageID: context.stageID).splits
-        let (train, test) = (splits[0], splits[1])
-        guard train.images.count > 0 else {
-            throw StageError("stage `\(context.stageID)`: `/train/images` in \(imagesURL.path) holds no image")
-        }
-        // The test loss runs the same network on the test images: another size would read and
-        // write outside its buffers.
-        guard test.images.count == 0 || test.images.shape == train.images.shape else {
-            throw StageError(
-                "stage `\(context.stageID)`: `/test/images` in \(imagesURL.path) are \(test.images.shape) but `/train/images` are "
-                    + "\(train.images.shape); both splits must hold images of one size")
-        }
-        if let message = ModelArtifact.architectureProblem(parameters.architecture, input: train.images.shape) {
-            throw StageError("stage `\(context.stageID)`: param `architecture` \(message)")
-        }
+        let (train, test) = try Self.readImages(context)
         let batchSize = min(parameters.batchSize, train.images.count)
-        // Checked here rather than at validation: the batch is capped by the number of images.
-        if let message = ModelArtifact.memoryProblem(parameters.architecture, input: train.images.shape, batchSize: batchSize) {
-            throw StageError("stage `\(context.stageID)`: param `batchSize` \(message)")
-        }
+        try Self.checkTrainable(parameters, images: train.images.shape, batchSize: batchSize)
         let network = try Network(
             architecture: parameters.architecture, inputShape: train.images.shape, seed: UInt64(parameters.seed))
         let trainer = Trainer(
@@ -122,22 +121,7 @@ public struct TrainAutoencoderStage: Stage {
             learningRate: Float(parameters.learningRate))
 
         let checkpointURL = context.scratchDirectory.appendingPathComponent("train-autoencoder-checkpoint.json")
-        var state = Checkpoint(
-            epochsDone: 0, parameters: [], statistics: [], optimizer: trainer.optimizer, trainLoss: [], testLoss: [],
-            epochSeconds: [], threads: context.threads, seed: parameters.seed, restartsDone: 0)
-        if let data = try? Data(contentsOf: checkpointURL),
-           let saved = try? JSONDecoder().decode(Checkpoint.self, from: data),
-           saved.parameters.count == network.parameters.count, saved.statistics.count == network.statistics.count,
-           saved.epochsDone <= parameters.epochs
-        {
-            state = saved
-            network.parameters = saved.parameters
-            network.statistics = saved.statistics
-            trainer.optimizer = saved.optimizer
-            context.log("resuming after epoch \(saved.epochsDone) from \(checkpointURL.path)"
-                + (saved.threads == context.threads ? "" : " (trained so far on \(saved.threads) threads)")
-                + ((saved.restartsDone ?? 0) > 0 ? " (seed \(saved.seed ?? parameters.seed) after \(saved.restartsDone!) restarts)" : ""))
-        }
+        var state = Self.restore(from: checkpointURL, into: network, trainer: trainer, parameters: parameters, context: context)
         var seed = state.seed ?? parameters.seed
 
         let batches = (train.images.count + batchSize - 1) / batchSize
@@ -156,7 +140,7 @@ public struct TrainAutoencoderStage: Stage {
                         "epoch \(epoch + 1)/\(parameters.epochs) batch \(done)/\(count) loss \(String(format: "%.5f", running))")
                 }
             } catch let error as NonFiniteLossError {
-                throw StageError("stage `\(context.stageID)`: \(error)")
+                throw StageError("\(error)")
             }
             // A zero loss has no gradient either, but nothing is left to learn.
             let frozen = loss > 0 ? trainer.layersWithoutGradient : []
@@ -164,48 +148,121 @@ public struct TrainAutoencoderStage: Stage {
                 let problem = Self.stuckMessage(frozen, network: network, epoch: epoch, loss: loss)
                 let restartsDone = state.restartsDone ?? 0
                 if restartsDone < parameters.restarts {
-                    // Start over from the next seed: fresh weights, optimiser and history.
                     seed += 1
-                    let fresh = try Network(architecture: parameters.architecture, inputShape: train.images.shape, seed: UInt64(seed))
-                    network.parameters = fresh.parameters
-                    network.statistics = fresh.statistics
-                    trainer.optimizer = Adam(parameterCount: network.parameters.count, learningRate: Float(parameters.learningRate))
-                    state = Checkpoint(
-                        epochsDone: 0, parameters: network.parameters, statistics: network.statistics,
-                        optimizer: trainer.optimizer, trainLoss: [], testLoss: [], epochSeconds: [], threads: context.threads,
-                        seed: seed, restartsDone: restartsDone + 1)
+                    state = try Self.restart(
+                        network: network, trainer: trainer, seed: seed, restartsDone: restartsDone + 1, parameters: parameters,
+                        threads: context.threads)
                     try saveCheckpoint(state, to: checkpointURL)
                     context.log("warning: \(problem); starting again from seed \(seed) (restart \(restartsDone + 1) of \(parameters.restarts))")
                     epoch = 0
                     continue
                 }
                 if parameters.stopWhenStuck {
-                    throw StageError("stage `\(context.stageID)`: \(problem); run it with another `seed`, or set `restarts` "
+                    throw StageError("\(problem); run it with another `seed`, or set `restarts` "
                         + "to let h5pipe try the next seeds itself (or `stopWhenStuck` to false to train on regardless)")
                 }
                 context.log("warning: \(problem)")
             }
-            state.epochSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            state.trainLoss.append(loss)
-            state.testLoss.append(test.images.count > 0 ? trainer.evaluate(images: test.images, loss: .l1) : .nan)
-            state.epochsDone = epoch + 1
-            state.parameters = network.parameters
-            state.statistics = network.statistics
-            state.optimizer = trainer.optimizer
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let testLoss = test.images.count > 0 ? trainer.evaluate(images: test.images, loss: .l1) : .nan
+            state.record(epoch: epoch, trainLoss: loss, testLoss: testLoss, seconds: seconds, network: network, trainer: trainer)
             try saveCheckpoint(state, to: checkpointURL)
             context.log(String(
                 format: "epoch %d/%d: train loss %.5f, test L1 %.5f, %.2f s", epoch + 1, parameters.epochs, loss,
                 state.testLoss.last!, state.epochSeconds.last!))
             epoch += 1
         }
+        try Self.writeModel(network, history: state, seed: seed, loss: parameters.loss, to: context.outputURL)
+    }
 
-        let file = try HDF5File.create(context.outputURL)
-        try ModelArtifact.write(network, loss: parameters.loss, to: file)
+    // MARK: - Input
+
+    /// The train and test splits of the `images` input.
+    /// - Throws: ``StageError`` naming the file when the training split is empty or the two splits
+    ///   hold images of different sizes.
+    static func readImages(_ context: StageContext) throws -> (train: ModelArtifact.Split, test: ModelArtifact.Split) {
+        let imagesURL = try context.input("images")
+        let splits = try ModelArtifact.readImages(imagesURL, splits: ["train", "test"]).splits
+        let (train, test) = (splits[0], splits[1])
+        guard train.images.count > 0 else {
+            throw StageError("`/train/images` in \(imagesURL.path) holds no image")
+        }
+        // The test loss runs the same network on the test images: another size would read and
+        // write outside its buffers.
+        guard test.images.count == 0 || test.images.shape == train.images.shape else {
+            throw StageError(
+                "`/test/images` in \(imagesURL.path) are \(test.images.shape) but `/train/images` are "
+                    + "\(train.images.shape); both splits must hold images of one size")
+        }
+        return (train, test)
+    }
+
+    /// Checks that the architecture fits the actual images and that a batch fits in memory, which
+    /// parameter validation cannot know: it sees neither the images nor how many there are.
+    /// - Throws: ``StageError`` naming the parameter.
+    static func checkTrainable(_ parameters: Parameters, images: SampleShape, batchSize: Int) throws {
+        if let message = ModelArtifact.architectureProblem(parameters.architecture, input: images) {
+            throw StageError("param `architecture` \(message)")
+        }
+        // Checked here rather than at validation: the batch is capped by the number of images.
+        if let message = ModelArtifact.memoryProblem(parameters.architecture, input: images, batchSize: batchSize) {
+            throw StageError("param `batchSize` \(message)")
+        }
+    }
+
+    // MARK: - Checkpoints and restarts
+
+    /// The state to continue from: the checkpoint at `url`, loaded into `network` and `trainer`,
+    /// when there is one that fits this network and these epochs; otherwise a first attempt at
+    /// epoch 0 with the network and optimiser as they are.
+    static func restore(
+        from url: URL, into network: Network, trainer: Trainer, parameters: Parameters, context: StageContext
+    ) -> Checkpoint {
+        guard let data = try? Data(contentsOf: url),
+            let saved = try? JSONDecoder().decode(Checkpoint.self, from: data),
+            saved.parameters.count == network.parameters.count, saved.statistics.count == network.statistics.count,
+            saved.epochsDone <= parameters.epochs
+        else {
+            return Checkpoint(
+                epochsDone: 0, parameters: [], statistics: [], optimizer: trainer.optimizer, trainLoss: [], testLoss: [],
+                epochSeconds: [], threads: context.threads, seed: parameters.seed, restartsDone: 0)
+        }
+        network.parameters = saved.parameters
+        network.statistics = saved.statistics
+        trainer.optimizer = saved.optimizer
+        context.log("resuming after epoch \(saved.epochsDone) from \(url.path)"
+            + (saved.threads == context.threads ? "" : " (trained so far on \(saved.threads) threads)")
+            + ((saved.restartsDone ?? 0) > 0 ? " (seed \(saved.seed ?? parameters.seed) after \(saved.restartsDone!) restarts)" : ""))
+        return saved
+    }
+
+    /// Starts training over from `seed`: fresh weights in `network`, a fresh optimiser in
+    /// `trainer`, and the state of a new attempt at epoch 0 with an empty history.
+    static func restart(
+        network: Network, trainer: Trainer, seed: Int, restartsDone: Int, parameters: Parameters, threads: Int
+    ) throws -> Checkpoint {
+        let fresh = try Network(architecture: parameters.architecture, inputShape: network.inputShape, seed: UInt64(seed))
+        network.parameters = fresh.parameters
+        network.statistics = fresh.statistics
+        trainer.optimizer = Adam(parameterCount: network.parameters.count, learningRate: Float(parameters.learningRate))
+        return Checkpoint(
+            epochsDone: 0, parameters: network.parameters, statistics: network.statistics,
+            optimizer: trainer.optimizer, trainLoss: [], testLoss: [], epochSeconds: [], threads: threads,
+            seed: seed, restartsDone: restartsDone)
+    }
+
+    // MARK: - Output
+
+    /// Writes the `model` artifact: the network (see ``ModelArtifact/write(_:loss:to:)``), the
+    /// `seed` and `restarts` of the attempt it comes from, and the loss history of that attempt.
+    static func writeModel(_ network: Network, history: Checkpoint, seed: Int, loss: LossFunction, to url: URL) throws {
+        let file = try HDF5File.create(url)
+        try ModelArtifact.write(network, loss: loss, to: file)
         try file.setAttribute("seed", .int(Int64(seed)), at: "/")
-        try file.setAttribute("restarts", .int(Int64(state.restartsDone ?? 0)), at: "/")
-        try file.write(state.trainLoss, shape: [state.trainLoss.count], to: "/history/train_loss")
-        try file.write(state.testLoss, shape: [state.testLoss.count], to: "/history/test_loss")
-        try file.write(state.epochSeconds, shape: [state.epochSeconds.count], to: "/history/epoch_seconds")
+        try file.setAttribute("restarts", .int(Int64(history.restartsDone ?? 0)), at: "/")
+        try file.write(history.trainLoss, shape: [history.trainLoss.count], to: "/history/train_loss")
+        try file.write(history.testLoss, shape: [history.testLoss.count], to: "/history/test_loss")
+        try file.write(history.epochSeconds, shape: [history.epochSeconds.count], to: "/history/epoch_seconds")
         try file.close()
     }
 
@@ -236,152 +293,5 @@ public struct TrainAutoencoderStage: Stage {
         try JSONEncoder().encode(state).write(to: temporary)
         if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
         try FileManager.default.moveItem(at: temporary, to: url)
-    }
-}
-
-/// Reading and writing `model` and `images` artifacts, shared by ``TrainAutoencoderStage`` and
-/// ``EncodeStage``.
-enum ModelArtifact {
-    static let mnistShape = SampleShape(channels: 1, height: 28, width: 28)
-
-    /// One split of an `images` artifact.
-    struct Split {
-        var images: ByteImages
-        var labels: [UInt8]
-    }
-
-    /// Splits read from one artifact, in the order asked for.
-    struct Splits {
-        var splits: [Split]
-        var classNames: String?
-    }
-
-    /// The most convolution weights an architecture may have (1 GiB of float32; Adam keeps two
-    /// more copies): beyond it, allocating the network would fail.
-    static let maximumWeightCount = 1 << 28
-
-    /// Why `architecture` cannot be trained as an autoencoder on `input` images, or nil.
-    static func architectureProblem(_ architecture: [LayerSpec], input: SampleShape) -> String? {
-        if architecture.isEmpty { return "is empty; list at least one layer" }
-        let codes = architecture.indices.filter { if case .code = architecture[$0] { return true } else { return false } }
-        if codes.count != 1 {
-            return "needs exactly one {\"type\": \"code\"} layer marking the encoder's output, found \(codes.count)"
-        }
-        do {
-            let shapes = try LayerSpec.inferShapes(architecture, input: input)
-            if shapes.last != input {
-                return "returns \(shapes.last!) but the images are \(input): the decoder must give back the input's shape"
-            }
-            let weights = convolutionWeightCount(architecture)
-            if weights > Double(maximumWeightCount) {
-                return "has \(Int(weights)) convolution weights, more than the \(maximumWeightCount) h5pipe trains; use fewer channels or smaller kernels"
-            }
-        } catch {
-            return "\(error) (images are \(input))"
-        }
-        return nil
-    }
-
-    /// The convolution weights of `architecture`, counted in Double: absurd channel counts and
-    /// kernel sizes must be refused, not overflow.
-    static func convolutionWeightCount(_ architecture: [LayerSpec]) -> Double {
-        architecture.reduce(0.0) { total, layer in
-            switch layer {
-            case .conv2d(let spec), .convTranspose2d(let spec):
-                return total + Double(spec.inChannels) * Double(spec.outChannels) * Double(spec.kernelSize * spec.kernelSize)
-            default:
-                return total
-            }
-        }
-    }
-
-    /// Why training `architecture` on `input` images in batches of `batchSize` would not fit in this
-    /// machine's memory, or nil: the trainer's buffers for one batch, plus the weights, their
-    /// gradient and Adam's two moments, against the physical memory.
-    static func memoryProblem(_ architecture: [LayerSpec], input: SampleShape, batchSize: Int) -> String? {
-        guard let buffers = try? Trainer.bufferBytes(architecture: architecture, inputShape: input, batch: batchSize) else {
-            return nil  // shape problems are reported by `architectureProblem`
-        }
-        // Weights, their gradient and Adam's two moments, 4 bytes each (batch-norm and bias values are few).
-        let needed = buffers + convolutionWeightCount(architecture) * 4 * 4
-        let available = Double(ProcessInfo.processInfo.physicalMemory)
-        guard needed > available else { return nil }
-        func gibibytes(_ bytes: Double) -> String { String(format: "%.1f GiB", bytes / Double(1 << 30)) }
-        return "is \(batchSize): a batch that size needs about \(gibibytes(needed)) for the network's activations and "
-            + "weights, more than this machine's \(gibibytes(available)); lower `batchSize` (or the architecture's "
-            + "channel counts)"
-    }
-
-    /// Reads `/<split>/images` (u8 `[N, H, W]`) and `/<split>/labels` for each split.
-    static func readImages(_ url: URL, splits names: [String], stageID: String) throws -> Splits {
-        let file = try HDF5File.open(url)
-        var splits: [Split] = []
-        for name in names {
-            let images = try file.read(UInt8.self, from: "/\(name)/images")
-            guard images.shape.count == 3 || images.shape.count == 4, images.shape.dropFirst().allSatisfy({ $0 >= 1 }) else {
-                throw StageError(
-                    "stage `\(stageID)`: `/\(name)/images` in \(url.path) has shape \(images.shape); expected [N, height, width]")
-            }
-            let shape = images.shape.count == 3
-                ? SampleShape(channels: 1, height: images.shape[1], width: images.shape[2])
-                : SampleShape(channels: images.shape[1], height: images.shape[2], width: images.shape[3])
-            let labels = try file.read(UInt8.self, from: "/\(name)/labels").values
-            guard labels.count == images.shape[0] else {
-                throw StageError(
-                    "stage `\(stageID)`: `/\(name)/labels` in \(url.path) has \(labels.count) labels for \(images.shape[0]) images")
-            }
-            splits.append(Split(images: ByteImages(pixels: images.values, shape: shape), labels: labels))
-        }
-        let classNames = try file.attribute("class_names", at: "/")?.stringValue
-        try file.close()
-        return Splits(splits: splits, classNames: classNames)
-    }
-
-    /// Writes every tensor of `network` under `/model/` and its description as root attributes.
-    static func write(_ network: Network, loss: LossFunction, to file: HDF5File) throws {
-        for tensor in network.tensors {
-            try file.write(network.values(of: tensor), shape: tensor.shape, to: "/model/" + tensor.name)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let architecture = String(decoding: try encoder.encode(network.architecture), as: UTF8.self)
-        try file.setAttribute("architecture", .string(architecture), at: "/")
-        let shape = network.inputShape
-        try file.setAttribute("input_shape", .ints([shape.channels, shape.height, shape.width].map(Int64.init)), at: "/")
-        try file.setAttribute("loss", .string(loss.rawValue), at: "/")
-    }
-
-    /// Rebuilds the network stored in a `model` artifact.
-    static func readNetwork(_ url: URL, stageID: String) throws -> Network {
-        let file = try HDF5File.open(url)
-        defer { try? file.close() }
-        guard let json = try file.attribute("architecture", at: "/")?.stringValue else {
-            throw StageError("stage `\(stageID)`: \(url.path) has no `architecture` attribute; is it a train-autoencoder model?")
-        }
-        guard let dimensions = try file.attribute("input_shape", at: "/")?.intsValue, dimensions.count == 3 else {
-            throw StageError("stage `\(stageID)`: \(url.path) has no `input_shape` attribute [C, H, W]")
-        }
-        let architecture: [LayerSpec]
-        do {
-            architecture = try JSONDecoder().decode([LayerSpec].self, from: Data(json.utf8))
-        } catch {
-            throw StageError("stage `\(stageID)`: the `architecture` attribute of \(url.path) is not a layer list: \(error)")
-        }
-        let shape = SampleShape(channels: Int(dimensions[0]), height: Int(dimensions[1]), width: Int(dimensions[2]))
-        let network: Network
-        do {
-            network = try Network(architecture: architecture, inputShape: shape, seed: 0)
-        } catch {
-            throw StageError("stage `\(stageID)`: the architecture stored in \(url.path) is invalid: \(error)")
-        }
-        for tensor in network.tensors {
-            let stored = try file.read(Float.self, from: "/model/" + tensor.name)
-            guard stored.shape == tensor.shape else {
-                throw StageError(
-                    "stage `\(stageID)`: `/model/\(tensor.name)` in \(url.path) has shape \(stored.shape), expected \(tensor.shape)")
-            }
-            try network.setValues(stored.values, of: tensor)
-        }
-        return network
     }
 }

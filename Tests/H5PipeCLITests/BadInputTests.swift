@@ -498,6 +498,13 @@ final class BadInputTests: XCTestCase {
         let prefix = "stage `\(failing)` (\(uses)) failed: "
         let failure = result.stderr.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
         XCTAssertNotNil(failure, "no line starting with \(prefix) in:\n\(result.stderr)", file: file, line: line)
+        // The engine names the stage once; the stage's own message does not name it again.
+        XCTAssertEqual(
+            failure?.components(separatedBy: "stage `\(failing)`").count, 2, "the stage is named more than once: \(failure ?? "")",
+            file: file, line: line)
+        XCTAssertEqual(
+            failure?.dropFirst(prefix.count).contains("stage `"), false, "the reason names a stage: \(failure ?? "")",
+            file: file, line: line)
         for fragment in fragments {
             XCTAssert(failure?.contains(fragment) == true, "missing \(fragment) in:\n\(failure ?? result.stderr)", file: file, line: line)
         }
@@ -550,7 +557,7 @@ final class BadInputTests: XCTestCase {
         values[5] = "nan"
         try fails(
             "nan-features", [.init(path: "/features", kind: .float32, shape: [40, 3], values: values)],
-            ["feature row 1 (column 2) is NaN or infinite"])
+            ["`/features`", "row 1 (column 2) is NaN or infinite; remove or repair that row"])
         try fails(
             "short-labels",
             [.init(path: "/features", kind: .float32, shape: [40, 3]), .init(path: "/labels", kind: .uint8, shape: [39])],

@@ -35,21 +35,6 @@ final class ArchitectureTests: XCTestCase {
         }
     }
 
-    func testJSONRoundTripAndErrors() throws {
-        let data = try JSONEncoder().encode(LayerSpec.mnistAutoencoder)
-        XCTAssertEqual(try JSONDecoder().decode([LayerSpec].self, from: data), LayerSpec.mnistAutoencoder)
-        let written = #"[{"type": "conv2d", "inChannels": 1, "outChannels": 3, "kernelSize": 2}, {"type": "leakyReLU", "negativeSlope": 0.2}]"#
-        XCTAssertEqual(
-            try JSONDecoder().decode([LayerSpec].self, from: Data(written.utf8)),
-            [.conv2d(ConvolutionSpec(inChannels: 1, outChannels: 3, kernelSize: 2)), .leakyReLU(negativeSlope: 0.2)])
-        for (bad, expected) in [(#"[{"type": "conv3d"}]"#, "unknown layer type `conv3d`"),
-                                (#"[{"type": "relu", "slope": 1}]"#, "unknown key `slope`")] {
-            XCTAssertThrowsError(try JSONDecoder().decode([LayerSpec].self, from: Data(bad.utf8))) { error in
-                XCTAssertTrue("\(error)".contains(expected), "\(error)")
-            }
-        }
-    }
-
     func testInitialisationFollowsPyTorchBounds() throws {
         let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: SampleShape(channels: 1, height: 28, width: 28), seed: 3)
         for tensor in network.tensors {

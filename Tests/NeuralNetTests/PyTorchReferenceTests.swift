@@ -5,9 +5,44 @@ import XCTest
 /// Compares forward output, loss, one and three Adam steps and the running statistics with numbers PyTorch
 /// produced for the same networks, inputs and weights (Fixtures/make_pytorch_fixture.py).
 final class PyTorchReferenceTests: XCTestCase {
+    /// A layer as make_pytorch_fixture.py writes it: the pipeline file's form, which the Stages
+    /// module reads; NeuralNet knows no file format, so the test reads the few keys the script writes.
+    struct FixtureLayer: Decodable {
+        var spec: LayerSpec
+
+        init(from decoder: Decoder) throws {
+            struct Keys: Decodable {
+                var type: String
+                var inChannels, outChannels, kernelSize, stride, padding, channels: Int?
+                var bias: Bool?
+                var negativeSlope: Float?
+            }
+            let keys = try Keys(from: decoder)
+            func convolution() throws -> ConvolutionSpec {
+                guard let inChannels = keys.inChannels, let outChannels = keys.outChannels, let kernelSize = keys.kernelSize,
+                    let stride = keys.stride, let padding = keys.padding, let bias = keys.bias
+                else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "incomplete \(keys.type)")) }
+                return ConvolutionSpec(
+                    inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride, padding: padding, bias: bias)
+            }
+            switch keys.type {
+            case "conv2d": spec = .conv2d(try convolution())
+            case "convTranspose2d": spec = .convTranspose2d(try convolution())
+            case "batchNorm2d" where keys.channels != nil: spec = .batchNorm2d(channels: keys.channels!)
+            case "leakyReLU" where keys.negativeSlope != nil: spec = .leakyReLU(negativeSlope: keys.negativeSlope!)
+            case "relu": spec = .relu
+            case "sigmoid": spec = .sigmoid
+            case "tanh": spec = .tanh
+            case "code": spec = .code
+            default:
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unexpected layer \(keys.type)"))
+            }
+        }
+    }
+
     struct Case: Decodable {
         var name: String
-        var architecture: [LayerSpec]
+        var architecture: [FixtureLayer]
         var inputShape: [Int]
         var loss: LossFunction
         var learningRate: Float
@@ -44,7 +79,7 @@ final class PyTorchReferenceTests: XCTestCase {
             for reference in fixture.cases {
                 let batch = reference.inputShape[0]
                 let shape = SampleShape(channels: reference.inputShape[1], height: reference.inputShape[2], width: reference.inputShape[3])
-                let network = try Network(architecture: reference.architecture, inputShape: shape, seed: 0)
+                let network = try Network(architecture: reference.architecture.map(\.spec), inputShape: shape, seed: 0)
                 XCTAssertEqual(network.parameters.count, reference.parameters.count, reference.name)
                 XCTAssertEqual(network.statistics.count, reference.statistics.count, reference.name)
                 network.parameters = reference.parameters

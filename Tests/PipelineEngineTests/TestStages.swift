@@ -131,8 +131,6 @@ struct ScaleMatrix: Stage {
 }
 
 struct AddMatrices: Stage {
-    typealias Parameters = NoParameters
-
     static let configuration = StageConfiguration(
         name: "add-matrices", version: 1, summary: "Adds two matrices of one shape.",
         inputs: [InputPort("left", accepts: [.matrix]), InputPort("right", accepts: [.matrix])], output: .matrix)
@@ -142,7 +140,7 @@ struct AddMatrices: Stage {
         let left = try readMatrix(try context.input("left"))
         let right = try readMatrix(try context.input("right"))
         guard left.shape == right.shape else {
-            throw StageError("stage `\(context.stageID)`: shapes \(left.shape) and \(right.shape) differ")
+            throw StageError("shapes \(left.shape) and \(right.shape) differ")
         }
         try writeMatrix(zip(left.values, right.values).map(+), shape: left.shape, to: context.outputURL)
     }
@@ -174,8 +172,6 @@ struct FailingStage: Stage {
 
 /// Writes a text side file next to the matrix it copies.
 struct DescribeMatrix: Stage {
-    typealias Parameters = NoParameters
-
     static let configuration = StageConfiguration(
         name: "describe-matrix", version: 1, summary: "Copies /matrix and writes a .txt summary beside it.",
         inputs: [InputPort("matrix", accepts: [.matrix])], output: .figure)
@@ -252,7 +248,6 @@ struct EmbedStage: Stage {
 }
 
 struct FeaturesStage: Stage {
-    typealias Parameters = NoParameters
     static let configuration = StageConfiguration(name: "features", version: 1, summary: "Test source of features.", output: "features")
     func run(_ parameters: Parameters, context: StageContext) throws {}
 }

@@ -40,7 +40,7 @@ final class RenderReconstructionsStageTests: XCTestCase {
         let pixels: [UInt8] = (0..<60).map { UInt8($0 * 4) }
         let outputs = try AutoencoderForward.reconstruct(
             pixels: pixels, shape: SampleShape(channels: 1, height: 6, width: 5), model: modelURL,
-            threads: 2, stageID: "reconstructions")
+            threads: 2)
         XCTAssertEqual(outputs.count, 60)
         for (output, pixel) in zip(outputs, pixels) { XCTAssertEqual(output, Float(pixel) / 255, accuracy: 1e-6) }
     }
@@ -50,7 +50,7 @@ final class RenderReconstructionsStageTests: XCTestCase {
         let modelURL = try model(harness, weight: 0, bias: 0.5, sigmoid: true)
         let outputs = try AutoencoderForward.reconstruct(
             pixels: [UInt8](repeating: 200, count: 60), shape: SampleShape(channels: 1, height: 6, width: 5),
-            model: modelURL, threads: 1, stageID: "reconstructions")
+            model: modelURL, threads: 1)
         let expected = Float(1 / (1 + exp(-0.5)))
         for output in outputs { XCTAssertEqual(output, expected, accuracy: 1e-5) }
     }

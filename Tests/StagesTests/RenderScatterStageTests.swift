@@ -81,14 +81,15 @@ final class RenderScatterStageTests: XCTestCase {
     func testClassNamesComeFromTheRootAttribute() throws {
         let harness = try RenderStageHarness()
         let named = try embedding(harness, classNames: #"["T-shirt/top", "Trouser", "Pullover"]"#)
-        let file = try HDF5File.open(named)
-        let context = try harness.run(RenderScatterStage(), RenderScatterStage.Parameters(), inputs: ["points": named])
-        XCTAssertEqual(try RenderScatterStage.classNames(in: file, context: context), ["T-shirt/top", "Trouser", "Pullover"])
-
         let broken = try harness.artifact("broken") { try $0.setAttribute("class_names", .string("T-shirt, Trouser")) }
-        XCTAssertNil(try RenderScatterStage.classNames(in: HDF5File.open(broken), context: context))
+        let unnamed = try embedding(harness, name: "unnamed")
+        let context = try harness.run(
+            RenderScatterStage(), RenderScatterStage.Parameters(), inputs: ["points": named, "broken": broken, "unnamed": unnamed])
+        XCTAssertEqual(try context.openInput("points").readClassNames(), ["T-shirt/top", "Trouser", "Pullover"])
+
+        XCTAssertNil(try context.openInput("broken").readClassNames())
         XCTAssertTrue(harness.logs.contains { $0.contains("class_names") })
-        XCTAssertNil(try RenderScatterStage.classNames(in: HDF5File.open(embedding(harness, name: "unnamed")), context: context))
+        XCTAssertNil(try context.openInput("unnamed").readClassNames())
     }
 
     func testUnlabelledSinglePointAndDoubleEmbeddings() throws {
@@ -124,7 +125,8 @@ final class RenderScatterStageTests: XCTestCase {
             let input = try harness.artifact(name, fill)
             XCTAssertThrowsError(try harness.run(RenderScatterStage(), RenderScatterStage.Parameters(), inputs: ["points": input])) {
                 XCTAssertTrue("\($0)".contains(message), "\(name): \($0)")
-                XCTAssertTrue("\($0)".contains("stage `figure`"), "\(name): \($0)")
+                XCTAssertTrue("\($0)".contains(input.path), "\(name): \($0)")
+                XCTAssertFalse("\($0)".contains("stage `"), "the engine names the stage, not the error: \($0)")
             }
         }
         XCTAssertThrowsError(try harness.run(RenderScatterStage(), RenderScatterStage.Parameters(), inputs: [:]))

@@ -128,7 +128,7 @@ final class TSNEStageTests: XCTestCase {
         XCTAssertThrowsError(try TSNEStage().run(quickParameters(), context: context(withNaN))) { error in
             XCTAssertEqual(
                 "\(error)",
-                "stage `tsne`: `/features` in \(withNaN.path): feature row 3 (column 1) is NaN or infinite; remove or repair that row")
+                "`/features` in \(withNaN.path): row 3 (column 1) is NaN or infinite; remove or repair that row")
         }
         var tooHigh = quickParameters()
         tooHigh.perplexity = 45

@@ -20,16 +20,13 @@ struct SummaryStatistics: Stage {
         output: "statistics")
 
     func run(_ parameters: Parameters, context: StageContext) throws {
-        let input = try HDF5File.open(try context.input("data"))
-        defer { try? input.close() }
-        guard input.exists(parameters.dataset) else {
-            throw StageError("input `data` has no dataset \(parameters.dataset); set `dataset` to one of \(try input.children(of: "/"))")
+        let input = try context.openInput("data")
+        guard input.contains(parameters.dataset) else {
+            throw StageError("\(input.url.path) has no dataset \(parameters.dataset); set `dataset` to one of \(try input.file.children(of: "/"))")
         }
-        guard let elementType = try input.datasetInfo(parameters.dataset).elementType else {
-            throw StageError("\(parameters.dataset) in input `data` is not numeric")
-        }
-        let values = try readAsDoubles(elementType.scalarType, from: input, path: parameters.dataset)
-        guard !values.isEmpty else { throw StageError("\(parameters.dataset) in input `data` is empty") }
+        // Whatever integer or float type the dataset is stored as.
+        let values = try input.readDoubles(parameters.dataset).values
+        guard !values.isEmpty else { throw StageError("\(parameters.dataset) in \(input.url.path) is empty") }
         context.progress(values.count, of: values.count, "summarised \(values.count) values")
 
         let output = try HDF5File.create(context.outputURL)
@@ -39,9 +36,5 @@ struct SummaryStatistics: Stage {
         try output.write([values.max()!], shape: [1], to: "/maximum")
         try output.setAttribute("source_dataset", .string(parameters.dataset), at: "/")
         try output.close()
-    }
-
-    private func readAsDoubles<T: HDF5Scalar>(_ type: T.Type, from file: HDF5File, path: String) throws -> [Double] {
-        try file.read(type, from: path).values.map(\.doubleValue)
     }
 }
