@@ -101,11 +101,18 @@ public final class HDF5File: @unchecked Sendable {
 
     /// File access settings: objects close with the file, and the 1.8 object formats (which
     /// store large and many attributes densely) while staying readable by HDF5 1.10 tools.
+    ///
+    /// HDF5's own `flock` on every open file is turned off. h5pipe writes each file privately
+    /// (a temporary file, published by rename) and guards a folder with a lock of its own, so
+    /// those locks protect nothing here; and they fail spuriously ("unable to lock file, errno =
+    /// 11") when a child process started at that moment, by a `command` stage, still holds a
+    /// copy of the descriptor while the file is closed and opened again.
     private static func makeFileAccessList(fileName: String) throws -> hid_t {
         let access = H5Pcreate(h5pipe_H5P_FILE_ACCESS())
         guard access >= 0,
               H5Pset_fclose_degree(access, H5F_CLOSE_STRONG) >= 0,
-              H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V110) >= 0
+              H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V110) >= 0,
+              H5Pset_file_locking(access, false, true) >= 0
         else {
             if access >= 0 { H5Pclose(access) }
             throw HDF5Error.library(file: fileName, path: "/", operation: "set file access",

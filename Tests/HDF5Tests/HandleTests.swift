@@ -58,4 +58,21 @@ final class HandleTests: HDF5TestCase {
         try shared.close()
         XCTAssertEqual(HDF5Library.openObjectCount(), 0)
     }
+
+    func testAFileLockedByAnotherDescriptorStillOpens() throws {
+        // A child process started by a `command` stage may hold a copy of a descriptor, and the
+        // flock on it, for a moment; h5pipe's own files must open regardless.
+        let url = file("locked.h5")
+        let created = try HDF5File.create(url)
+        try created.write([Float(1), 2], shape: [2], to: "/values")
+        try created.close()
+        let descriptor = Foundation.open(url.path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(descriptor, 0)
+        defer { close(descriptor) }
+        XCTAssertEqual(flock(descriptor, LOCK_EX | LOCK_NB), 0)
+        let reopened = try HDF5File.open(url, mode: .readWrite)
+        try reopened.setAttribute("note", .string("written while locked"), at: "/")
+        try reopened.close()
+        XCTAssertEqual(try HDF5File.open(url).read(Float.self, from: "/values").values, [1, 2])
+    }
 }

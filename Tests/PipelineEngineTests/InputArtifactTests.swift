@@ -1,20 +1,17 @@
 import Foundation
 import HDF5
 import PipelineEngine
+import TestSupport
 import XCTest
 
 /// The typed reads a stage gets from ``StageContext/openInput(_:)``.
 final class InputArtifactTests: XCTestCase {
     var folder: URL!
     /// What the contexts made by ``context(_:)`` logged.
-    let collectedLogs = MessageCollector()
+    let collectedLogs = LockedList<String>()
 
     override func setUpWithError() throws {
-        folder = try makeTemporaryDirectory()
-    }
-
-    override func tearDownWithError() throws {
-        if let folder { try? FileManager.default.removeItem(at: folder) }
+        folder = try makeTemporaryFolder("input-artifact").url
     }
 
     /// A context whose port `name` is wired to `name.h5`, holding what `fill` writes.
@@ -77,11 +74,11 @@ final class InputArtifactTests: XCTestCase {
         ])
         XCTAssertEqual(try context.openInput("named").readClassNames(), ["cat", "dog"])
         XCTAssertNil(try context.openInput("unnamed").readClassNames())
-        XCTAssertEqual(collectedLogs.messages, [])
+        XCTAssertEqual(collectedLogs.values, [])
         let broken = try context.openInput("broken")
         XCTAssertNil(try broken.readClassNames())
         XCTAssertEqual(
-            collectedLogs.messages,
+            collectedLogs.values,
             ["ignoring the `class_names` attribute of \(broken.url.path): expected a JSON array of strings"])
     }
 
@@ -113,23 +110,5 @@ final class InputArtifactTests: XCTestCase {
             XCTAssertTrue("\(error)".hasPrefix("cannot open input `text` (\(folder.path)/plain.h5): "), "\(error)")
             XCTAssertFalse("\(error)".contains("reader"), "\(error)")
         }
-    }
-}
-
-/// Log lines a context received.
-final class MessageCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var collected: [String] = []
-
-    func append(_ message: String) {
-        lock.lock()
-        collected.append(message)
-        lock.unlock()
-    }
-
-    var messages: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return collected
     }
 }
