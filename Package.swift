@@ -14,7 +14,7 @@ let package = Package(
         .library(name: "H5Pipe", targets: ["H5PipeCLI", "PipelineEngine", "Stages", "HDF5"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // MARK: - System libraries (Debian -dev packages; header shims only, no Swift API)
@@ -69,7 +69,8 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "ComputeSupport", "TestSupport"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "TestSupport"]),
-        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "HDF5", "ComputeSupport", "TestSupport"]),
+        .testTarget(
+            name: "PipelineEngineTests", dependencies: ["PipelineEngine", "HDF5", "ComputeSupport", "TestSupport"]),
         .testTarget(
             name: "StagesTests",
             dependencies: ["Stages", "PipelineEngine", "HDF5", "IDX", "ComputeSupport", "TestSupport"]),

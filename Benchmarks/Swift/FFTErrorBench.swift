@@ -59,7 +59,8 @@ struct FFTErrorBench: ParsableCommand {
                 perplexity: configuration.perplexity, threads: threads)
             var embedding = TSNEInitialization.pca.embedding(
                 points: points, count: count, inputDimensions: dimensions, outputDimensions: 2, seed: 0)
-            let fft = minimumIntervals.map { FFTGradient(threads: threads, minimumIntervals: $0) }
+            let fft =
+                minimumIntervals.map { FFTGradient(threads: threads, minimumIntervals: $0) }
                 ?? FFTGradient(threads: threads)
             let exact = ExactGradient(dimensions: 2, threads: threads)
             var optimizer = TSNEOptimizer(count: count, dimensions: 2)

@@ -43,17 +43,21 @@ struct HDF5Bench: ParsableCommand {
         let codeShape = [codeValues.count / 24, 24]
         let folder = URL(fileURLWithPath: outputDirectory)
 
-        try measure(name: "images", values: imageBytes, shape: imageShape,
-                    options: DatasetOptions(chunks: [imageChunkRows, 28, 28], compression: imageLevel),
-                    url: folder.appendingPathComponent("swift-images.h5"))
-        try measure(name: "codes", values: codeValues, shape: codeShape,
-                    options: DatasetOptions(chunks: codeShape, compression: codeLevel, shuffle: true),
-                    url: folder.appendingPathComponent("swift-codes.h5"))
+        try measure(
+            name: "images", values: imageBytes, shape: imageShape,
+            options: DatasetOptions(chunks: [imageChunkRows, 28, 28], compression: imageLevel),
+            url: folder.appendingPathComponent("swift-images.h5"))
+        try measure(
+            name: "codes", values: codeValues, shape: codeShape,
+            options: DatasetOptions(chunks: codeShape, compression: codeLevel, shuffle: true),
+            url: folder.appendingPathComponent("swift-codes.h5"))
     }
 
     /// Prints `<name>_write <median seconds>`, `<name>_read ...` and `<name>_bytes <file size>`.
-    private func measure<T: HDF5Scalar>(name: String, values: [T], shape: [Int],
-                                        options: DatasetOptions, url: URL) throws {
+    private func measure<T: HDF5Scalar>(
+        name: String, values: [T], shape: [Int],
+        options: DatasetOptions, url: URL
+    ) throws {
         var writeSeconds: [Double] = []
         var readSeconds: [Double] = []
         var batchSeconds: [Double] = []
@@ -78,8 +82,9 @@ struct HDF5Bench: ParsableCommand {
             let batches = try HDF5File.open(url)
             var checksum = 0.0
             for first in stride(from: 0, to: shape[0], by: batchRows) {
-                let batch = try batches.readRows(T.self, from: "/data",
-                                                 rows: first..<min(first + batchRows, shape[0]))
+                let batch = try batches.readRows(
+                    T.self, from: "/data",
+                    rows: first..<min(first + batchRows, shape[0]))
                 checksum += batch.values[0].doubleValue
             }
             try batches.close()
@@ -105,7 +110,8 @@ struct HDF5Bench: ParsableCommand {
 
     private func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2]
             : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

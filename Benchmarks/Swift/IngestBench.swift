@@ -27,7 +27,6 @@ struct IngestBench: ParsableCommand {
     @Option(help: "Folder for the artifacts written (default: a temporary folder).")
     var outputDirectory: String?
 
-
     func run() throws {
         let environment = StageEnvironment()
         let files = try DatasetResolver(environment: environment).resolve(dataset: "mnist", directory: directory)
@@ -53,7 +52,9 @@ struct IngestBench: ParsableCommand {
 
         let readTimes = try (0..<repeats).map { _ in
             try measure {
-                for (images, labels) in [(IDXDatasetFile.trainImages, IDXDatasetFile.trainLabels), (.testImages, .testLabels)] {
+                for (images, labels) in [
+                    (IDXDatasetFile.trainImages, IDXDatasetFile.trainLabels), (.testImages, .testLabels),
+                ] {
                     _ = try LabelledImages.read(images: files[images], labels: files[labels], classCount: 10)
                 }
             }
@@ -78,6 +79,7 @@ struct IngestBench: ParsableCommand {
 
     private func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

@@ -50,7 +50,8 @@ struct RenderBench: ParsableCommand {
         for count in pointCounts {
             let (x, y, labels) = SyntheticClusters.make(count: count, seed: 42)
             if let dataDirectory {
-                try SyntheticClusters.write(x: x, y: y, labels: labels, count: count, to: URL(fileURLWithPath: dataDirectory))
+                try SyntheticClusters.write(
+                    x: x, y: y, labels: labels, count: count, to: URL(fileURLWithPath: dataDirectory))
             }
             var seconds: [Double] = []
             var png = Data()
@@ -80,10 +81,16 @@ struct RenderBench: ParsableCommand {
                 let frame = try Charts.labelledScatter(x: [], y: [], labels: [], options: empty)
                 let frameOnly = try time { _ = try frame.rasterize(scale: scale) }
                 let encode = try time { _ = try frame.render(.png, scale: scale) }
-                print(String(format: "  build %.4f, rasterize %.4f (empty axes %.4f), empty axes to PNG %.4f", build, raster, frameOnly, encode))
+                print(
+                    String(
+                        format: "  build %.4f, rasterize %.4f (empty axes %.4f), empty axes to PNG %.4f", build, raster,
+                        frameOnly, encode))
             }
-            print(String(format: "h5pipe render-scatter n=%d png %.0fx%.0f scale %.1f: median %.4f s (min %.4f, %d runs, %d bytes)",
-                count, width, height, scale, median, seconds[0], seconds.count, png.count))
+            print(
+                String(
+                    format:
+                        "h5pipe render-scatter n=%d png %.0fx%.0f scale %.1f: median %.4f s (min %.4f, %d runs, %d bytes)",
+                    count, width, height, scale, median, seconds[0], seconds.count, png.count))
             if let figureDirectory {
                 let folder = URL(fileURLWithPath: figureDirectory)
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -86,7 +86,9 @@ package func withSharedPointers<A, B, C, Result>(
     try first.withUnsafeMutableBufferPointer { first in
         try second.withUnsafeMutableBufferPointer { second in
             try third.withUnsafeMutableBufferPointer { third in
-                try body(SharedPointer(first.baseAddress!), SharedPointer(second.baseAddress!), SharedPointer(third.baseAddress!))
+                try body(
+                    SharedPointer(first.baseAddress!), SharedPointer(second.baseAddress!),
+                    SharedPointer(third.baseAddress!))
             }
         }
     }

@@ -25,7 +25,10 @@ package final class SpinBarrier: @unchecked Sendable {
         while generation.load(ordering: .acquiring) == current {
             spins += 1
             if spins < 4_000 { continue }
-            if spins < 40_000 { sched_yield(); continue }
+            if spins < 40_000 {
+                sched_yield()
+                continue
+            }
             usleep(200)
         }
     }

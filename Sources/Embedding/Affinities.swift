@@ -65,45 +65,47 @@ public enum Affinities {
         let target = Foundation.log(perplexity)
         let ranges = evenRanges(count, parts: threads)
         graph.squaredDistances.withUnsafeBufferPointer { distances in
-            withSharedPointers(&probabilities) { output in parallelFor(ranges.count) { part in
-                let shifted = UnsafeMutablePointer<Double>.allocate(capacity: k)
-                let weights = UnsafeMutablePointer<Double>.allocate(capacity: k)
-                defer {
-                    shifted.deallocate()
-                    weights.deallocate()
-                }
-                weights.initialize(repeating: 0, count: k)
-                for i in ranges[part] {
-                    let row = distances.baseAddress! + i &* k
-                    var smallest = Double(row[0])
-                    for n in 0..<k { smallest = min(smallest, Double(row[n])) }
-                    for n in 0..<k { shifted[n] = Double(row[n]) - smallest }
-                    var precision = 1.0, lower = 0.0, upper = Double.infinity
-                    for _ in 0..<maxSteps {
-                        var sum = 0.0, weightedDistance = 0.0
-                        for n in 0..<k {
-                            let weight = Foundation.exp(-precision * shifted[n])
-                            weights[n] = weight
-                            sum += weight
-                            weightedDistance += weight * shifted[n]
-                        }
-                        // sum ≥ 1: the nearest neighbour's shifted distance is 0.
-                        let entropy = Foundation.log(sum) + precision * weightedDistance / sum
-                        let difference = entropy - target
-                        if abs(difference) <= tolerance { break }
-                        if difference > 0 {
-                            lower = precision
-                            precision = upper.isInfinite ? precision * 2 : (precision + upper) / 2
-                        } else {
-                            upper = precision
-                            precision = (precision + lower) / 2
-                        }
+            withSharedPointers(&probabilities) { output in
+                parallelFor(ranges.count) { part in
+                    let shifted = UnsafeMutablePointer<Double>.allocate(capacity: k)
+                    let weights = UnsafeMutablePointer<Double>.allocate(capacity: k)
+                    defer {
+                        shifted.deallocate()
+                        weights.deallocate()
                     }
-                    var sum = 0.0
-                    for n in 0..<k { sum += weights[n] }
-                    for n in 0..<k { output[i &* k &+ n] = Float(weights[n] / sum) }
+                    weights.initialize(repeating: 0, count: k)
+                    for i in ranges[part] {
+                        let row = distances.baseAddress! + i &* k
+                        var smallest = Double(row[0])
+                        for n in 0..<k { smallest = min(smallest, Double(row[n])) }
+                        for n in 0..<k { shifted[n] = Double(row[n]) - smallest }
+                        var precision = 1.0, lower = 0.0, upper = Double.infinity
+                        for _ in 0..<maxSteps {
+                            var sum = 0.0, weightedDistance = 0.0
+                            for n in 0..<k {
+                                let weight = Foundation.exp(-precision * shifted[n])
+                                weights[n] = weight
+                                sum += weight
+                                weightedDistance += weight * shifted[n]
+                            }
+                            // sum ≥ 1: the nearest neighbour's shifted distance is 0.
+                            let entropy = Foundation.log(sum) + precision * weightedDistance / sum
+                            let difference = entropy - target
+                            if abs(difference) <= tolerance { break }
+                            if difference > 0 {
+                                lower = precision
+                                precision = upper.isInfinite ? precision * 2 : (precision + upper) / 2
+                            } else {
+                                upper = precision
+                                precision = (precision + lower) / 2
+                            }
+                        }
+                        var sum = 0.0
+                        for n in 0..<k { sum += weights[n] }
+                        for n in 0..<k { output[i &* k &+ n] = Float(weights[n] / sum) }
+                    }
                 }
-            } }
+            }
         }
         return probabilities
     }

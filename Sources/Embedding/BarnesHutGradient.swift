@@ -37,52 +37,57 @@ public final class BarnesHutGradient: GradientMethod {
         var partialZ = [Double](repeating: 0, count: ranges.count)
         let thetaSquared = theta * theta
         embedding.withUnsafeBufferPointer { y in
-            tree.withNodes { nodes in withSharedPointers(&repulsion, &partialZ) { out, zOut in parallelFor(ranges.count, threads: threads) { part in
-                // Depth-first: each opened cell leaves at most 2^d − 1 siblings waiting per level.
-                let stack = UnsafeMutablePointer<Int32>.allocate(capacity: (SpacePartitioningTree.maximumDepth + 2) << dimensions)
-                let force = UnsafeMutablePointer<Double>.allocate(capacity: dimensions)
-                defer {
-                    stack.deallocate()
-                    force.deallocate()
-                }
-                let y = y.baseAddress!
-                let childCount = Int32(1 << dimensions)
-                var z = 0.0
-                for i in ranges[part] {
-                    let point = y + i &* dimensions
-                    force.initialize(repeating: 0, count: dimensions)
-                    stack[0] = 0
-                    var depth = 1
-                    while depth > 0 {
-                        depth &-= 1
-                        let node = Int(stack[depth])
-                        let mass = nodes.counts[node]
-                        if mass == 0 { continue }
-                        let center = nodes.centersOfMass + node &* dimensions
-                        var distance: Float = 0
-                        for c in 0..<dimensions {
-                            let d = point[c] - center[c]
-                            distance += d * d
+            tree.withNodes { nodes in
+                withSharedPointers(&repulsion, &partialZ) { out, zOut in
+                    parallelFor(ranges.count, threads: threads) { part in
+                        // Depth-first: each opened cell leaves at most 2^d − 1 siblings waiting per level.
+                        let stack = UnsafeMutablePointer<Int32>.allocate(
+                            capacity: (SpacePartitioningTree.maximumDepth + 2) << dimensions)
+                        let force = UnsafeMutablePointer<Double>.allocate(capacity: dimensions)
+                        defer {
+                            stack.deallocate()
+                            force.deallocate()
                         }
-                        let firstChild = nodes.firstChild[node]
-                        let width = nodes.widths[node]
-                        if firstChild < 0 || width * width < thetaSquared * distance {
-                            let kernel = 1 / (1 + Double(distance))
-                            let weighted = Double(mass) * kernel
-                            z += weighted
-                            let forceWeight = weighted * kernel
-                            for c in 0..<dimensions { force[c] += forceWeight * Double(point[c] - center[c]) }
-                        } else {
-                            for child in 0..<childCount {
-                                stack[depth] = firstChild &+ child
-                                depth &+= 1
+                        let y = y.baseAddress!
+                        let childCount = Int32(1 << dimensions)
+                        var z = 0.0
+                        for i in ranges[part] {
+                            let point = y + i &* dimensions
+                            force.initialize(repeating: 0, count: dimensions)
+                            stack[0] = 0
+                            var depth = 1
+                            while depth > 0 {
+                                depth &-= 1
+                                let node = Int(stack[depth])
+                                let mass = nodes.counts[node]
+                                if mass == 0 { continue }
+                                let center = nodes.centersOfMass + node &* dimensions
+                                var distance: Float = 0
+                                for c in 0..<dimensions {
+                                    let d = point[c] - center[c]
+                                    distance += d * d
+                                }
+                                let firstChild = nodes.firstChild[node]
+                                let width = nodes.widths[node]
+                                if firstChild < 0 || width * width < thetaSquared * distance {
+                                    let kernel = 1 / (1 + Double(distance))
+                                    let weighted = Double(mass) * kernel
+                                    z += weighted
+                                    let forceWeight = weighted * kernel
+                                    for c in 0..<dimensions { force[c] += forceWeight * Double(point[c] - center[c]) }
+                                } else {
+                                    for child in 0..<childCount {
+                                        stack[depth] = firstChild &+ child
+                                        depth &+= 1
+                                    }
+                                }
                             }
+                            for c in 0..<dimensions { out[i &* dimensions &+ c] = Float(force[c]) }
                         }
+                        zOut[part] = z
                     }
-                    for c in 0..<dimensions { out[i &* dimensions &+ c] = Float(force[c]) }
                 }
-                zOut[part] = z
-            } } }
+            }
         }
         // Every point met itself (kernel 1) in its own leaf.
         let z = partialZ.reduce(0, +) - Double(count)
@@ -124,9 +129,10 @@ struct SpacePartitioningTree {
             try centersOfMass.withUnsafeBufferPointer { centersOfMass in
                 try widths.withUnsafeBufferPointer { widths in
                     try firstChild.withUnsafeBufferPointer { firstChild in
-                        try body(Nodes(
-                            counts: counts.baseAddress!, centersOfMass: centersOfMass.baseAddress!,
-                            widths: widths.baseAddress!, firstChild: firstChild.baseAddress!))
+                        try body(
+                            Nodes(
+                                counts: counts.baseAddress!, centersOfMass: centersOfMass.baseAddress!,
+                                widths: widths.baseAddress!, firstChild: firstChild.baseAddress!))
                     }
                 }
             }

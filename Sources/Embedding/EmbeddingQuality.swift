@@ -63,7 +63,9 @@ public enum EmbeddingQuality {
         for i in 0..<n {
             let input = distances(features, featureDimensions, from: i)
             let output = distances(embedding, embeddingDimensions, from: i)
-            let inputOrder = (0..<n).filter { $0 != i }.sorted { input[$0] < input[$1] || (input[$0] == input[$1] && $0 < $1) }
+            let inputOrder = (0..<n).filter { $0 != i }.sorted {
+                input[$0] < input[$1] || (input[$0] == input[$1] && $0 < $1)
+            }
             var inputRank = [Int](repeating: 0, count: n)
             for (rank, j) in inputOrder.enumerated() { inputRank[j] = rank + 1 }
             let outputNearest = (0..<n).filter { $0 != i }

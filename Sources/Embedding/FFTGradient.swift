@@ -179,7 +179,8 @@ public final class FFTGradient: GradientMethod {
                         }
                     }
                     let u1 = y[2 &* i] - center, u2 = y[2 &* i &+ 1] - center
-                    potentialsOut[3 &* i] = (1 + 2 * (u1 * u1 + u2 * u2)) * unit - 2 * (u1 * first + u2 * second)
+                    potentialsOut[3 &* i] =
+                        (1 + 2 * (u1 * u1 + u2 * u2)) * unit - 2 * (u1 * first + u2 * second)
                         - selfKernel.value(weights: w)
                     potentialsOut[3 &* i &+ 1] = u1 * unit - first
                     potentialsOut[3 &* i &+ 2] = u2 * unit - second
@@ -189,12 +190,14 @@ public final class FFTGradient: GradientMethod {
         var z = 0.0
         for i in 0..<count { z += Double(potentialsOut[3 &* i]) }
         let inverseZ = Float(1 / z)
-        withSharedPointers(&gradient) { gradientOut in parallelFor(pointSlices.count, threads: threads) { slice in
-            for i in pointSlices[slice] {
-                gradientOut[2 &* i] -= potentialsOut[3 &* i &+ 1] * inverseZ
-                gradientOut[2 &* i &+ 1] -= potentialsOut[3 &* i &+ 2] * inverseZ
+        withSharedPointers(&gradient) { gradientOut in
+            parallelFor(pointSlices.count, threads: threads) { slice in
+                for i in pointSlices[slice] {
+                    gradientOut[2 &* i] -= potentialsOut[3 &* i &+ 1] * inverseZ
+                    gradientOut[2 &* i &+ 1] -= potentialsOut[3 &* i &+ 2] * inverseZ
+                }
             }
-        } }
+        }
         return computeKL ? attractive.klWithoutZ + attractive.probabilitySum * Foundation.log(z) : nil
     }
 
@@ -367,35 +370,41 @@ final class InterpolationGrid {
         let size = Int32(padded), stride = Int32(width), padded = self.padded
         let charges = self.charges, spectra = self.spectra, products = self.products, potentials = self.potentials
         for charge in 0..<chargeCount {
-            forwardRowPlans.append(rowSlices.map { rows in
-                fftwf_plan_many_dft_r2c(
-                    1, &length, Int32(rows.count), charges[charge] + rows.lowerBound * padded, nil, 1, size,
-                    spectra[charge] + rows.lowerBound * width, nil, 1, stride, flags)!
-            })
-            forwardColumnPlans.append(columnSlices.map { columns in
-                fftwf_plan_many_dft(
-                    1, &length, Int32(columns.count), spectra[charge] + columns.lowerBound, nil, stride, 1,
-                    spectra[charge] + columns.lowerBound, nil, stride, 1, FFTW_FORWARD, flags)!
-            })
+            forwardRowPlans.append(
+                rowSlices.map { rows in
+                    fftwf_plan_many_dft_r2c(
+                        1, &length, Int32(rows.count), charges[charge] + rows.lowerBound * padded, nil, 1, size,
+                        spectra[charge] + rows.lowerBound * width, nil, 1, stride, flags)!
+                })
+            forwardColumnPlans.append(
+                columnSlices.map { columns in
+                    fftwf_plan_many_dft(
+                        1, &length, Int32(columns.count), spectra[charge] + columns.lowerBound, nil, stride, 1,
+                        spectra[charge] + columns.lowerBound, nil, stride, 1, FFTW_FORWARD, flags)!
+                })
         }
         for field in 0..<chargeCount {
-            inverseColumnPlans.append(columnSlices.map { columns in
-                fftwf_plan_many_dft(
-                    1, &length, Int32(columns.count), products[field] + columns.lowerBound, nil, stride, 1,
-                    products[field] + columns.lowerBound, nil, stride, 1, FFTW_BACKWARD, flags)!
-            })
-            inverseRowPlans.append(rowSlices.map { rows in
-                fftwf_plan_many_dft_c2r(
-                    1, &length, Int32(rows.count), products[field] + rows.lowerBound * width, nil, 1, stride,
-                    potentials[field] + rows.lowerBound * padded, nil, 1, size, flags)!
-            })
+            inverseColumnPlans.append(
+                columnSlices.map { columns in
+                    fftwf_plan_many_dft(
+                        1, &length, Int32(columns.count), products[field] + columns.lowerBound, nil, stride, 1,
+                        products[field] + columns.lowerBound, nil, stride, 1, FFTW_BACKWARD, flags)!
+                })
+            inverseRowPlans.append(
+                rowSlices.map { rows in
+                    fftwf_plan_many_dft_c2r(
+                        1, &length, Int32(rows.count), products[field] + rows.lowerBound * width, nil, 1, stride,
+                        potentials[field] + rows.lowerBound * padded, nil, 1, size, flags)!
+                })
         }
     }
 
     deinit {
         fftwPlanner.lock()
         defer { fftwPlanner.unlock() }
-        for plan in [kernelPlan] + (forwardRowPlans + forwardColumnPlans + inverseColumnPlans + inverseRowPlans).joined() {
+        for plan in [kernelPlan]
+            + (forwardRowPlans + forwardColumnPlans + inverseColumnPlans + inverseRowPlans).joined()
+        {
             fftwf_destroy_plan(plan)
         }
         for pointer in charges + potentials + [kernelSamples] { fftwf_free(pointer) }

@@ -47,61 +47,64 @@ struct AttractiveForces {
             affinities.rowOffsets.withUnsafeBufferPointer { offsets in
                 affinities.columns.withUnsafeBufferPointer { columns in
                     affinities.values.withUnsafeBufferPointer { values in
-                        withSharedPointers(&gradient, &partialKL, &partialSum) { out, klOut, sumOut in parallelFor(ranges.count, threads: threads) { part in
-                            var kl = 0.0, sum = 0.0
-                            let y = y.baseAddress!, columns = columns.baseAddress!, values = values.baseAddress!
-                            if dimensions == 2 {
-                                for i in ranges[part] {
-                                    let yi0 = y[2 &* i], yi1 = y[2 &* i &+ 1]
-                                    var force0: Float = 0, force1: Float = 0
-                                    for entry in offsets[i]..<offsets[i &+ 1] {
-                                        let j = Int(columns[entry])
-                                        let d0 = yi0 - y[2 &* j], d1 = yi1 - y[2 &* j &+ 1]
-                                        let kernel = 1 / (1 + d0 * d0 + d1 * d1)
-                                        let weight = values[entry] * kernel
-                                        force0 += weight * d0
-                                        force1 += weight * d1
-                                    }
-                                    out[2 &* i] = force0 * exaggeration
-                                    out[2 &* i &+ 1] = force1 * exaggeration
-                                }
-                            } else {
-                                var force = [Float](repeating: 0, count: dimensions)
-                                for i in ranges[part] {
-                                    for c in 0..<dimensions { force[c] = 0 }
-                                    for entry in offsets[i]..<offsets[i &+ 1] {
-                                        let j = Int(columns[entry])
-                                        var distance: Float = 0
-                                        for c in 0..<dimensions {
-                                            let d = y[i &* dimensions &+ c] - y[j &* dimensions &+ c]
-                                            distance += d * d
+                        withSharedPointers(&gradient, &partialKL, &partialSum) { out, klOut, sumOut in
+                            parallelFor(ranges.count, threads: threads) { part in
+                                var kl = 0.0, sum = 0.0
+                                let y = y.baseAddress!, columns = columns.baseAddress!, values = values.baseAddress!
+                                if dimensions == 2 {
+                                    for i in ranges[part] {
+                                        let yi0 = y[2 &* i], yi1 = y[2 &* i &+ 1]
+                                        var force0: Float = 0, force1: Float = 0
+                                        for entry in offsets[i]..<offsets[i &+ 1] {
+                                            let j = Int(columns[entry])
+                                            let d0 = yi0 - y[2 &* j], d1 = yi1 - y[2 &* j &+ 1]
+                                            let kernel = 1 / (1 + d0 * d0 + d1 * d1)
+                                            let weight = values[entry] * kernel
+                                            force0 += weight * d0
+                                            force1 += weight * d1
                                         }
-                                        let weight = values[entry] / (1 + distance)
-                                        for c in 0..<dimensions {
-                                            force[c] += weight * (y[i &* dimensions &+ c] - y[j &* dimensions &+ c])
+                                        out[2 &* i] = force0 * exaggeration
+                                        out[2 &* i &+ 1] = force1 * exaggeration
+                                    }
+                                } else {
+                                    var force = [Float](repeating: 0, count: dimensions)
+                                    for i in ranges[part] {
+                                        for c in 0..<dimensions { force[c] = 0 }
+                                        for entry in offsets[i]..<offsets[i &+ 1] {
+                                            let j = Int(columns[entry])
+                                            var distance: Float = 0
+                                            for c in 0..<dimensions {
+                                                let d = y[i &* dimensions &+ c] - y[j &* dimensions &+ c]
+                                                distance += d * d
+                                            }
+                                            let weight = values[entry] / (1 + distance)
+                                            for c in 0..<dimensions {
+                                                force[c] += weight * (y[i &* dimensions &+ c] - y[j &* dimensions &+ c])
+                                            }
+                                        }
+                                        for c in 0..<dimensions { out[i &* dimensions &+ c] = force[c] * exaggeration }
+                                    }
+                                }
+                                if computeKL {
+                                    for i in ranges[part] {
+                                        for entry in offsets[i]..<offsets[i &+ 1] {
+                                            let j = Int(columns[entry])
+                                            var distance = 0.0
+                                            for c in 0..<dimensions {
+                                                let d =
+                                                    Double(y[i &* dimensions &+ c]) - Double(y[j &* dimensions &+ c])
+                                                distance += d * d
+                                            }
+                                            let p = Double(values[entry])
+                                            if p > 0 { kl += p * Foundation.log(p * (1 + distance)) }
+                                            sum += p
                                         }
                                     }
-                                    for c in 0..<dimensions { out[i &* dimensions &+ c] = force[c] * exaggeration }
                                 }
+                                klOut[part] = kl
+                                sumOut[part] = sum
                             }
-                            if computeKL {
-                                for i in ranges[part] {
-                                    for entry in offsets[i]..<offsets[i &+ 1] {
-                                        let j = Int(columns[entry])
-                                        var distance = 0.0
-                                        for c in 0..<dimensions {
-                                            let d = Double(y[i &* dimensions &+ c]) - Double(y[j &* dimensions &+ c])
-                                            distance += d * d
-                                        }
-                                        let p = Double(values[entry])
-                                        if p > 0 { kl += p * Foundation.log(p * (1 + distance)) }
-                                        sum += p
-                                    }
-                                }
-                            }
-                            klOut[part] = kl
-                            sumOut[part] = sum
-                        } }
+                        }
                     }
                 }
             }
@@ -136,28 +139,30 @@ public final class ExactGradient: GradientMethod {
         var repulsion = [Double](repeating: 0, count: count * dimensions)
         var partialZ = [Double](repeating: 0, count: ranges.count)
         embedding.withUnsafeBufferPointer { y in
-            withSharedPointers(&repulsion, &partialZ) { out, zOut in parallelFor(ranges.count, threads: threads) { part in
-                var z = 0.0
-                // Per-thread scratch: the difference yᵢ − yⱼ and the force on point i.
-                let difference = UnsafeMutablePointer<Double>.allocate(capacity: 2 * dimensions)
-                defer { difference.deallocate() }
-                let force = difference + dimensions
-                for i in ranges[part] {
-                    force.initialize(repeating: 0, count: dimensions)
-                    for j in 0..<count where j != i {
-                        var distance = 0.0
-                        for c in 0..<dimensions {
-                            difference[c] = Double(y[i &* dimensions &+ c]) - Double(y[j &* dimensions &+ c])
-                            distance += difference[c] * difference[c]
+            withSharedPointers(&repulsion, &partialZ) { out, zOut in
+                parallelFor(ranges.count, threads: threads) { part in
+                    var z = 0.0
+                    // Per-thread scratch: the difference yᵢ − yⱼ and the force on point i.
+                    let difference = UnsafeMutablePointer<Double>.allocate(capacity: 2 * dimensions)
+                    defer { difference.deallocate() }
+                    let force = difference + dimensions
+                    for i in ranges[part] {
+                        force.initialize(repeating: 0, count: dimensions)
+                        for j in 0..<count where j != i {
+                            var distance = 0.0
+                            for c in 0..<dimensions {
+                                difference[c] = Double(y[i &* dimensions &+ c]) - Double(y[j &* dimensions &+ c])
+                                distance += difference[c] * difference[c]
+                            }
+                            let kernel = 1 / (1 + distance)
+                            z += kernel
+                            for c in 0..<dimensions { force[c] += kernel * kernel * difference[c] }
                         }
-                        let kernel = 1 / (1 + distance)
-                        z += kernel
-                        for c in 0..<dimensions { force[c] += kernel * kernel * difference[c] }
+                        for c in 0..<dimensions { out[i &* dimensions &+ c] = force[c] }
                     }
-                    for c in 0..<dimensions { out[i &* dimensions &+ c] = force[c] }
+                    zOut[part] = z
                 }
-                zOut[part] = z
-            } }
+            }
         }
         let z = partialZ.reduce(0, +)
         for index in 0..<(count * dimensions) { gradient[index] -= Float(repulsion[index] / z) }

@@ -80,49 +80,51 @@ public struct ExactNeighborSearch: NeighborSearch {
         let threads = min(self.threads, blockCount)
         points.withUnsafeBufferPointer { pointsBuffer in
             norms.withUnsafeBufferPointer { normsBuffer in
-                withSharedPointers(&indices) { outIndices in parallelFor(threads) { thread in
-                    // Per-thread scratch, owned here and freed when the thread's work is done.
-                    let tile = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * columnBlock)
-                    let heapDistances = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * k)
-                    let heapIndices = UnsafeMutablePointer<Int32>.allocate(capacity: rowBlock * k)
-                    let heapSizes = UnsafeMutablePointer<Int>.allocate(capacity: rowBlock)
-                    defer {
-                        tile.deallocate()
-                        heapDistances.deallocate()
-                        heapIndices.deallocate()
-                        heapSizes.deallocate()
-                    }
-                    let points = pointsBuffer.baseAddress!, norms = normsBuffer.baseAddress!
-                    var block = thread
-                    while block < blockCount {
-                        let rowStart = block * rowBlock
-                        let rows = min(rowBlock, count - rowStart)
-                        heapSizes.initialize(repeating: 0, count: rows)
-                        var columnStart = 0
-                        while columnStart < count {
-                            let columns = min(columnBlock, count - columnStart)
-                            cblas_sgemm(
-                                CblasRowMajor, CblasNoTrans, CblasTrans,
-                                Int32(rows), Int32(columns), Int32(dimensions), -2,
-                                points + rowStart * dimensions, Int32(dimensions),
-                                points + columnStart * dimensions, Int32(dimensions),
-                                0, tile, Int32(columns))
-                            for r in 0..<rows {
-                                let row = rowStart &+ r
-                                scanRow(
-                                    tile: tile + r &* columns, columns: columns,
-                                    columnStart: columnStart, row: row, rowNorm: norms[row], norms: norms,
-                                    heapDistances: heapDistances + r &* k, heapIndices: heapIndices + r &* k,
-                                    heapSize: &heapSizes[r], k: k)
-                            }
-                            columnStart += columns
+                withSharedPointers(&indices) { outIndices in
+                    parallelFor(threads) { thread in
+                        // Per-thread scratch, owned here and freed when the thread's work is done.
+                        let tile = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * columnBlock)
+                        let heapDistances = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * k)
+                        let heapIndices = UnsafeMutablePointer<Int32>.allocate(capacity: rowBlock * k)
+                        let heapSizes = UnsafeMutablePointer<Int>.allocate(capacity: rowBlock)
+                        defer {
+                            tile.deallocate()
+                            heapDistances.deallocate()
+                            heapIndices.deallocate()
+                            heapSizes.deallocate()
                         }
-                        // Only the neighbours, in heap order: their distances are recomputed and
-                        // sorted directly below.
-                        (outIndices.base + rowStart &* k).update(from: heapIndices, count: rows &* k)
-                        block += threads
+                        let points = pointsBuffer.baseAddress!, norms = normsBuffer.baseAddress!
+                        var block = thread
+                        while block < blockCount {
+                            let rowStart = block * rowBlock
+                            let rows = min(rowBlock, count - rowStart)
+                            heapSizes.initialize(repeating: 0, count: rows)
+                            var columnStart = 0
+                            while columnStart < count {
+                                let columns = min(columnBlock, count - columnStart)
+                                cblas_sgemm(
+                                    CblasRowMajor, CblasNoTrans, CblasTrans,
+                                    Int32(rows), Int32(columns), Int32(dimensions), -2,
+                                    points + rowStart * dimensions, Int32(dimensions),
+                                    points + columnStart * dimensions, Int32(dimensions),
+                                    0, tile, Int32(columns))
+                                for r in 0..<rows {
+                                    let row = rowStart &+ r
+                                    scanRow(
+                                        tile: tile + r &* columns, columns: columns,
+                                        columnStart: columnStart, row: row, rowNorm: norms[row], norms: norms,
+                                        heapDistances: heapDistances + r &* k, heapIndices: heapIndices + r &* k,
+                                        heapSize: &heapSizes[r], k: k)
+                                }
+                                columnStart += columns
+                            }
+                            // Only the neighbours, in heap order: their distances are recomputed and
+                            // sorted directly below.
+                            (outIndices.base + rowStart &* k).update(from: heapIndices, count: rows &* k)
+                            block += threads
+                        }
                     }
-                } }
+                }
             }
         }
         var graph = NeighborGraph(
@@ -155,25 +157,27 @@ extension NeighborGraph {
         let k = neighbors, count = self.count
         let ranges = evenRanges(count, parts: max(1, threads))
         points.withUnsafeBufferPointer { x in
-            withSharedPointers(&indices, &squaredDistances) { indicesOut, distancesOut in parallelFor(ranges.count) { part in
-                var row = [(distance: Float, index: Int32)](repeating: (0, 0), count: k)
-                for i in ranges[part] {
-                    for n in 0..<k {
-                        let j = Int(indicesOut[i &* k &+ n])
-                        var sum = 0.0
-                        for c in 0..<dimensions {
-                            let d = Double(x[i &* dimensions &+ c]) - Double(x[j &* dimensions &+ c])
-                            sum += d * d
+            withSharedPointers(&indices, &squaredDistances) { indicesOut, distancesOut in
+                parallelFor(ranges.count) { part in
+                    var row = [(distance: Float, index: Int32)](repeating: (0, 0), count: k)
+                    for i in ranges[part] {
+                        for n in 0..<k {
+                            let j = Int(indicesOut[i &* k &+ n])
+                            var sum = 0.0
+                            for c in 0..<dimensions {
+                                let d = Double(x[i &* dimensions &+ c]) - Double(x[j &* dimensions &+ c])
+                                sum += d * d
+                            }
+                            row[n] = (Float(sum), Int32(j))
                         }
-                        row[n] = (Float(sum), Int32(j))
-                    }
-                    row.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.index < $1.index) }
-                    for n in 0..<k {
-                        indicesOut[i &* k &+ n] = row[n].index
-                        distancesOut[i &* k &+ n] = row[n].distance
+                        row.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.index < $1.index) }
+                        for n in 0..<k {
+                            indicesOut[i &* k &+ n] = row[n].index
+                            distancesOut[i &* k &+ n] = row[n].distance
+                        }
                     }
                 }
-            } }
+            }
         }
     }
 }

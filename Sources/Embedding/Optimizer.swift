@@ -43,7 +43,9 @@ public struct TSNEOptimizer: Sendable {
                     if let limit = maximumStepNorm {
                         for i in 0..<count {
                             var norm: Float = 0
-                            for c in 0..<dimensions { norm += velocity[i &* dimensions &+ c] * velocity[i &* dimensions &+ c] }
+                            for c in 0..<dimensions {
+                                norm += velocity[i &* dimensions &+ c] * velocity[i &* dimensions &+ c]
+                            }
                             norm = norm.squareRoot()
                             if norm > limit {
                                 let shrink = limit / norm

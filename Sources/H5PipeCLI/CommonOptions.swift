@@ -22,7 +22,9 @@ struct ArtifactsFolderOption: ParsableArguments {
     var artifacts: String = "artifacts"
 
     /// The folder as a URL (relative paths against the working directory).
-    var url: URL { URL(fileURLWithPath: artifacts, isDirectory: true, relativeTo: workingDirectory()).standardizedFileURL }
+    var url: URL {
+        URL(fileURLWithPath: artifacts, isDirectory: true, relativeTo: workingDirectory()).standardizedFileURL
+    }
 
     /// `--artifacts DIR` as typed, when it is not the default, for commands printed back to the user.
     var arguments: [String] { artifacts == "artifacts" ? [] : ["--artifacts", artifacts] }
@@ -65,7 +67,9 @@ func formatTable(_ rows: [[String]]) -> String {
     guard let columns = rows.map(\.count).max(), columns > 0 else { return "" }
     var widths = [Int](repeating: 0, count: columns)
     for row in rows {
-        for (index, cell) in row.enumerated() where index < columns - 1 { widths[index] = max(widths[index], cell.count) }
+        for (index, cell) in row.enumerated() where index < columns - 1 {
+            widths[index] = max(widths[index], cell.count)
+        }
     }
     return rows.map { row in
         row.enumerated().map { index, cell in

@@ -24,8 +24,10 @@ public struct InspectCommand: ParsableCommand {
     public var data: String?
 
     /// Rows of `data` to print, Python-slice style.
-    @Option(name: .long, help: ArgumentHelp(
-        "Rows to print with --data, as start:end (end excluded; default 0:10).", valueName: "range"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Rows to print with --data, as start:end (end excluded; default 0:10).", valueName: "range"))
     public var rows: String?
 
     /// Print JSON instead of text.

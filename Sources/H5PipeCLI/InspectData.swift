@@ -30,8 +30,10 @@ struct DataExcerpt {
         (textRows, jsonRows) = try Self.read(elementType.scalarType, file: file, info: info, rows: rows)
     }
 
-    private static func read<T: HDF5Scalar>(_ type: T.Type, file: HDF5File, info: DatasetInfo,
-                                            rows: Range<Int>) throws -> ([String], [JSONValue]) {
+    private static func read<T: HDF5Scalar>(
+        _ type: T.Type, file: HDF5File, info: DatasetInfo,
+        rows: Range<Int>
+    ) throws -> ([String], [JSONValue]) {
         if info.shape.isEmpty {
             let value = try file.read(T.self, from: info.path).values[0]
             return ([value.description], [jsonNumber(value)])
@@ -74,10 +76,11 @@ struct DataExcerpt {
         guard let first = shape.first else { return values.first.map(jsonNumber) ?? .null }
         let inner = Array(shape.dropFirst())
         let step = inner.reduce(1, *)
-        return .array((0..<first).map { index in
-            let start = values.startIndex + index * step
-            return nestedJSON(values[start..<(start + step)], shape: inner)
-        })
+        return .array(
+            (0..<first).map { index in
+                let start = values.startIndex + index * step
+                return nestedJSON(values[start..<(start + step)], shape: inner)
+            })
     }
 
     func text() -> String {

@@ -95,7 +95,7 @@ struct InspectReport {
 
     private func describeStatistics(_ statistics: DatasetStatistics) -> String {
         guard let minimum = statistics.minimum, let maximum = statistics.maximum,
-              let mean = statistics.mean
+            let mean = statistics.mean
         else {
             return statistics.count == 0 ? "empty" : "all \(statistics.nanCount) values are NaN"
         }
@@ -139,9 +139,11 @@ struct InspectReport {
             let object = entry.object
             var fields: [String: JSONValue] = [
                 "path": .string(object.path),
-                "attributes": JSONValue(sortingKeys: Dictionary(uniqueKeysWithValues: object.attributes.map {
-                    ($0.name, JSONValue(attribute: $0.value))
-                })),
+                "attributes": JSONValue(
+                    sortingKeys: Dictionary(
+                        uniqueKeysWithValues: object.attributes.map {
+                            ($0.name, JSONValue(attribute: $0.value))
+                        })),
             ]
             switch object.kind {
             case .group:
@@ -158,15 +160,16 @@ struct InspectReport {
                 fields["storageBytes"] = JSONValue(info.storageBytes)
                 fields["logicalBytes"] = JSONValue(info.logicalBytes)
                 fields["compressionRatio"] = info.compressionRatio.map(JSONValue.init(inspecting:)) ?? .null
-                fields["statistics"] = entry.statistics.map { statistics in
-                    JSONValue(sortingKeys: [
-                        "count": JSONValue(statistics.count),
-                        "nanCount": JSONValue(statistics.nanCount),
-                        "min": statistics.minimum.map(JSONValue.init(inspecting:)) ?? .null,
-                        "max": statistics.maximum.map(JSONValue.init(inspecting:)) ?? .null,
-                        "mean": statistics.mean.map(JSONValue.init(inspecting:)) ?? .null,
-                    ])
-                } ?? .null
+                fields["statistics"] =
+                    entry.statistics.map { statistics in
+                        JSONValue(sortingKeys: [
+                            "count": JSONValue(statistics.count),
+                            "nanCount": JSONValue(statistics.nanCount),
+                            "min": statistics.minimum.map(JSONValue.init(inspecting:)) ?? .null,
+                            "max": statistics.maximum.map(JSONValue.init(inspecting:)) ?? .null,
+                            "mean": statistics.mean.map(JSONValue.init(inspecting:)) ?? .null,
+                        ])
+                    } ?? .null
                 fields["statisticsError"] = entry.statisticsError.map { .string("\($0)") } ?? .null
             }
             return JSONValue(sortingKeys: fields)

@@ -89,7 +89,8 @@ final class ProgressDisplay: @unchecked Sendable {
     private func describe(_ state: Running) -> String {
         let elapsed = Date().timeIntervalSince(state.started)
         guard let progress = state.progress, progress.total > 0 else {
-            return "running \(formatSeconds(elapsed))" + (state.progress.map { $0.message.isEmpty ? "" : "  \($0.message)" } ?? "")
+            return "running \(formatSeconds(elapsed))"
+                + (state.progress.map { $0.message.isEmpty ? "" : "  \($0.message)" } ?? "")
         }
         let fraction = Double(progress.done) / Double(progress.total)
         var parts = [String(format: "%3.0f%%", fraction * 100), "\(progress.done)/\(progress.total)"]

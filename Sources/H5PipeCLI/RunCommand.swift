@@ -16,7 +16,9 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var options: PipelineOptions
 
-    @Option(name: .customLong("stage"), help: ArgumentHelp("Bring only this stage (and its stale upstream) up to date; repeatable.", valueName: "id"))
+    @Option(
+        name: .customLong("stage"),
+        help: ArgumentHelp("Bring only this stage (and its stale upstream) up to date; repeatable.", valueName: "id"))
     var stages: [String] = []
 
     @Flag(help: "Re-execute the targeted stages even when cached.")
@@ -77,14 +79,18 @@ struct RunCommand: ParsableCommand {
         print(formatTable([["stage", "action", "reason"]] + rows))
         let running = plan.executing.count
         let restoring = plan.steps.filter { $0.action == .restore }.count
-        print("\ndry run: \(running) to run, \(restoring) to restore, \(plan.steps.count - running - restoring) up to date; nothing executed")
+        print(
+            "\ndry run: \(running) to run, \(restoring) to restore, \(plan.steps.count - running - restoring) up to date; nothing executed"
+        )
     }
 
     private func summary(_ report: RunReport) -> String {
         let rows = report.records.map { record in
-            [record.stage, record.uses, record.outcome.rawValue,
-             record.outcome == .ran || record.outcome == .failed ? formatSeconds(record.seconds) : "-",
-             record.outcome == .failed ? "see below" : record.reason]
+            [
+                record.stage, record.uses, record.outcome.rawValue,
+                record.outcome == .ran || record.outcome == .failed ? formatSeconds(record.seconds) : "-",
+                record.outcome == .failed ? "see below" : record.reason,
+            ]
         }
         var counts: [String] = []
         for outcome in [StageOutcome.ran, .restored, .cached, .failed, .skipped] {

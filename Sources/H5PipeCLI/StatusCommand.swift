@@ -20,30 +20,37 @@ struct StatusCommand: ParsableCommand {
                 pipeline: pipeline, options: RunOptions(artifactsDirectory: options.artifactsFolder.url))
             let statuses = try runner.status()
             if json {
-                let list = JSONValue.array(statuses.map { status in
-                    .object([
-                        JSONMember(key: "stage", value: .string(status.stage)),
-                        JSONMember(key: "uses", value: .string(status.uses)),
-                        JSONMember(key: "upToDate", value: .bool(status.isUpToDate)),
-                        JSONMember(key: "action", value: .string(status.action.rawValue)),
-                        JSONMember(key: "reason", value: .string(status.reason)),
-                        JSONMember(key: "artifact", value: .string(status.artifact)),
-                    ])
-                })
+                let list = JSONValue.array(
+                    statuses.map { status in
+                        .object([
+                            JSONMember(key: "stage", value: .string(status.stage)),
+                            JSONMember(key: "uses", value: .string(status.uses)),
+                            JSONMember(key: "upToDate", value: .bool(status.isUpToDate)),
+                            JSONMember(key: "action", value: .string(status.action.rawValue)),
+                            JSONMember(key: "reason", value: .string(status.reason)),
+                            JSONMember(key: "artifact", value: .string(status.artifact)),
+                        ])
+                    })
                 print(list.prettyText())
                 return
             }
-            print(formatTable([["stage", "uses", "status"]] + statuses.map { status in
-                let text: String
-                switch status.action {
-                case .upToDate: text = "up to date"
-                case .restore: text = "stale: \(status.reason) (restorable from the run-cache)"
-                case .execute: text = "stale: \(status.reason)"
-                }
-                return [status.stage, status.uses, text]
-            }))
+            print(
+                formatTable(
+                    [["stage", "uses", "status"]]
+                        + statuses.map { status in
+                            let text: String
+                            switch status.action {
+                            case .upToDate: text = "up to date"
+                            case .restore: text = "stale: \(status.reason) (restorable from the run-cache)"
+                            case .execute: text = "stale: \(status.reason)"
+                            }
+                            return [status.stage, status.uses, text]
+                        }))
             let stale = statuses.filter { !$0.isUpToDate }.count
-            print(stale == 0 ? "\nall \(statuses.count) stages up to date" : "\n\(stale) of \(statuses.count) stages would run or be restored")
+            print(
+                stale == 0
+                    ? "\nall \(statuses.count) stages up to date"
+                    : "\n\(stale) of \(statuses.count) stages would run or be restored")
         }
     }
 }

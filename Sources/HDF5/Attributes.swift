@@ -99,37 +99,44 @@ extension HDF5File {
                 guard type >= 0 else { throw libraryError(path, "create a string type") }
                 defer { H5Tclose(type) }
                 guard H5Tset_size(type, h5pipe_H5T_VARIABLE()) >= 0,
-                      H5Tset_cset(type, H5T_CSET_UTF8) >= 0
+                    H5Tset_cset(type, H5T_CSET_UTF8) >= 0
                 else { throw libraryError(path, "create a string type") }
                 try text.withCString { characters in
                     var pointer: UnsafePointer<CChar>? = characters
-                    try writeAttribute(object: object, path: path, name: name, type: type,
-                                       shape: [], data: &pointer)
+                    try writeAttribute(
+                        object: object, path: path, name: name, type: type,
+                        shape: [], data: &pointer)
                 }
             case .int(var number):
-                try writeAttribute(object: object, path: path, name: name,
-                                   type: h5pipe_H5T_NATIVE_INT64(), shape: [], data: &number)
+                try writeAttribute(
+                    object: object, path: path, name: name,
+                    type: h5pipe_H5T_NATIVE_INT64(), shape: [], data: &number)
             case .double(var number):
-                try writeAttribute(object: object, path: path, name: name,
-                                   type: h5pipe_H5T_NATIVE_DOUBLE(), shape: [], data: &number)
+                try writeAttribute(
+                    object: object, path: path, name: name,
+                    type: h5pipe_H5T_NATIVE_DOUBLE(), shape: [], data: &number)
             case .ints(let numbers):
                 try numbers.withUnsafeBytes { bytes in
-                    try writeAttribute(object: object, path: path, name: name,
-                                       type: h5pipe_H5T_NATIVE_INT64(), shape: [numbers.count],
-                                       data: bytes.baseAddress)
+                    try writeAttribute(
+                        object: object, path: path, name: name,
+                        type: h5pipe_H5T_NATIVE_INT64(), shape: [numbers.count],
+                        data: bytes.baseAddress)
                 }
             case .doubles(let numbers):
                 try numbers.withUnsafeBytes { bytes in
-                    try writeAttribute(object: object, path: path, name: name,
-                                       type: h5pipe_H5T_NATIVE_DOUBLE(), shape: [numbers.count],
-                                       data: bytes.baseAddress)
+                    try writeAttribute(
+                        object: object, path: path, name: name,
+                        type: h5pipe_H5T_NATIVE_DOUBLE(), shape: [numbers.count],
+                        data: bytes.baseAddress)
                 }
             }
         }
     }
 
-    private func writeAttribute(object: hid_t, path: String, name: String, type: hid_t,
-                                shape: [Int], data: UnsafeRawPointer?) throws {
+    private func writeAttribute(
+        object: hid_t, path: String, name: String, type: hid_t,
+        shape: [Int], data: UnsafeRawPointer?
+    ) throws {
         let space: hid_t
         if shape.isEmpty {
             space = H5Screate(H5S_SCALAR)
@@ -139,8 +146,9 @@ extension HDF5File {
         }
         guard space >= 0 else { throw libraryError(path, "create attribute '\(name)'") }
         defer { H5Sclose(space) }
-        let attribute = H5Acreate2(object, name, type, space, h5pipe_H5P_DEFAULT(),
-                                   h5pipe_H5P_DEFAULT())
+        let attribute = H5Acreate2(
+            object, name, type, space, h5pipe_H5P_DEFAULT(),
+            h5pipe_H5P_DEFAULT())
         guard attribute >= 0 else { throw libraryError(path, "create attribute '\(name)'") }
         defer { H5Aclose(attribute) }
         if shape.first != 0, H5Awrite(attribute, type, data) < 0 {
@@ -202,8 +210,9 @@ extension HDF5File {
         }
         var index: hsize_t = 0
         let status = withExtendedLifetime(names) {
-            H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, collect,
-                        Unmanaged.passUnretained(names).toOpaque())
+            H5Aiterate2(
+                object, H5_INDEX_NAME, H5_ITER_INC, &index, collect,
+                Unmanaged.passUnretained(names).toOpaque())
         }
         guard status >= 0 else { throw libraryError(path, "list the attributes") }
         return names.values

@@ -30,31 +30,37 @@ extension HDF5File {
     ///   - threads: threads that compress chunks, at least 1.
     ///   - strategy: how chunks are deflated (see ``DeflateStrategy``).
     /// - Throws: as `write(_:shape:to:options:)`.
-    public func write<T: HDF5Scalar>(_ values: UnsafeBufferPointer<T>, shape: [Int], to path: String,
-                                     options: DatasetOptions, threads: Int,
-                                     strategy: DeflateStrategy = .standard) throws {
+    public func write<T: HDF5Scalar>(
+        _ values: UnsafeBufferPointer<T>, shape: [Int], to path: String,
+        options: DatasetOptions, threads: Int,
+        strategy: DeflateStrategy = .standard
+    ) throws {
         // Anything the chunk writer cannot take, including invalid arguments, goes to HDF5's
         // own pipeline, which reports the problem.
-        let chunks = shape.isEmpty || shape.contains(where: { $0 <= 0 })
+        let chunks =
+            shape.isEmpty || shape.contains(where: { $0 <= 0 })
             ? nil : options.chunkShape(for: shape, elementBytes: T.elementType.byteCount)
         guard options.compression.map({ (0...9).contains($0) }) == true, let chunks,
-              ChunkedDatasetWriter.spansTrailingDimensions(chunks, of: shape), (1...shape[0]).contains(chunks[0]),
-              values.count == shape.reduce(1, *)
+            ChunkedDatasetWriter.spansTrailingDimensions(chunks, of: shape), (1...shape[0]).contains(chunks[0]),
+            values.count == shape.reduce(1, *)
         else {
             try write(values, shape: shape, to: path, options: options)
             return
         }
-        let writer = try createChunkedDataset(T.self, at: path, shape: shape, options: options,
-                                              threads: threads, strategy: strategy)
+        let writer = try createChunkedDataset(
+            T.self, at: path, shape: shape, options: options,
+            threads: threads, strategy: strategy)
         try writer.append(values)
         try writer.finish()
     }
 
     /// Writes an array like `write(_:shape:to:options:)`, compressing chunks on `threads` threads;
     /// see `write(_:shape:to:options:threads:strategy:)`.
-    public func write<T: HDF5Scalar>(_ values: [T], shape: [Int], to path: String,
-                                     options: DatasetOptions, threads: Int,
-                                     strategy: DeflateStrategy = .standard) throws {
+    public func write<T: HDF5Scalar>(
+        _ values: [T], shape: [Int], to path: String,
+        options: DatasetOptions, threads: Int,
+        strategy: DeflateStrategy = .standard
+    ) throws {
         try values.withUnsafeBufferPointer { buffer in
             try write(buffer, shape: shape, to: path, options: options, threads: threads, strategy: strategy)
         }
@@ -89,21 +95,26 @@ extension HDF5File {
         guard !shape.isEmpty, !shape.contains(0) else {
             throw refuse("a chunk writer needs rank 1 or more and no empty dimension, got shape \(shape)")
         }
-        guard let chunks = try validatedChunkShape(shape: shape, elementType: elementType, options: options, path: path),
-              ChunkedDatasetWriter.spansTrailingDimensions(chunks, of: shape)
+        guard
+            let chunks = try validatedChunkShape(shape: shape, elementType: elementType, options: options, path: path),
+            ChunkedDatasetWriter.spansTrailingDimensions(chunks, of: shape)
         else {
-            throw refuse("a chunk writer needs chunks of whole rows ([rows, \(shape.dropFirst().map(String.init).joined(separator: ", "))]), got \(options.chunks ?? [])")
+            throw refuse(
+                "a chunk writer needs chunks of whole rows ([rows, \(shape.dropFirst().map(String.init).joined(separator: ", "))]), got \(options.chunks ?? [])"
+            )
         }
         let compression = ChunkCompression(
             level: level, strategy: strategy, shuffleElementBytes: options.shuffle ? elementType.byteCount : 1,
             chunkBytes: chunks.reduce(elementType.byteCount, *), fileName: fileName, path: path)
         try withFileID { id in
-            let dataset = try createDataset(fileID: id, path: path, elementType: elementType, shape: shape,
-                                            valueCount: nil, options: options)
+            let dataset = try createDataset(
+                fileID: id, path: path, elementType: elementType, shape: shape,
+                valueCount: nil, options: options)
             H5Dclose(dataset)
         }
-        return ChunkedDatasetWriter(file: self, path: path, shape: shape, elementType: elementType,
-                                    chunkRows: chunks[0], compression: compression, threads: threads)
+        return ChunkedDatasetWriter(
+            file: self, path: path, shape: shape, elementType: elementType,
+            chunkRows: chunks[0], compression: compression, threads: threads)
     }
 
     /// Stores one chunk exactly as given: `bytes` must already have passed through the dataset's
@@ -112,17 +123,22 @@ extension HDF5File {
     /// - Parameters:
     ///   - chunkOrigin: the chunk's first element, a multiple of the chunk shape in every dimension.
     /// - Throws: `invalidArgument` for an origin that is not a chunk's, `library` when HDF5 fails.
-    public func writeFilteredChunk(_ bytes: UnsafeRawBufferPointer, at chunkOrigin: [Int],
-                                   to path: String) throws {
+    public func writeFilteredChunk(
+        _ bytes: UnsafeRawBufferPointer, at chunkOrigin: [Int],
+        to path: String
+    ) throws {
         let path = normalizedPath(path)
         try withOpenDataset(path) { dataset in
             let info = try chunkLayout(dataset: dataset, path: path)
             guard chunkOrigin.count == info.shape.count,
-                  zip(zip(chunkOrigin, info.chunks), info.shape).allSatisfy({ $0.0 >= 0 && $0.0 < $1 && $0.0 % $0.1 == 0 })
+                zip(zip(chunkOrigin, info.chunks), info.shape).allSatisfy({ $0.0 >= 0 && $0.0 < $1 && $0.0 % $0.1 == 0 }
+                )
             else {
                 throw HDF5Error.invalidArgument(
                     file: fileName, path: path,
-                    message: "chunk origin \(chunkOrigin) is not the first element of a chunk \(info.chunks) inside shape \(info.shape)")
+                    message:
+                        "chunk origin \(chunkOrigin) is not the first element of a chunk \(info.chunks) inside shape \(info.shape)"
+                )
             }
             try writeFilteredChunk(dataset: dataset, path: path, bytes, origin: chunkOrigin)
         }
@@ -184,8 +200,10 @@ public final class ChunkedDatasetWriter {
     private var writtenChunks = 0
     private var finished = false
 
-    fileprivate init(file: HDF5File, path: String, shape: [Int], elementType: ElementType, chunkRows: Int,
-                     compression: ChunkCompression, threads: Int) {
+    fileprivate init(
+        file: HDF5File, path: String, shape: [Int], elementType: ElementType, chunkRows: Int,
+        compression: ChunkCompression, threads: Int
+    ) {
         self.file = file
         self.path = path
         self.shape = shape
@@ -218,8 +236,9 @@ public final class ChunkedDatasetWriter {
     /// - Throws: `typeMismatch` when `T` is not the dataset's element type; see `append(bytes:)`.
     public func append<T: HDF5Scalar>(_ values: UnsafeBufferPointer<T>) throws {
         guard T.elementType == elementType else {
-            throw HDF5Error.typeMismatch(file: file.fileName, path: path, stored: elementType.rawValue,
-                                         requested: T.elementType.rawValue)
+            throw HDF5Error.typeMismatch(
+                file: file.fileName, path: path, stored: elementType.rawValue,
+                requested: T.elementType.rawValue)
         }
         try append(bytes: UnsafeRawBufferPointer(values))
     }
@@ -275,7 +294,9 @@ public final class ChunkedDatasetWriter {
     /// the fill value), helps compressing while the backlog is long, and writes what is ready.
     private func submitFilling() throws {
         guard let chunk = filling else { return }
-        if filled < chunkBytes { (chunk.baseAddress! + filled).initializeMemory(as: UInt8.self, repeating: 0, count: chunkBytes - filled) }
+        if filled < chunkBytes {
+            (chunk.baseAddress! + filled).initializeMemory(as: UInt8.self, repeating: 0, count: chunkBytes - filled)
+        }
         filling = nil
         filled = 0
         queue.submit(ChunkJob(index: submittedChunks, raw: chunk))
@@ -328,8 +349,10 @@ struct ChunkCompression: Sendable {
     let fileName: String
     let path: String
 
-    init(level: Int, strategy: DeflateStrategy, shuffleElementBytes: Int, chunkBytes: Int,
-         fileName: String, path: String) {
+    init(
+        level: Int, strategy: DeflateStrategy, shuffleElementBytes: Int, chunkBytes: Int,
+        fileName: String, path: String
+    ) {
         self.level = Int32(level)
         // Level 0 asks for stored blocks, which zlib writes.
         usesRunLengthEncoder = strategy == .runLength && level > 0

@@ -127,36 +127,48 @@ extension HDF5File {
     ///   - options: chunking and compression.
     /// - Throws: `invalidArgument` for a count/shape/chunk/level mismatch, `wrongObjectKind` if a
     ///   group is at `path`, `library` for HDF5 failures.
-    public func write<T: HDF5Scalar>(_ values: [T], shape: [Int], to path: String,
-                                     options: DatasetOptions = .init()) throws {
+    public func write<T: HDF5Scalar>(
+        _ values: [T], shape: [Int], to path: String,
+        options: DatasetOptions = .init()
+    ) throws {
         try values.withUnsafeBufferPointer { buffer in
             try write(buffer, shape: shape, to: path, options: options)
         }
     }
 
     /// Writes a dataset from a buffer without copying it; see `write(_:shape:to:options:)`.
-    public func write<T: HDF5Scalar>(_ values: UnsafeBufferPointer<T>, shape: [Int],
-                                     to path: String, options: DatasetOptions = .init()) throws {
-        try writeRaw(UnsafeRawPointer(values.baseAddress), count: values.count,
-                     elementType: T.elementType, shape: shape, path: path, options: options)
+    public func write<T: HDF5Scalar>(
+        _ values: UnsafeBufferPointer<T>, shape: [Int],
+        to path: String, options: DatasetOptions = .init()
+    ) throws {
+        try writeRaw(
+            UnsafeRawPointer(values.baseAddress), count: values.count,
+            elementType: T.elementType, shape: shape, path: path, options: options)
     }
 
     /// Writes an `HDF5Array` with its own shape; see `write(_:shape:to:options:)`.
-    public func write<T: HDF5Scalar>(_ array: HDF5Array<T>, to path: String,
-                                     options: DatasetOptions = .init()) throws {
+    public func write<T: HDF5Scalar>(
+        _ array: HDF5Array<T>, to path: String,
+        options: DatasetOptions = .init()
+    ) throws {
         try write(array.values, shape: array.shape, to: path, options: options)
     }
 
-    private func writeRaw(_ data: UnsafeRawPointer?, count: Int, elementType: ElementType,
-                          shape: [Int], path rawPath: String, options: DatasetOptions) throws {
+    private func writeRaw(
+        _ data: UnsafeRawPointer?, count: Int, elementType: ElementType,
+        shape: [Int], path rawPath: String, options: DatasetOptions
+    ) throws {
         let path = normalizedPath(rawPath)
         try withFileID { id in
-            let dataset = try createDataset(fileID: id, path: path, elementType: elementType,
-                                            shape: shape, valueCount: count, options: options)
+            let dataset = try createDataset(
+                fileID: id, path: path, elementType: elementType,
+                shape: shape, valueCount: count, options: options)
             defer { H5Dclose(dataset) }
             if count > 0, let data {
-                guard H5Dwrite(dataset, elementType.nativeTypeID, h5pipe_H5S_ALL(), h5pipe_H5S_ALL(),
-                               h5pipe_H5P_DEFAULT(), data) >= 0
+                guard
+                    H5Dwrite(
+                        dataset, elementType.nativeTypeID, h5pipe_H5S_ALL(), h5pipe_H5S_ALL(),
+                        h5pipe_H5P_DEFAULT(), data) >= 0
                 else { throw libraryError(path, "write the dataset") }
             }
         }
@@ -165,15 +177,19 @@ extension HDF5File {
     /// Validates `shape`, `valueCount` (when given) and `options`, then creates an empty dataset
     /// at the normalised `path` (replacing any dataset there, creating missing groups). The
     /// caller holds the file lock and closes the returned identifier.
-    func createDataset(fileID id: hid_t, path: String, elementType: ElementType, shape: [Int],
-                       valueCount: Int?, options: DatasetOptions) throws -> hid_t {
+    func createDataset(
+        fileID id: hid_t, path: String, elementType: ElementType, shape: [Int],
+        valueCount: Int?, options: DatasetOptions
+    ) throws -> hid_t {
         guard path != "/" else {
-            throw HDF5Error.invalidArgument(file: fileName, path: path,
-                                            message: "the root is a group, not a dataset path")
+            throw HDF5Error.invalidArgument(
+                file: fileName, path: path,
+                message: "the root is a group, not a dataset path")
         }
         guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw HDF5Error.invalidArgument(file: fileName, path: path,
-                                            message: "negative dimension in shape \(shape)")
+            throw HDF5Error.invalidArgument(
+                file: fileName, path: path,
+                message: "negative dimension in shape \(shape)")
         }
         let expected = shape.reduce(1, *)
         if let valueCount, valueCount != expected {
@@ -182,11 +198,13 @@ extension HDF5File {
                 message: "shape \(shape) needs \(expected) values, got \(valueCount)")
         }
         if let level = options.compression, !(0...9).contains(level) {
-            throw HDF5Error.invalidArgument(file: fileName, path: path,
-                                            message: "gzip level must be 0-9, got \(level)")
+            throw HDF5Error.invalidArgument(
+                file: fileName, path: path,
+                message: "gzip level must be 0-9, got \(level)")
         }
-        let chunks = try validatedChunkShape(shape: shape, elementType: elementType,
-                                             options: options, path: path)
+        let chunks = try validatedChunkShape(
+            shape: shape, elementType: elementType,
+            options: options, path: path)
         closeOpenDataset()
         if linkExists(fileID: id, path) {
             H5Oclose(try openObject(fileID: id, path, expecting: .dataset))
@@ -202,14 +220,15 @@ extension HDF5File {
         if let chunks {
             var dims = chunks.map { hsize_t($0) }
             guard H5Pset_chunk(creation, Int32(dims.count), &dims) >= 0,
-                  !options.shuffle || H5Pset_shuffle(creation) >= 0,
-                  options.compression.map({ H5Pset_deflate(creation, UInt32($0)) >= 0 }) ?? true
+                !options.shuffle || H5Pset_shuffle(creation) >= 0,
+                options.compression.map({ H5Pset_deflate(creation, UInt32($0)) >= 0 }) ?? true
             else { throw libraryError(path, "set chunking and filters") }
         }
         let linkCreation = try makeIntermediateGroupLinkList(path)
         defer { H5Pclose(linkCreation) }
-        let dataset = H5Dcreate2(id, path, elementType.nativeTypeID, space, linkCreation, creation,
-                                 h5pipe_H5P_DEFAULT())
+        let dataset = H5Dcreate2(
+            id, path, elementType.nativeTypeID, space, linkCreation, creation,
+            h5pipe_H5P_DEFAULT())
         guard dataset >= 0 else { throw libraryError(path, "create the dataset") }
         return dataset
     }
@@ -219,8 +238,10 @@ extension HDF5File {
     /// Chunking needs rank >= 1 and no empty dimension (HDF5 rejects chunks larger than a fixed
     /// dimension); such datasets are stored contiguously.
     /// - Throws: `invalidArgument` when explicit chunks do not fit the shape.
-    func validatedChunkShape(shape: [Int], elementType: ElementType, options: DatasetOptions,
-                             path: String) throws -> [Int]? {
+    func validatedChunkShape(
+        shape: [Int], elementType: ElementType, options: DatasetOptions,
+        path: String
+    ) throws -> [Int]? {
         let canChunk = !shape.isEmpty && !shape.contains(0)
         guard canChunk, let chunks = options.chunkShape(for: shape, elementBytes: elementType.byteCount)
         else { return nil }
@@ -258,13 +279,17 @@ extension HDF5File {
     /// Reads rows `rows` of the first dimension (a hyperslab), without reading the others.
     /// - Throws: `invalidArgument` when the range is outside `0..<shape[0]` or the dataset is a
     ///   scalar; otherwise as `read(_:from:)`.
-    public func readRows<T: HDF5Scalar>(_ type: T.Type, from path: String,
-                                        rows: Range<Int>) throws -> HDF5Array<T> {
+    public func readRows<T: HDF5Scalar>(
+        _ type: T.Type, from path: String,
+        rows: Range<Int>
+    ) throws -> HDF5Array<T> {
         try readRows(type, from: path, rows: Optional(rows))
     }
 
-    private func readRows<T: HDF5Scalar>(_ type: T.Type, from rawPath: String,
-                                         rows: Range<Int>?) throws -> HDF5Array<T> {
+    private func readRows<T: HDF5Scalar>(
+        _ type: T.Type, from rawPath: String,
+        rows: Range<Int>?
+    ) throws -> HDF5Array<T> {
         let path = normalizedPath(rawPath)
         return try withOpenDataset(path) { dataset in
             let shape = try checkedShape(dataset: dataset, path: path, reading: T.elementType)
@@ -276,9 +301,10 @@ extension HDF5File {
             let count = saturatingProduct(outputShape)
             try checkFitsInMemory(elements: count, elementBytes: T.elementType.byteCount, path: path)
             let values = try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                try readBlock(dataset: dataset, path: path, shape: shape, rows: rows,
-                              elementType: T.elementType,
-                              into: UnsafeMutableRawPointer(buffer.baseAddress))
+                try readBlock(
+                    dataset: dataset, path: path, shape: shape, rows: rows,
+                    elementType: T.elementType,
+                    into: UnsafeMutableRawPointer(buffer.baseAddress))
                 initialized = count
             }
             return HDF5Array(values: values, shape: outputShape)
@@ -289,16 +315,18 @@ extension HDF5File {
     private func checkedShape(dataset: hid_t, path: String, reading requested: ElementType) throws -> [Int] {
         let (stored, description) = try storedType(dataset: dataset, path: path)
         guard stored == requested else {
-            throw HDF5Error.typeMismatch(file: fileName, path: path, stored: description,
-                                         requested: requested.rawValue)
+            throw HDF5Error.typeMismatch(
+                file: fileName, path: path, stored: description,
+                requested: requested.rawValue)
         }
         return try datasetShape(dataset: dataset, path: path)
     }
 
     func checkRows(_ rows: Range<Int>, shape: [Int], path: String) throws {
         guard let first = shape.first else {
-            throw HDF5Error.invalidArgument(file: fileName, path: path,
-                                            message: "a scalar dataset has no rows")
+            throw HDF5Error.invalidArgument(
+                file: fileName, path: path,
+                message: "a scalar dataset has no rows")
         }
         guard rows.lowerBound >= 0, rows.upperBound <= first else {
             throw HDF5Error.invalidArgument(
@@ -351,12 +379,16 @@ extension HDF5File {
 
     /// Reads `rows` (all when nil) of an open dataset into `destination`, converting to the
     /// native layout of `elementType` (the caller has checked it matches the stored type).
-    func readBlock(dataset: hid_t, path: String, shape: [Int], rows: Range<Int>?,
-                   elementType: ElementType, into destination: UnsafeMutableRawPointer?) throws {
+    func readBlock(
+        dataset: hid_t, path: String, shape: [Int], rows: Range<Int>?,
+        elementType: ElementType, into destination: UnsafeMutableRawPointer?
+    ) throws {
         guard let rows, rows.count != shape.first else {
             if shape.contains(0) { return }
-            guard H5Dread(dataset, elementType.nativeTypeID, h5pipe_H5S_ALL(), h5pipe_H5S_ALL(),
-                          h5pipe_H5P_DEFAULT(), destination) >= 0
+            guard
+                H5Dread(
+                    dataset, elementType.nativeTypeID, h5pipe_H5S_ALL(), h5pipe_H5S_ALL(),
+                    h5pipe_H5P_DEFAULT(), destination) >= 0
             else { throw libraryError(path, "read the dataset") }
             return
         }
@@ -364,14 +396,17 @@ extension HDF5File {
         start[0] = rows.lowerBound
         var count = shape
         count[0] = rows.count
-        try readHyperslab(dataset: dataset, path: path, start: start, count: count,
-                          elementType: elementType, into: destination)
+        try readHyperslab(
+            dataset: dataset, path: path, start: start, count: count,
+            elementType: elementType, into: destination)
     }
 
     /// Reads the box `start ..< start + count` (one entry per dimension) of an open dataset
     /// into `destination`, densely in row-major order.
-    func readHyperslab(dataset: hid_t, path: String, start: [Int], count: [Int],
-                       elementType: ElementType, into destination: UnsafeMutableRawPointer?) throws {
+    func readHyperslab(
+        dataset: hid_t, path: String, start: [Int], count: [Int],
+        elementType: ElementType, into destination: UnsafeMutableRawPointer?
+    ) throws {
         if count.contains(0) { return }
         let fileSpace = H5Dget_space(dataset)
         guard fileSpace >= 0 else { throw libraryError(path, "read the dataspace") }
@@ -383,8 +418,10 @@ extension HDF5File {
         let memorySpace = H5Screate_simple(Int32(fileCount.count), &fileCount, nil)
         guard memorySpace >= 0 else { throw libraryError(path, "create a dataspace") }
         defer { H5Sclose(memorySpace) }
-        guard H5Dread(dataset, elementType.nativeTypeID, memorySpace, fileSpace,
-                      h5pipe_H5P_DEFAULT(), destination) >= 0
+        guard
+            H5Dread(
+                dataset, elementType.nativeTypeID, memorySpace, fileSpace,
+                h5pipe_H5P_DEFAULT(), destination) >= 0
         else {
             let end = zip(start, count).map { String($0 + $1) }.joined(separator: ", ")
             throw libraryError(path, "read [\(start.map(String.init).joined(separator: ", "))] ..< [\(end)]")
@@ -429,8 +466,9 @@ extension HDF5File {
             var values = [UInt32](repeating: 0, count: valueCount)
             var name = [CChar](repeating: 0, count: 256)
             var config: UInt32 = 0
-            let filter = H5Pget_filter2(creation, index, &flags, &valueCount, &values,
-                                        name.count, &name, &config)
+            let filter = H5Pget_filter2(
+                creation, index, &flags, &valueCount, &values,
+                name.count, &name, &config)
             switch filter {
             case H5Z_FILTER_DEFLATE: result.append(.gzip(level: valueCount > 0 ? Int(values[0]) : 0))
             case H5Z_FILTER_SHUFFLE: result.append(.shuffle)

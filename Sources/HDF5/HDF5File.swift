@@ -56,8 +56,9 @@ public final class HDF5File: @unchecked Sendable {
         let flags = overwrite ? h5pipe_H5F_ACC_TRUNC() : h5pipe_H5F_ACC_EXCL()
         let id = H5Fcreate(url.path, flags, h5pipe_H5P_DEFAULT(), access)
         guard id >= 0 else {
-            throw HDF5Error.library(file: url.path, path: "/", operation: "create the file",
-                                    detail: HDF5Library.takeErrorDetail())
+            throw HDF5Error.library(
+                file: url.path, path: "/", operation: "create the file",
+                detail: HDF5Library.takeErrorDetail())
         }
         return HDF5File(url: url, mode: .readWrite, fileID: id)
     }
@@ -80,8 +81,9 @@ public final class HDF5File: @unchecked Sendable {
             throw HDF5Error.notHDF5(file: name, detail: "no HDF5 signature found")
         }
         if signature < 0 {
-            throw HDF5Error.library(file: name, path: "/", operation: "read the file",
-                                    detail: HDF5Library.takeErrorDetail())
+            throw HDF5Error.library(
+                file: name, path: "/", operation: "read the file",
+                detail: HDF5Library.takeErrorDetail())
         }
         let access = try makeFileAccessList(fileName: name)
         defer { H5Pclose(access) }
@@ -90,11 +92,13 @@ public final class HDF5File: @unchecked Sendable {
         guard id >= 0 else {
             let detail = HDF5Library.takeErrorDetail()
             if detail.contains("truncated") || detail.contains("signature")
-                || detail.contains("superblock") {
+                || detail.contains("superblock")
+            {
                 throw HDF5Error.notHDF5(file: name, detail: detail)
             }
-            throw HDF5Error.library(file: name, path: "/", operation: "open the file",
-                                    detail: detail)
+            throw HDF5Error.library(
+                file: name, path: "/", operation: "open the file",
+                detail: detail)
         }
         return HDF5File(url: url, mode: mode, fileID: id)
     }
@@ -110,13 +114,14 @@ public final class HDF5File: @unchecked Sendable {
     private static func makeFileAccessList(fileName: String) throws -> hid_t {
         let access = H5Pcreate(h5pipe_H5P_FILE_ACCESS())
         guard access >= 0,
-              H5Pset_fclose_degree(access, H5F_CLOSE_STRONG) >= 0,
-              H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V110) >= 0,
-              H5Pset_file_locking(access, false, true) >= 0
+            H5Pset_fclose_degree(access, H5F_CLOSE_STRONG) >= 0,
+            H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V110) >= 0,
+            H5Pset_file_locking(access, false, true) >= 0
         else {
             if access >= 0 { H5Pclose(access) }
-            throw HDF5Error.library(file: fileName, path: "/", operation: "set file access",
-                                    detail: HDF5Library.takeErrorDetail())
+            throw HDF5Error.library(
+                file: fileName, path: "/", operation: "set file access",
+                detail: HDF5Library.takeErrorDetail())
         }
         return access
     }
@@ -132,8 +137,9 @@ public final class HDF5File: @unchecked Sendable {
         let status = H5Fclose(fileID)
         fileID = -1
         if status < 0 {
-            throw HDF5Error.library(file: fileName, path: "/", operation: "close the file",
-                                    detail: HDF5Library.takeErrorDetail())
+            throw HDF5Error.library(
+                file: fileName, path: "/", operation: "close the file",
+                detail: HDF5Library.takeErrorDetail())
         }
     }
 
@@ -204,8 +210,9 @@ public final class HDF5File: @unchecked Sendable {
 
     /// An `HDF5Error.library` for `path` carrying the library's most specific message.
     func libraryError(_ path: String, _ operation: String) -> HDF5Error {
-        .library(file: fileName, path: path, operation: operation,
-                 detail: HDF5Library.takeErrorDetail())
+        .library(
+            file: fileName, path: path, operation: operation,
+            detail: HDF5Library.takeErrorDetail())
     }
 
     // MARK: - Objects and groups
@@ -274,8 +281,9 @@ public final class HDF5File: @unchecked Sendable {
         }
         guard found == kind else {
             H5Oclose(object)
-            throw HDF5Error.wrongObjectKind(file: fileName, path: path, expected: kind.rawValue,
-                                            found: found.rawValue)
+            throw HDF5Error.wrongObjectKind(
+                file: fileName, path: path, expected: kind.rawValue,
+                found: found.rawValue)
         }
         return object
     }
@@ -294,8 +302,9 @@ public final class HDF5File: @unchecked Sendable {
         }
         let linkCreation = try makeIntermediateGroupLinkList(path)
         defer { H5Pclose(linkCreation) }
-        let group = H5Gcreate2(fileID, path, linkCreation, h5pipe_H5P_DEFAULT(),
-                               h5pipe_H5P_DEFAULT())
+        let group = H5Gcreate2(
+            fileID, path, linkCreation, h5pipe_H5P_DEFAULT(),
+            h5pipe_H5P_DEFAULT())
         guard group >= 0 else { throw libraryError(path, "create the group") }
         H5Gclose(group)
     }
@@ -323,12 +332,14 @@ public final class HDF5File: @unchecked Sendable {
             var names: [String] = []
             names.reserveCapacity(Int(info.nlinks))
             for index in 0..<info.nlinks {
-                let length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index,
-                                                nil, 0, h5pipe_H5P_DEFAULT())
+                let length = H5Lget_name_by_idx(
+                    group, ".", H5_INDEX_NAME, H5_ITER_INC, index,
+                    nil, 0, h5pipe_H5P_DEFAULT())
                 guard length >= 0 else { throw libraryError(path, "list the group") }
                 var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-                _ = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index,
-                                       &buffer, buffer.count, h5pipe_H5P_DEFAULT())
+                _ = H5Lget_name_by_idx(
+                    group, ".", H5_INDEX_NAME, H5_ITER_INC, index,
+                    &buffer, buffer.count, h5pipe_H5P_DEFAULT())
                 names.append(String(cString: buffer))
             }
             return names

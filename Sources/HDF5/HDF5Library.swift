@@ -34,8 +34,9 @@ enum HDF5Library {
             return 0
         }
         withExtendedLifetime(collector) {
-            _ = H5Ewalk2(h5pipe_H5E_DEFAULT(), H5E_WALK_UPWARD, walker,
-                         Unmanaged.passUnretained(collector).toOpaque())
+            _ = H5Ewalk2(
+                h5pipe_H5E_DEFAULT(), H5E_WALK_UPWARD, walker,
+                Unmanaged.passUnretained(collector).toOpaque())
         }
         _ = H5Eclear2(h5pipe_H5E_DEFAULT())
         let detail = collector.messages.first { !$0.isEmpty } ?? ""
@@ -47,7 +48,7 @@ enum HDF5Library {
     /// keeps the part a user can act on.
     static func conciseDetail(_ detail: String) -> String {
         guard let start = detail.range(of: "error message = '"),
-              let end = detail[start.upperBound...].firstIndex(of: "'")
+            let end = detail[start.upperBound...].firstIndex(of: "'")
         else { return detail }
         let operation = detail[..<start.lowerBound].split(separator: ":").first.map(String.init) ?? ""
         let reason = String(detail[start.upperBound..<end])

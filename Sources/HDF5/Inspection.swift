@@ -64,38 +64,49 @@ extension HDF5File {
         return result
     }
 
-    private func walk(_ path: String, depth: Int, visitedGroups: inout [haddr_t: String],
-                      into result: inout [InspectedObject]) throws {
+    private func walk(
+        _ path: String, depth: Int, visitedGroups: inout [haddr_t: String],
+        into result: inout [InspectedObject]
+    ) throws {
         let kind: ObjectKind
         do {
             kind = try objectKind(path)
         } catch let error as HDF5Error {
             if case .fileClosed = error { throw error }
-            result.append(InspectedObject(path: path, kind: .other("cannot open: \(error)"),
-                                          attributes: []))
+            result.append(
+                InspectedObject(
+                    path: path, kind: .other("cannot open: \(error)"),
+                    attributes: []))
             return
         }
         let attributes = try storedAttributes(at: path)
         switch kind {
         case .dataset:
-            result.append(InspectedObject(path: path, kind: .dataset(try datasetInfo(path)),
-                                          attributes: attributes))
+            result.append(
+                InspectedObject(
+                    path: path, kind: .dataset(try datasetInfo(path)),
+                    attributes: attributes))
         case .other:
-            result.append(InspectedObject(path: path, kind: .other("committed datatype"),
-                                          attributes: attributes))
+            result.append(
+                InspectedObject(
+                    path: path, kind: .other("committed datatype"),
+                    attributes: attributes))
         case .group:
             let address = try objectAddress(path)
             if let first = visitedGroups[address] {
-                result.append(InspectedObject(path: path, kind: .other("hard link to \(first)"),
-                                              attributes: []))
+                result.append(
+                    InspectedObject(
+                        path: path, kind: .other("hard link to \(first)"),
+                        attributes: []))
                 return
             }
             visitedGroups[address] = path
             result.append(InspectedObject(path: path, kind: .group, attributes: attributes))
             guard depth < HDF5File.maximumWalkDepth else { return }
             for child in try children(of: path) {
-                try walk(path == "/" ? "/" + child : path + "/" + child, depth: depth + 1,
-                         visitedGroups: &visitedGroups, into: &result)
+                try walk(
+                    path == "/" ? "/" + child : path + "/" + child, depth: depth + 1,
+                    visitedGroups: &visitedGroups, into: &result)
             }
         }
     }
@@ -137,30 +148,36 @@ extension HDF5File {
                 message: "only \(info.storageBytes) of its \(info.logicalBytes) bytes are stored "
                     + "(unwritten chunks or a damaged file); statistics skipped")
         }
-        return try statistics(of: elementType.scalarType, info: info,
-                              maximumBlockBytes: max(maximumBlockBytes, elementType.byteCount))
+        return try statistics(
+            of: elementType.scalarType, info: info,
+            maximumBlockBytes: max(maximumBlockBytes, elementType.byteCount))
     }
 
-    private func statistics<T: HDF5Scalar>(of type: T.Type, info: DatasetInfo,
-                                           maximumBlockBytes: Int) throws -> DatasetStatistics {
+    private func statistics<T: HDF5Scalar>(
+        of type: T.Type, info: DatasetInfo,
+        maximumBlockBytes: Int
+    ) throws -> DatasetStatistics {
         var accumulator = StatisticsAccumulator()
         guard info.elementCount > 0 else { return accumulator.result }
-        let blocks = BlockPlan(shape: info.shape, chunkShape: info.chunkShape,
-                               elementBytes: T.elementType.byteCount,
-                               maximumBlockBytes: maximumBlockBytes)
+        let blocks = BlockPlan(
+            shape: info.shape, chunkShape: info.chunkShape,
+            elementBytes: T.elementType.byteCount,
+            maximumBlockBytes: maximumBlockBytes)
         let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: blocks.maximumElements)
         defer { buffer.deallocate() }
         try withOpenDataset(info.path) { dataset in
             if info.shape.isEmpty {
-                try readBlock(dataset: dataset, path: info.path, shape: [], rows: nil,
-                              elementType: T.elementType, into: UnsafeMutableRawPointer(buffer.baseAddress))
+                try readBlock(
+                    dataset: dataset, path: info.path, shape: [], rows: nil,
+                    elementType: T.elementType, into: UnsafeMutableRawPointer(buffer.baseAddress))
                 accumulator.add(UnsafeBufferPointer(rebasing: buffer[..<1]))
                 return
             }
             try blocks.forEach { start, count in
-                try readHyperslab(dataset: dataset, path: info.path, start: start, count: count,
-                                  elementType: T.elementType,
-                                  into: UnsafeMutableRawPointer(buffer.baseAddress))
+                try readHyperslab(
+                    dataset: dataset, path: info.path, start: start, count: count,
+                    elementType: T.elementType,
+                    into: UnsafeMutableRawPointer(buffer.baseAddress))
                 let elements = count.reduce(1, *)
                 accumulator.add(UnsafeBufferPointer(rebasing: buffer[..<elements]))
             }
@@ -212,7 +229,8 @@ struct BlockPlan {
         while true {
             for first in stride(from: 0, to: shape[splitDimension], by: step) {
                 let start = index + [first] + Array(repeating: 0, count: shape.count - splitDimension - 1)
-                let count = Array(repeating: 1, count: splitDimension)
+                let count =
+                    Array(repeating: 1, count: splitDimension)
                     + [min(step, shape[splitDimension] - first)] + shape[(splitDimension + 1)...]
                 try body(start, count)
             }

@@ -36,8 +36,10 @@ final class RunLengthDeflater {
     }
 
     deinit {
-        for pointer in [UnsafeMutableRawPointer(tokens), UnsafeMutableRawPointer(frequencies), UnsafeMutableRawPointer(runSymbols),
-                        UnsafeMutableRawPointer(tokenBits), UnsafeMutableRawPointer(tokenBitCounts)] {
+        for pointer in [
+            UnsafeMutableRawPointer(tokens), UnsafeMutableRawPointer(frequencies), UnsafeMutableRawPointer(runSymbols),
+            UnsafeMutableRawPointer(tokenBits), UnsafeMutableRawPointer(tokenBitCounts),
+        ] {
             pointer.deallocate()
         }
     }
@@ -62,8 +64,10 @@ final class RunLengthDeflater {
             let blockStart = position
             let symbolCount = tokenize(data, count: input.count, from: &position)
             writeBlock(
-                symbolCount: symbolCount, bytes: UnsafeRawBufferPointer(start: data.map { UnsafeRawPointer($0 + blockStart) },
-                                                                       count: position - blockStart),
+                symbolCount: symbolCount,
+                bytes: UnsafeRawBufferPointer(
+                    start: data.map { UnsafeRawPointer($0 + blockStart) },
+                    count: position - blockStart),
                 isLast: position == input.count, writer: &writer)
         } while position < input.count
         writer.alignToByte()
@@ -171,7 +175,8 @@ final class RunLengthDeflater {
     // MARK: - Length symbols (RFC 1951, 3.2.5)
 
     static let lengthBase: [UInt16] = [
-        3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
+        3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227,
+        258,
     ]
     static let lengthExtraBits: [UInt8] = [
         0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
@@ -237,7 +242,8 @@ private struct CodeLengthHeader {
         codes = canonicalCodes(lengths)
         let lengths = lengths
         orderedCount = max(4, (Self.order.lastIndex { lengths[$0] > 0 } ?? 0) + 1)
-        bitCount = 4 + 3 * orderedCount
+        bitCount =
+            4 + 3 * orderedCount
             + items.reduce(0) { $0 + Int(lengths[$1.symbol]) + Self.extraBits[$1.symbol] }
     }
 

@@ -72,7 +72,8 @@ final class GzipByteSink: ByteSink {
             output.deallocate()
             open = false
             file.close()
-            throw IDXError.io(file: file.path, reason: "cannot start gzip compression at level \(level) (zlib code \(status))")
+            throw IDXError.io(
+                file: file.path, reason: "cannot start gzip compression at level \(level) (zlib code \(status))")
         }
     }
 
@@ -104,7 +105,9 @@ final class GzipByteSink: ByteSink {
             }
             let produced = output.count - Int(stream.pointee.avail_out)
             try file.write(UnsafeRawBufferPointer(rebasing: output[..<produced]))
-            if flush == Z_FINISH ? status == Z_STREAM_END : (stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0) {
+            if flush == Z_FINISH
+                ? status == Z_STREAM_END : (stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0)
+            {
                 return
             }
         }

@@ -39,21 +39,28 @@ public enum IDXError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .badMagic(file, found, decompressed):
             let bytes = found.map { hex($0) }.joined(separator: " ")
             let content = decompressed ? "its decompressed content" : "the file"
-            let shown = found.isEmpty
+            let shown =
+                found.isEmpty
                 ? "\(content) is empty"
-                : found.count < 4 ? "\(content) holds only \(found.count) byte(s) (\(bytes))" : "\(content) starts with \(bytes)"
-            return "\(file): not an IDX file: \(shown), but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
+                : found.count < 4
+                    ? "\(content) holds only \(found.count) byte(s) (\(bytes))" : "\(content) starts with \(bytes)"
+            return
+                "\(file): not an IDX file: \(shown), but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
         case let .unknownElementType(file, code):
-            return "\(file): unknown IDX element type code \(hex(code, prefix: true)) (known: \(IDXElementType.knownCodes))"
+            return
+                "\(file): unknown IDX element type code \(hex(code, prefix: true)) (known: \(IDXElementType.knownCodes))"
         case let .zeroRank(file):
             return "\(file): the IDX header declares 0 dimensions; an IDX file has at least one"
         case let .truncatedHeader(file, rank, found, decompressed):
             let unit = decompressed ? "decompressed bytes" : "bytes"
-            return "\(file): truncated: the header declares \(rank) dimension(s), which take a \(4 + 4 * rank)-byte header, but the file holds \(found) \(unit)"
+            return
+                "\(file): truncated: the header declares \(rank) dimension(s), which take a \(4 + 4 * rank)-byte header, but the file holds \(found) \(unit)"
         case let .zeroDimension(file, index, shape):
-            return "\(file): dimension \(index) of \(shape.count) is 0 (shape \(describe(shape))); every IDX dimension is at least 1"
+            return
+                "\(file): dimension \(index) of \(shape.count) is 0 (shape \(describe(shape))); every IDX dimension is at least 1"
         case let .absurdSize(file, shape, elementType):
-            return "\(file): the header declares \(describe(shape)) \(elementType) values, more than \(IDXFile.maximumDataByteCount >> 30) GiB; the header is corrupt"
+            return
+                "\(file): the header declares \(describe(shape)) \(elementType) values, more than \(IDXFile.maximumDataByteCount >> 30) GiB; the header is corrupt"
         case let .sizeMismatch(file, shape, elementType, expected, found, decompressed):
             let headerBytes = 4 + 4 * shape.count
             let problem = found < expected ? "truncated" : "\(found - expected) unexpected trailing bytes"
@@ -64,13 +71,17 @@ public enum IDXError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .corruptGzip(file, detail):
             return "\(file): corrupt gzip stream (\(detail)); download or decompress the file again"
         case let .elementTypeMismatch(file, expected, found):
-            return "\(file): holds \(found) values (code \(hex(found.rawValue, prefix: true))), expected \(expected) (code \(hex(expected.rawValue, prefix: true)))"
+            return
+                "\(file): holds \(found) values (code \(hex(found.rawValue, prefix: true))), expected \(expected) (code \(hex(expected.rawValue, prefix: true)))"
         case let .rankMismatch(file, role, expectedRank, shape):
-            return "\(file): \(role) must have \(expectedRank) dimension(s), found \(shape.count) (shape \(describe(shape)))"
+            return
+                "\(file): \(role) must have \(expectedRank) dimension(s), found \(shape.count) (shape \(describe(shape)))"
         case let .countMismatch(imagesFile, imageCount, labelsFile, labelCount):
-            return "\(imagesFile) holds \(imageCount) images but \(labelsFile) holds \(labelCount) labels; images and labels must come in pairs"
+            return
+                "\(imagesFile) holds \(imageCount) images but \(labelsFile) holds \(labelCount) labels; images and labels must come in pairs"
         case let .labelOutOfRange(file, index, label, classCount):
-            return "\(file): label \(label) at index \(index) is outside the \(classCount) declared classes (0-\(classCount - 1))"
+            return
+                "\(file): label \(label) at index \(index) is outside the \(classCount) declared classes (0-\(classCount - 1))"
         }
     }
 }

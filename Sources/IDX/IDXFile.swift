@@ -118,7 +118,8 @@ public enum IDXFile {
         var dimensionBytes = [UInt8](repeating: 0, count: 4 * rank)
         let dimensionCount = try dimensionBytes.withUnsafeMutableBytes { try source.read(into: $0) }
         guard dimensionCount == dimensionBytes.count else {
-            throw IDXError.truncatedHeader(file: path, rank: rank, foundBytes: 4 + dimensionCount, decompressed: decompressed)
+            throw IDXError.truncatedHeader(
+                file: path, rank: rank, foundBytes: 4 + dimensionCount, decompressed: decompressed)
         }
         let shape = (0..<rank).map { index in
             dimensionBytes[4 * index..<4 * index + 4].reduce(0) { $0 << 8 | Int($1) }

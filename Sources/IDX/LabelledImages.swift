@@ -29,7 +29,8 @@ public struct LabelledImages: Equatable, Sendable {
     public static func read(images imagesURL: URL, labels labelsURL: URL, classCount: Int? = nil, maxItems: Int? = nil)
         throws -> LabelledImages
     {
-        let (_, labels) = try readLabels(images: imagesURL, labels: labelsURL, classCount: classCount, maxItems: maxItems)
+        let (_, labels) = try readLabels(
+            images: imagesURL, labels: labelsURL, classCount: classCount, maxItems: maxItems)
         let images = try IDXFile.read(UInt8.self, from: imagesURL, maxItems: maxItems)
         return LabelledImages(images: images, labels: labels)
     }
@@ -38,7 +39,9 @@ public struct LabelledImages: Equatable, Sendable {
     /// reads the labels, leaving the images to the caller: to read whole or to stream.
     /// - Returns: the images file's header and the first `maxItems` labels (all when nil).
     /// - Throws: ``IDXError`` naming the offending file.
-    public static func readLabels(images imagesURL: URL, labels labelsURL: URL, classCount: Int? = nil, maxItems: Int? = nil)
+    public static func readLabels(
+        images imagesURL: URL, labels labelsURL: URL, classCount: Int? = nil, maxItems: Int? = nil
+    )
         throws -> (imagesHeader: IDXHeader, labels: [UInt8])
     {
         let imagesHeader = try IDXFile.readHeader(at: imagesURL)
@@ -52,7 +55,8 @@ public struct LabelledImages: Equatable, Sendable {
         }
         let labels = try IDXFile.read(UInt8.self, from: labelsURL, maxItems: maxItems).values
         if let classCount, let index = labels.firstIndex(where: { Int($0) >= classCount }) {
-            throw IDXError.labelOutOfRange(file: labelsURL.path, index: index, label: Int(labels[index]), classCount: classCount)
+            throw IDXError.labelOutOfRange(
+                file: labelsURL.path, index: index, label: Int(labels[index]), classCount: classCount)
         }
         return (imagesHeader, labels)
     }

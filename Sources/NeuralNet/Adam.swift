@@ -21,7 +21,9 @@ public struct Adam: Codable, Sendable, Equatable {
     public var secondMoment: [Float]
 
     /// A fresh optimiser for `parameterCount` parameters with PyTorch's default betas and epsilon.
-    public init(parameterCount: Int, learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+    public init(
+        parameterCount: Int, learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -52,4 +54,3 @@ public struct Adam: Codable, Sendable, Equatable {
         }
     }
 }
-

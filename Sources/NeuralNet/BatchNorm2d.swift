@@ -109,7 +109,8 @@ final class BatchNorm2d: Layer {
                 let mean = lead.saved, sums = partials(lead)
                 for channel in 0..<channels {
                     lead.statistics[channel] = (1 - momentum) * lead.statistics[channel] + momentum * mean[channel]
-                    lead.statistics[channels + channel] = (1 - momentum) * lead.statistics[channels + channel]
+                    lead.statistics[channels + channel] =
+                        (1 - momentum) * lead.statistics[channels + channel]
                         + momentum * Float(sums[channels + channel] * unbiased)
                 }
             }

@@ -42,7 +42,9 @@ final class Conv2d: Layer {
     ) {
         let bound = 1 / Float(geometry.rows).squareRoot()
         fillUniform(parameters, count: weightCount, bound: bound, generator: &generator)
-        if spec.bias { fillUniform(parameters + weightCount, count: spec.outChannels, bound: bound, generator: &generator) }
+        if spec.bias {
+            fillUniform(parameters + weightCount, count: spec.outChannels, bound: bound, generator: &generator)
+        }
     }
 
     func forward(_ step: LayerStep) {
@@ -56,7 +58,8 @@ final class Conv2d: Layer {
             transposeA: false, transposeB: false, m: spec.outChannels, n: columnCount, k: geometry.rows,
             step.parameters, columns, step.output)
         if spec.bias {
-            addChannelBias(step.output, bias: step.parameters + weightCount, channels: spec.outChannels, planeLength: columnCount)
+            addChannelBias(
+                step.output, bias: step.parameters + weightCount, channels: spec.outChannels, planeLength: columnCount)
         }
     }
 
@@ -66,8 +69,9 @@ final class Conv2d: Layer {
         multiplyTransposed(
             m: spec.outChannels, n: geometry.rows, k: columnCount, step.outputGradient, columns, step.parameterGradient)
         if spec.bias {
-            sumChannels(step.outputGradient, channels: spec.outChannels, planeLength: columnCount,
-                        into: step.parameterGradient + weightCount)
+            sumChannels(
+                step.outputGradient, channels: spec.outChannels, planeLength: columnCount,
+                into: step.parameterGradient + weightCount)
         }
         guard let inputGradient = step.inputGradient else { return }
         let target = geometry.isIdentity ? inputGradient : step.scratch

@@ -41,7 +41,9 @@ final class ConvTranspose2d: Layer {
     ) {
         let bound = 1 / Float(geometry.rows).squareRoot()
         fillUniform(parameters, count: weightCount, bound: bound, generator: &generator)
-        if spec.bias { fillUniform(parameters + weightCount, count: spec.outChannels, bound: bound, generator: &generator) }
+        if spec.bias {
+            fillUniform(parameters + weightCount, count: spec.outChannels, bound: bound, generator: &generator)
+        }
     }
 
     func forward(_ step: LayerStep) {

@@ -53,8 +53,9 @@ struct ConvolutionGeometry {
                         let ih = oh &* stride &- padding &+ kh
                         if ih < 0 || ih >= height { continue }
                         let iw = valid.lowerBound &* stride &- padding &+ kw
-                        body(row, (oh &* outWidth &+ valid.lowerBound) &* batch,
-                             ((channel &* height &+ ih) &* width &+ iw) &* batch, valid.count)
+                        body(
+                            row, (oh &* outWidth &+ valid.lowerBound) &* batch,
+                            ((channel &* height &+ ih) &* width &+ iw) &* batch, valid.count)
                     }
                 }
             }
@@ -120,7 +121,8 @@ func copy(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Fl
 func add(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
     var index = 0
     while index &+ 8 <= count {
-        let sum = UnsafeRawPointer(destination + index).loadUnaligned(as: SIMD8<Float>.self)
+        let sum =
+            UnsafeRawPointer(destination + index).loadUnaligned(as: SIMD8<Float>.self)
             + UnsafeRawPointer(source + index).loadUnaligned(as: SIMD8<Float>.self)
         UnsafeMutableRawPointer(destination + index).storeBytes(of: sum, as: SIMD8<Float>.self)
         index &+= 8
@@ -202,7 +204,9 @@ func multiplyTransposed(
                     s13 += x1 * y3
                     p &+= 1
                 }
-                let sums = (SIMD4(s00.sum(), s01.sum(), s02.sum(), s03.sum()), SIMD4(s10.sum(), s11.sum(), s12.sum(), s13.sum()))
+                let sums = (
+                    SIMD4(s00.sum(), s01.sum(), s02.sum(), s03.sum()), SIMD4(s10.sum(), s11.sum(), s12.sum(), s13.sum())
+                )
                 for column in 0..<rowsB {
                     c[i * n + j + column] += sums.0[column]
                     if rowsA > 1 { c[(i + 1) * n + j + column] += sums.1[column] }
@@ -219,7 +223,8 @@ private func load4(_ pointer: UnsafePointer<Float>) -> SIMD4<Float> {
 }
 
 /// Adds `bias[c]` to every value of channel `c` of `[channels, planeLength]`.
-func addChannelBias(_ values: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, planeLength: Int) {
+func addChannelBias(_ values: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, planeLength: Int)
+{
     for channel in 0..<channels {
         let value = bias[channel]
         let plane = values + channel * planeLength
@@ -228,7 +233,9 @@ func addChannelBias(_ values: UnsafeMutablePointer<Float>, bias: UnsafePointer<F
 }
 
 /// Writes the sum of each channel of `[channels, planeLength]` to `sums[c]` (the bias gradient).
-func sumChannels(_ values: UnsafePointer<Float>, channels: Int, planeLength: Int, into sums: UnsafeMutablePointer<Float>) {
+func sumChannels(
+    _ values: UnsafePointer<Float>, channels: Int, planeLength: Int, into sums: UnsafeMutablePointer<Float>
+) {
     for channel in 0..<channels {
         sums[channel] = Float(sumBlock(values + channel * planeLength, count: planeLength))
     }

@@ -9,7 +9,8 @@ public struct ByteImages: Sendable {
 
     /// Wraps `pixels`, whose length must be a multiple of `shape.count`.
     public init(pixels: [UInt8], shape: SampleShape) {
-        precondition(shape.count > 0 && pixels.count % shape.count == 0, "pixel count is not a multiple of the image size")
+        precondition(
+            shape.count > 0 && pixels.count % shape.count == 0, "pixel count is not a multiple of the image size")
         self.pixels = pixels
         self.shape = shape
     }
@@ -92,7 +93,9 @@ extension Trainer {
                 let start = batchIndex * batchSize
                 let size = min(batchSize, order.count - start)
                 let loss = images.withLoader(indices: order, offset: start) { trainStep(batch: size, load: $0) }
-                guard loss.isFinite else { throw NonFiniteLossError(epoch: epoch + 1, batch: batchIndex + 1, loss: loss) }
+                guard loss.isFinite else {
+                    throw NonFiniteLossError(epoch: epoch + 1, batch: batchIndex + 1, loss: loss)
+                }
                 total += loss
                 try progress(batchIndex + 1, batches, total / Double(batchIndex + 1))
             }
@@ -114,16 +117,20 @@ extension Trainer {
                 outputs.withUnsafeMutableBufferPointer { outputs in
                     targets.withUnsafeMutableBufferPointer { targets in
                         let (outputBase, targetBase) = (outputs.baseAddress!, targets.baseAddress!)
-                        infer(batch: size, load: { first, count, destination in
-                            load(first, count, destination)
-                            (targetBase + first * per).update(from: destination, count: count * per)
-                        }, store: { first, count, values in
-                            (outputBase + first * per).update(from: values, count: count * per)
-                        })
+                        infer(
+                            batch: size,
+                            load: { first, count, destination in
+                                load(first, count, destination)
+                                (targetBase + first * per).update(from: destination, count: count * per)
+                            },
+                            store: { first, count, values in
+                                (outputBase + first * per).update(from: values, count: count * per)
+                            })
                     }
                 }
             }
-            total += loss.evaluate(output: Array(outputs[0..<size * per]), target: Array(targets[0..<size * per]))
+            total +=
+                loss.evaluate(output: Array(outputs[0..<size * per]), target: Array(targets[0..<size * per]))
                 * Double(size * per)
         }
         return total / Double(max(1, images.count * per))

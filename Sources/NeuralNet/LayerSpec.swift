@@ -90,7 +90,8 @@ public enum LayerSpec: Hashable, Sendable {
                 throw ArchitectureError(
                     layerIndex: nil,
                     "\(typeName) needs channels, kernelSize, stride, padding and its input's height and width "
-                        + "at most \(Self.maximumExtent), got \(limits.map(String.init).joined(separator: ", ")) for \(input.description)")
+                        + "at most \(Self.maximumExtent), got \(limits.map(String.init).joined(separator: ", ")) for \(input.description)"
+                )
             }
             guard input.channels == spec.inChannels else {
                 throw ArchitectureError(
@@ -102,8 +103,10 @@ public enum LayerSpec: Hashable, Sendable {
                     ? (extent - 1) * spec.stride - 2 * spec.padding + spec.kernelSize
                     : (extent + 2 * spec.padding - spec.kernelSize) / spec.stride + 1
             }
-            let tooSmall = !transposed && (input.height + 2 * spec.padding < spec.kernelSize
-                || input.width + 2 * spec.padding < spec.kernelSize)
+            let tooSmall =
+                !transposed
+                && (input.height + 2 * spec.padding < spec.kernelSize
+                    || input.width + 2 * spec.padding < spec.kernelSize)
             let output = SampleShape(channels: spec.outChannels, height: size(input.height), width: size(input.width))
             guard !tooSmall, output.height >= 1, output.width >= 1 else {
                 throw ArchitectureError(
@@ -118,7 +121,8 @@ public enum LayerSpec: Hashable, Sendable {
                     layerIndex: nil, "batchNorm2d has \(channels) channels but receives \(input.description)")
             }
             guard momentum >= 0, momentum <= 1, epsilon > 0, epsilon.isFinite else {
-                throw ArchitectureError(layerIndex: nil, "batchNorm2d needs 0 <= momentum <= 1 and a finite epsilon > 0")
+                throw ArchitectureError(
+                    layerIndex: nil, "batchNorm2d needs 0 <= momentum <= 1 and a finite epsilon > 0")
             }
             return input
         case .leakyReLU(let slope):

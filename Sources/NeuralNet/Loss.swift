@@ -26,7 +26,8 @@ public enum LossFunction: String, Codable, Sendable, CaseIterable {
             var index = start
             var lanes = SIMD8<Float>()
             while index &+ 8 <= end {
-                let difference = UnsafeRawPointer(output + index).loadUnaligned(as: SIMD8<Float>.self)
+                let difference =
+                    UnsafeRawPointer(output + index).loadUnaligned(as: SIMD8<Float>.self)
                     - UnsafeRawPointer(target + index).loadUnaligned(as: SIMD8<Float>.self)
                 var derivative: SIMD8<Float>
                 switch self {

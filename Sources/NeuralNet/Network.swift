@@ -60,12 +60,14 @@ public final class Network: @unchecked Sendable {
             layers.append(layer)
             let prefix = "layer" + (index < 10 ? "0" : "") + "\(index)_\(spec.typeName)/"
             /// Lays out `list` after the `total` values so far of `storage`.
-            func place(_ list: [(name: String, shape: [Int])], in storage: NamedTensor.Storage, after total: inout Int) {
+            func place(_ list: [(name: String, shape: [Int])], in storage: NamedTensor.Storage, after total: inout Int)
+            {
                 for tensor in list {
                     let count = tensor.shape.reduce(1, *)
-                    tensors.append(NamedTensor(
-                        name: prefix + tensor.name, layerIndex: index, shape: tensor.shape, storage: storage,
-                        range: total..<total + count))
+                    tensors.append(
+                        NamedTensor(
+                            name: prefix + tensor.name, layerIndex: index, shape: tensor.shape, storage: storage,
+                            range: total..<total + count))
                     total += count
                 }
             }
@@ -79,7 +81,8 @@ public final class Network: @unchecked Sendable {
         // A ReLU or LeakyReLU (slope >= 0) right after a batch norm runs inside the batch norm's loops.
         for index in layers.indices.dropLast() {
             guard let batchNorm = layers[index] as? BatchNorm2d, let activation = layers[index + 1] as? Activation,
-                  activation.isInPlace else { continue }
+                activation.isInPlace
+            else { continue }
             switch activation.function {
             case .relu: batchNorm.fusedNegativeSlope = 0
             case .leakyReLU(let slope): batchNorm.fusedNegativeSlope = slope

@@ -188,10 +188,11 @@ public final class Trainer: @unchecked Sendable {
             (thread * shardCount / threadCount)..<((thread + 1) * shardCount / threadCount)
         }
         let barrier = SpinBarrier(parties: threadCount)
-        let reduction = network.architecture.map { spec -> Int in
-            if case .batchNorm2d(let channels, _, _) = spec { return 2 * channels }
-            return 0
-        }.max() ?? 0
+        let reduction =
+            network.architecture.map { spec -> Int in
+                if case .batchNorm2d(let channels, _, _) = spec { return 2 * channels }
+                return 0
+            }.max() ?? 0
         reducer = ShardReducer(shards: shardCount, capacity: max(1, reduction), barrier: barrier)
         pool = WorkerPool(threads: threadCount)
         parameterGradients = .allocate(capacity: max(1, shardCount * network.parameters.count))
@@ -257,7 +258,9 @@ public final class Trainer: @unchecked Sendable {
     /// outputs 0 for every sample (the "dying ReLU" collapse). Nothing before the dead units
     /// changes any more, so later batches rarely revive them (only through their batch statistics).
     public var layersWithoutGradient: [Int] {
-        network.layers.indices.filter { !gradientSeen[$0] && network.parameterOffsets[$0 + 1] > network.parameterOffsets[$0] }
+        network.layers.indices.filter {
+            !gradientSeen[$0] && network.parameterOffsets[$0 + 1] > network.parameterOffsets[$0]
+        }
     }
 
     /// Runs the first `layerCount` layers (all by default) in inference mode and hands the last one's
@@ -280,7 +283,9 @@ public final class Trainer: @unchecked Sendable {
                 if size == 0 { continue }
                 let workspace = workspaces[shard]
                 let output = workspace.activations[layerCount]
-                store(first, size, reorder(output, shape: shape, batch: size, into: workspace.staging, toSampleMajor: true))
+                store(
+                    first, size,
+                    reorder(output, shape: shape, batch: size, into: workspace.staging, toSampleMajor: true))
             }
         }
     }
@@ -311,7 +316,8 @@ public final class Trainer: @unchecked Sendable {
     /// Converts between the layers' `[channels · plane, batch]` and the callers' `[batch, channels · plane]`.
     /// - Returns: the converted values (`staging` when converting to sample-major, else `values`).
     private func reorder(
-        _ values: UnsafeMutablePointer<Float>, shape: SampleShape, batch: Int, into staging: UnsafeMutablePointer<Float>,
+        _ values: UnsafeMutablePointer<Float>, shape: SampleShape, batch: Int,
+        into staging: UnsafeMutablePointer<Float>,
         toSampleMajor: Bool
     ) -> UnsafeMutablePointer<Float> {
         let size = shape.count
@@ -332,7 +338,9 @@ public final class Trainer: @unchecked Sendable {
 
     private func loadInput(_ workspace: Workspace, first: Int, count: Int, load: Loader) {
         load(first, count, workspace.staging)
-        _ = reorder(workspace.activations[0], shape: network.inputShape, batch: count, into: workspace.staging, toSampleMajor: false)
+        _ = reorder(
+            workspace.activations[0], shape: network.inputShape, batch: count, into: workspace.staging,
+            toSampleMajor: false)
     }
 
     /// Sets every shard's ``LayerStep``s up for this batch, then calls `body(shards)` on every
@@ -376,7 +384,8 @@ public final class Trainer: @unchecked Sendable {
         inputGradient: UnsafeMutablePointer<Float>? = nil
     ) -> Double {
         let outputShape = network.outputShape
-        precondition(outputGradient != nil || outputShape == network.inputShape, "an autoencoder's output must match its input")
+        precondition(
+            outputGradient != nil || outputShape == network.inputShape, "an autoencoder's output must match its input")
         let layerCount = network.layers.count
         withLayerSteps(batch: batch, training: training, wantsInputGradient: inputGradient != nil) { shards in
             loadAndForward(shards, batch: batch, layerCount: layerCount, load: load)
@@ -387,9 +396,11 @@ public final class Trainer: @unchecked Sendable {
                 let lastGradient = steps[(layerCount - 1) * self.shards + shard].outputGradient
                 if let outputGradient {
                     outputGradient.withUnsafeBufferPointer { given in
-                        (workspace.staging).update(from: given.baseAddress! + first * outputShape.count, count: outputCount)
+                        (workspace.staging).update(
+                            from: given.baseAddress! + first * outputShape.count, count: outputCount)
                     }
-                    _ = reorder(lastGradient, shape: outputShape, batch: count, into: workspace.staging, toSampleMajor: false)
+                    _ = reorder(
+                        lastGradient, shape: outputShape, batch: count, into: workspace.staging, toSampleMajor: false)
                     shardLosses[shard] = 0
                 } else {
                     shardLosses[shard] = lossFunction.accumulate(
@@ -397,14 +408,18 @@ public final class Trainer: @unchecked Sendable {
                         count: outputCount, totalCount: batch * outputShape.count, gradient: lastGradient)
                 }
             }
-            for layer in (0..<layerCount).reversed() { network.layers[layer].backward(shards: layerSteps(layer, shards)) }
+            for layer in (0..<layerCount).reversed() {
+                network.layers[layer].backward(shards: layerSteps(layer, shards))
+            }
             if let inputGradient {
                 for shard in shards {
                     let (first, count) = shardRange(shard, batch: batch)
                     guard count > 0, let gradient = steps[shard].inputGradient else { continue }
                     let values = reorder(
-                        gradient, shape: network.inputShape, batch: count, into: workspaces[shard].staging, toSampleMajor: true)
-                    (inputGradient + first * network.inputShape.count).update(from: values, count: count * network.inputShape.count)
+                        gradient, shape: network.inputShape, batch: count, into: workspaces[shard].staging,
+                        toSampleMajor: true)
+                    (inputGradient + first * network.inputShape.count).update(
+                        from: values, count: count * network.inputShape.count)
                 }
             }
         }

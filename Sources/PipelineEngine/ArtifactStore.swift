@@ -210,7 +210,8 @@ enum FileOperations {
     /// where links are not supported) under a temporary name, then a rename.
     static func publish(_ source: URL, to destination: URL) throws {
         let temporary = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+            .appendingPathComponent(
+                ".\(destination.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         if link(source.path, temporary.path) != 0 {
             do {
                 try FileManager.default.copyItem(at: source, to: temporary)
@@ -247,7 +248,11 @@ final class ArtifactsLock {
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             var buffer = [UInt8](repeating: 0, count: 32)
             let count = pread(descriptor, &buffer, buffer.count, 0)
-            let holder = count > 0 ? Int32(String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+            let holder =
+                count > 0
+                ? Int32(
+                    String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                : nil
             waiting(holder)
             while flock(descriptor, LOCK_EX) != 0 {
                 guard errno == EINTR else {

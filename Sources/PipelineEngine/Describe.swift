@@ -23,7 +23,8 @@ extension Pipeline {
             }
             for stage in stages {
                 for port in stage.inputs.keys.sorted() {
-                    lines.append("  \(dotQuoted(stage.inputs[port]!)) -> \(dotQuoted(stage.id)) [label=\(dotQuoted(port))];")
+                    lines.append(
+                        "  \(dotQuoted(stage.inputs[port]!)) -> \(dotQuoted(stage.id)) [label=\(dotQuoted(port))];")
                 }
             }
             lines.append("}")
@@ -34,11 +35,14 @@ extension Pipeline {
                 // Mermaid ids must be plain words; the label carries the real id.
                 let node = "s\(position)"
                 nodeNames[stage.id] = node
-                lines.append("  \(node)[\"\(mermaidEscaped(stage.id))<br/><small>\(mermaidEscaped(stage.descriptor.name))</small>\"]")
+                lines.append(
+                    "  \(node)[\"\(mermaidEscaped(stage.id))<br/><small>\(mermaidEscaped(stage.descriptor.name))</small>\"]"
+                )
             }
             for stage in stages {
                 for port in stage.inputs.keys.sorted() {
-                    lines.append("  \(nodeNames[stage.inputs[port]!]!) -->|\(mermaidEscaped(port))| \(nodeNames[stage.id]!)")
+                    lines.append(
+                        "  \(nodeNames[stage.inputs[port]!]!) -->|\(mermaidEscaped(port))| \(nodeNames[stage.id]!)")
                 }
             }
         }
@@ -47,7 +51,8 @@ extension Pipeline {
 }
 
 private func dotQuoted(_ text: String) -> String {
-    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    "\""
+        + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         .replacingOccurrences(of: "\n", with: "\\n") + "\""
 }
 

@@ -38,7 +38,8 @@ public func collectGarbage(in artifactsDirectory: URL, dryRun: Bool = false) thr
     }
 
     var report = GarbageReport(cacheEntries: 0, objects: 0, bytes: 0)
-    for name in (try? manager.contentsOfDirectory(atPath: layout.cacheDirectory.path)) ?? [] where name.hasSuffix(".json") {
+    for name in (try? manager.contentsOfDirectory(atPath: layout.cacheDirectory.path)) ?? []
+    where name.hasSuffix(".json") {
         let key = String(name.dropLast(5))
         if keptKeys.contains(key) {
             if let entry = layout.readCacheEntry(key) {

@@ -114,11 +114,11 @@ public struct FileFingerprint: Codable, Sendable, Hashable {
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         size = Int64(info.st_size)
         #if canImport(Darwin)
-        let modifiedTime = info.st_mtimespec
-        let changedTime = info.st_ctimespec
+            let modifiedTime = info.st_mtimespec
+            let changedTime = info.st_ctimespec
         #else
-        let modifiedTime = info.st_mtim
-        let changedTime = info.st_ctim
+            let modifiedTime = info.st_mtim
+            let changedTime = info.st_ctim
         #endif
         modified = Int64(modifiedTime.tv_sec) * 1_000_000_000 + Int64(modifiedTime.tv_nsec)
         changed = Int64(changedTime.tv_sec) * 1_000_000_000 + Int64(changedTime.tv_nsec)

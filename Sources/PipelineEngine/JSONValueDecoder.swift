@@ -120,12 +120,16 @@ extension ValueDecoder: SingleValueDecodingContainer {
             case .dataCorrupted(let rejected), .typeMismatch(_, let rejected): context = rejected
             default: throw error
             }
-            guard context.codingPath.count == codingPath.count, let allowed = allowedRawValues(T.self) else { throw error }
+            guard context.codingPath.count == codingPath.count, let allowed = allowedRawValues(T.self) else {
+                throw error
+            }
             let given: String
             if case .string(let text) = value { given = "`\(text)`" } else { given = value.typeDescription }
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: codingPath,
-                debugDescription: "must be one of " + allowed.map { "`\($0)`" }.joined(separator: ", ") + "; got \(given)"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: codingPath,
+                    debugDescription: "must be one of " + allowed.map { "`\($0)`" }.joined(separator: ", ")
+                        + "; got \(given)"))
         }
     }
 }
@@ -210,7 +214,9 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder() throws -> Decoder {
-        ValueDecoder(value: .object(members.map { JSONMember(key: $0.key, value: $0.value) }), codingPath: codingPath, recorder: nil)
+        ValueDecoder(
+            value: .object(members.map { JSONMember(key: $0.key, value: $0.value) }), codingPath: codingPath,
+            recorder: nil)
     }
 
     func superDecoder(forKey key: Key) throws -> Decoder { try child(key, Any.self) }

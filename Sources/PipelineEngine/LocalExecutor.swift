@@ -27,7 +27,8 @@ public final class LocalExecutor: StageExecutor, @unchecked Sendable {
         let layout = runCache.layout
         let stage = job.stage
         let started = Date()
-        let temporary = layout.temporaryRoot.appendingPathComponent("\(stage.id)-\(UUID().uuidString)", isDirectory: true)
+        let temporary = layout.temporaryRoot.appendingPathComponent(
+            "\(stage.id)-\(UUID().uuidString)", isDirectory: true)
         try FileOperations.createDirectory(temporary)
         defer { FileOperations.removeItem(temporary) }
         let scratch = layout.scratch(job.cacheKey.key)

@@ -108,14 +108,18 @@ extension Pipeline {
 
     /// Reads and validates a pipeline file.
     /// - Throws: ``PipelineValidationError`` listing every problem (also for an unreadable file).
-    public static func load(contentsOf url: URL, displayPath: String? = nil, registry: StageRegistry) throws -> Pipeline {
+    public static func load(contentsOf url: URL, displayPath: String? = nil, registry: StageRegistry) throws -> Pipeline
+    {
         let path = displayPath ?? url.path
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw PipelineValidationError(
-                path: path, problems: [PipelineProblem(message: "cannot read the pipeline file (\(describeReadError(error, at: url)))")])
+                path: path,
+                problems: [
+                    PipelineProblem(message: "cannot read the pipeline file (\(describeReadError(error, at: url)))")
+                ])
         }
         return try parse(data, path: path, registry: registry)
     }
@@ -129,7 +133,8 @@ extension Pipeline {
             root = try JSONValue.parse(data)
         } catch let error as JSONSyntaxError {
             throw PipelineValidationError(
-                path: path, problems: [PipelineProblem(location: error.location, message: "invalid JSON: \(error.message)")])
+                path: path,
+                problems: [PipelineProblem(location: error.location, message: "invalid JSON: \(error.message)")])
         }
         var validation = PipelineValidation(root: root, path: path, registry: registry)
         let pipeline = validation.run()
@@ -165,6 +170,7 @@ func isValidIdentifier(_ id: String) -> Bool {
         return false
     }
     return id.unicodeScalars.allSatisfy { scalar in
-        scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
+        scalar.isASCII
+            && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
     } && !id.hasSuffix(".")
 }

@@ -52,7 +52,9 @@ public struct PipelineGraph: Sendable, Hashable {
         // Tarjan's algorithm over "feeds" edges (upstream → downstream).
         var feeds: [String: [String]] = [:]
         for id in ids {
-            for upstream in upstreams(of: id) where position[upstream] != nil { feeds[upstream, default: []].append(id) }
+            for upstream in upstreams(of: id) where position[upstream] != nil {
+                feeds[upstream, default: []].append(id)
+            }
         }
         var index = 0
         var indices: [String: Int] = [:]
@@ -133,9 +135,10 @@ public struct PipelineGraph: Sendable, Hashable {
     /// - Returns: nil when the graph has a cycle.
     /// - Complexity: O(V² + E) (V is small: pipelines have tens or hundreds of stages).
     public func topologicalOrder() -> [String]? {
-        var remaining = Dictionary(uniqueKeysWithValues: ids.map { id in
-            (id, Set(upstreams(of: id)).intersection(ids).count)
-        })
+        var remaining = Dictionary(
+            uniqueKeysWithValues: ids.map { id in
+                (id, Set(upstreams(of: id)).intersection(ids).count)
+            })
         var order: [String] = []
         var done: Set<String> = []
         while order.count < ids.count {

@@ -251,7 +251,8 @@ public final class PipelineRunner: @unchecked Sendable {
             JSONMember(key: "succeeded", value: .bool(report.succeeded)),
             JSONMember(key: "stages", value: .array(report.records.map(\.json))),
         ])
-        try FileOperations.writeAtomically(Data((json.prettyText() + "\n").utf8), to: layout.runRecord(pipeline: pipeline.name))
+        try FileOperations.writeAtomically(
+            Data((json.prettyText() + "\n").utf8), to: layout.runRecord(pipeline: pipeline.name))
     }
 
     // MARK: - Helpers

@@ -111,7 +111,9 @@ public enum Planner {
             if forced.contains(id) {
                 step = PlanStep(id: id, action: .execute, reason: "forced with --force")
             } else if let changing = graph.inputs[id]?.first(where: { predicted[$0.upstream] == nil }) {
-                step = PlanStep(id: id, action: .execute, reason: "input `\(changing.port)` will change (upstream `\(changing.upstream)` runs)")
+                step = PlanStep(
+                    id: id, action: .execute,
+                    reason: "input `\(changing.port)` will change (upstream `\(changing.upstream)` runs)")
             } else {
                 var hashes: [String: String] = [:]
                 for edge in graph.inputs[id] ?? [] { hashes[edge.port] = predicted[edge.upstream] }

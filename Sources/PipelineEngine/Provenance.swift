@@ -61,12 +61,14 @@ public struct Provenance: Sendable {
             ("h5pipe.inputs", .string(JSONValue(sortingKeys: inputs.mapValues(JSONValue.string)).canonicalText)),
         ]
         if !files.isEmpty {
-            list.append(("h5pipe.files", .string(JSONValue(sortingKeys: files.mapValues(JSONValue.string)).canonicalText)))
+            list.append(
+                ("h5pipe.files", .string(JSONValue(sortingKeys: files.mapValues(JSONValue.string)).canonicalText)))
         }
         if !sideFiles.isEmpty {
-            let described = Dictionary(uniqueKeysWithValues: sideFiles.map { suffix, hash in
-                (suffix, JSONValue(object: ["file": .string("\(stageID).\(suffix)"), "sha256": .string(hash)]))
-            })
+            let described = Dictionary(
+                uniqueKeysWithValues: sideFiles.map { suffix, hash in
+                    (suffix, JSONValue(object: ["file": .string("\(stageID).\(suffix)"), "sha256": .string(hash)]))
+                })
             list.append(("h5pipe.side_files", .string(JSONValue(sortingKeys: described).canonicalText)))
         }
         list += [

@@ -27,7 +27,9 @@ final class PublishedArtifacts: @unchecked Sendable {
     func artifact(_ id: String) -> URL { layout.artifact(pipeline: pipeline, stage: id) }
 
     /// A published side file of stage `id`.
-    func sideFile(_ id: String, suffix: String) -> URL { layout.sideFile(pipeline: pipeline, stage: id, suffix: suffix) }
+    func sideFile(_ id: String, suffix: String) -> URL {
+        layout.sideFile(pipeline: pipeline, stage: id, suffix: suffix)
+    }
 
     // MARK: - The record
 

@@ -182,7 +182,9 @@ extension Stage {
     }
 
     /// Calls ``externalFiles(for:environment:)``.
-    public static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+    public static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws
+        -> [URL]
+    {
         try externalFiles(for: parameters, environment: environment)
     }
 }

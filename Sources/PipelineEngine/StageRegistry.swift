@@ -70,7 +70,8 @@ public struct StageDescriptor: @unchecked Sendable {
         // A custom `init(from:)` might not ask for every encoded key; list those too.
         if case .object(let members) = defaultsJSON {
             for member in members where !infos.contains(where: { $0.name == member.key }) {
-                infos.append(ParameterInfo(name: member.key, type: member.value.typeDescription, defaultValue: member.value))
+                infos.append(
+                    ParameterInfo(name: member.key, type: member.value.typeDescription, defaultValue: member.value))
             }
         }
         parameters = infos
@@ -110,7 +111,10 @@ public struct StageDescriptor: @unchecked Sendable {
                 }
             }
         case let other?:
-            return .failure(ParameterProblems(problems: [ParameterProblem(field: "params", message: "must be an object, got \(other.typeDescription)")]))
+            return .failure(
+                ParameterProblems(problems: [
+                    ParameterProblem(field: "params", message: "must be an object, got \(other.typeDescription)")
+                ]))
         }
         if !problems.isEmpty { return .failure(ParameterProblems(problems: problems)) }
         let mergedJSON = JSONValue.object(merged)
@@ -146,7 +150,8 @@ public struct StageDescriptor: @unchecked Sendable {
                 let typeName = text[text.index(text.startIndex, offsetBy: 18)..<range.lowerBound]
                 let rest = text[range.upperBound...]
                 let value = rest.range(of: " value ").map { String(rest[$0.upperBound...]) } ?? String(rest)
-                return ParameterProblem(field: field(context.codingPath), message: "is not a valid \(typeName): `\(value)`")
+                return ParameterProblem(
+                    field: field(context.codingPath), message: "is not a valid \(typeName): `\(value)`")
             }
             return ParameterProblem(field: field(context.codingPath), message: text)
         case .keyNotFound(let key, let context):

@@ -95,7 +95,8 @@ enum TopLevelValidator: PipelineValidator {
         guard case .object(let members) = validation.root else {
             validation.report(
                 SourceLocation(line: 1, column: 1), nil, nil,
-                "the pipeline must be a JSON object with `name`, `version` and `stages`, got \(validation.root.typeDescription)")
+                "the pipeline must be a JSON object with `name`, `version` and `stages`, got \(validation.root.typeDescription)"
+            )
             return false
         }
         for member in members where !fields.contains(member.key) {
@@ -105,24 +106,29 @@ enum TopLevelValidator: PipelineValidator {
 
         switch members.first(where: { $0.key == "name" }) {
         case nil:
-            validation.report(nil, nil, "name", "missing: add \"name\": \"my-pipeline\" (artifacts go to artifacts/<name>/)")
+            validation.report(
+                nil, nil, "name", "missing: add \"name\": \"my-pipeline\" (artifacts go to artifacts/<name>/)")
         case let member?:
             if case .string(let text) = member.value, isValidIdentifier(text) {
                 validation.name = text
             } else if case .string(let text) = member.value {
                 validation.report(
                     member.location, nil, "name",
-                    "\"\(text)\" cannot name a folder: use letters, digits, '-', '_' or '.', starting with a letter or digit")
+                    "\"\(text)\" cannot name a folder: use letters, digits, '-', '_' or '.', starting with a letter or digit"
+                )
             } else {
                 validation.report(member.location, nil, "name", "must be a string, got \(member.value.typeDescription)")
             }
         }
 
         // A file without `version` is read as version 1, the only format so far.
-        if let member = members.first(where: { $0.key == "version" }), member.value != .number(String(Pipeline.formatVersion)) {
+        if let member = members.first(where: { $0.key == "version" }),
+            member.value != .number(String(Pipeline.formatVersion))
+        {
             validation.report(
                 member.location, nil, "version",
-                "must be \(Pipeline.formatVersion) (the only pipeline format this h5pipe \(h5pipeVersion) reads), got \(member.value.shortText())")
+                "must be \(Pipeline.formatVersion) (the only pipeline format this h5pipe \(h5pipeVersion) reads), got \(member.value.shortText())"
+            )
         }
 
         guard let stages = members.first(where: { $0.key == "stages" }) else {
@@ -161,7 +167,8 @@ enum StageIDValidator: PipelineValidator {
             if !isValidIdentifier(member.key) {
                 validation.report(
                     member.location, member.key, nil,
-                    "invalid stage id: use letters, digits, '-', '_' or '.', starting with a letter or digit (it names the artifact file)")
+                    "invalid stage id: use letters, digits, '-', '_' or '.', starting with a letter or digit (it names the artifact file)"
+                )
             }
             validation.ids.append(member.key)
             validation.stageLocations[member.key] = member.location
@@ -191,11 +198,13 @@ enum StageDefinitionValidator: PipelineValidator {
         guard case .object(let fields) = member.value else {
             validation.report(
                 member.location, id, nil,
-                "must be an object with `uses`, and optionally `inputs` and `params`, got \(member.value.typeDescription)")
+                "must be an object with `uses`, and optionally `inputs` and `params`, got \(member.value.typeDescription)"
+            )
             return
         }
         for field in fields where !Self.fields.contains(field.key) {
-            validation.report(field.location, id, field.key, "unknown field" + didYouMean(field.key, among: Self.fields))
+            validation.report(
+                field.location, id, field.key, "unknown field" + didYouMean(field.key, among: Self.fields))
         }
         validation.checkDuplicateKeys(fields, stageID: id, prefix: "")
         if let inputs = fields.first(where: { $0.key == "inputs" }) {
@@ -213,13 +222,15 @@ enum StageDefinitionValidator: PipelineValidator {
             return
         }
         guard case .string(let stageName) = uses.value else {
-            validation.report(uses.location, id, "uses", "must be a string naming a stage, got \(uses.value.typeDescription)")
+            validation.report(
+                uses.location, id, "uses", "must be a string naming a stage, got \(uses.value.typeDescription)")
             return
         }
         guard let descriptor = validation.registry[stageName] else {
             let hint = didYouMean(stageName, among: validation.registry.names)
             validation.report(
-                uses.location, id, "uses", "unknown stage `\(stageName)`" + (hint.isEmpty ? "; `h5pipe stages` lists them" : hint))
+                uses.location, id, "uses",
+                "unknown stage `\(stageName)`" + (hint.isEmpty ? "; `h5pipe stages` lists them" : hint))
             return
         }
         validation.descriptors[id] = descriptor
@@ -273,7 +284,8 @@ enum WiringValidator: PipelineValidator {
                 }
                 guard known.contains(upstream) else {
                     let hint = didYouMean(upstream, among: validation.ids)
-                    validation.report(port.location, id, "inputs.\(port.key)", "no stage `\(upstream)` in this pipeline" + hint)
+                    validation.report(
+                        port.location, id, "inputs.\(port.key)", "no stage `\(upstream)` in this pipeline" + hint)
                     continue
                 }
                 wired[port.key] = upstream
@@ -286,7 +298,8 @@ enum WiringValidator: PipelineValidator {
                 for port in descriptor.configuration.inputs where !ports.contains(where: { $0.key == port.name }) {
                     validation.report(
                         validation.stageLocations[id] ?? nil, id, "inputs",
-                        "missing input port `\(port.name)` (accepts \(port.accepts.map(\.rawValue).joined(separator: " or ")))")
+                        "missing input port `\(port.name)` (accepts \(port.accepts.map(\.rawValue).joined(separator: " or ")))"
+                    )
                 }
             }
         }
@@ -306,7 +319,8 @@ enum WiringValidator: PipelineValidator {
                 ? "`\(descriptor.name)` takes no input"
                 : "`\(descriptor.name)` has " + (portNames.count == 1 ? "port " : "ports ")
                     + portNames.map { "`\($0)`" }.joined(separator: ", ")
-            validation.report(port.location, id, "inputs.\(port.key)", "unknown input port" + (hint.isEmpty ? "; \(listing)" : hint))
+            validation.report(
+                port.location, id, "inputs.\(port.key)", "unknown input port" + (hint.isEmpty ? "; \(listing)" : hint))
             return
         }
         guard let producer = validation.resolved[upstream] else { return }
@@ -329,7 +343,8 @@ enum CycleValidator: PipelineValidator {
         for cycle in graph.cycles() {
             validation.report(
                 validation.stageLocations[cycle[0]] ?? nil, nil, nil,
-                "cycle: " + cycle.map { "`\($0)`" }.joined(separator: " → ") + " (a stage cannot depend on its own output)")
+                "cycle: " + cycle.map { "`\($0)`" }.joined(separator: " → ")
+                    + " (a stage cannot depend on its own output)")
         }
         return true
     }

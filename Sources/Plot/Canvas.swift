@@ -166,7 +166,8 @@ final class Canvas {
     /// Selects the style's font at `size` points.
     func setFont(size: Double, bold: Bool = false) {
         cairo_select_font_face(
-            context, style.fontFamily, CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
+            context, style.fontFamily, CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL
+        )
         cairo_set_font_size(context, size)
     }
 

@@ -43,7 +43,8 @@ public enum Charts {
     ///   - options: looks.
     /// - Throws: ``PlotError`` when the counts of `x`, `y` and `labels` differ.
     public static func labelledScatter(
-        x: [Double], y: [Double], labels: [Int]?, classNames: [String]? = nil, options: ScatterOptions = ScatterOptions()
+        x: [Double], y: [Double], labels: [Int]?, classNames: [String]? = nil,
+        options: ScatterOptions = ScatterOptions()
     ) throws -> Figure {
         guard x.count == y.count else {
             throw PlotError("the scatter has \(x.count) x values but \(y.count) y values")
@@ -51,7 +52,9 @@ public enum Charts {
         var axes = Axes(title: nil, margin: 0.04)
         guard let labels else {
             let color = options.colormap.color(at: 0)
-            axes.marks = [.scatter(Scatter(x: x, y: y, colors: .uniform(color), sizes: [options.pointSize], alpha: options.alpha))]
+            axes.marks = [
+                .scatter(Scatter(x: x, y: y, colors: .uniform(color), sizes: [options.pointSize], alpha: options.alpha))
+            ]
             return figure(axes, options)
         }
         guard labels.count == x.count else {
@@ -62,9 +65,10 @@ public enum Charts {
         let slot = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
         let indices = labels.map { slot[$0, default: 0] }
         axes.marks = [
-            .scatter(Scatter(
-                x: x, y: y, colors: .indexed(palette: palette, indices: indices), sizes: [options.pointSize],
-                alpha: options.alpha))
+            .scatter(
+                Scatter(
+                    x: x, y: y, colors: .indexed(palette: palette, indices: indices), sizes: [options.pointSize],
+                    alpha: options.alpha))
         ]
         if options.labelClusters {
             var sums = [(x: Double, y: Double, count: Int)](repeating: (0, 0, 0), count: classes.count)
@@ -75,9 +79,12 @@ public enum Charts {
             }
             for (classIndex, sum) in sums.enumerated() where sum.count > 0 {
                 let count = Double(sum.count)
-                axes.marks.append(.text(TextBox(
-                    "\(classes[classIndex])", x: sum.x / count, y: sum.y / count, fontSize: options.clusterLabelSize,
-                    padding: options.clusterLabelSize * 0.4)))
+                axes.marks.append(
+                    .text(
+                        TextBox(
+                            "\(classes[classIndex])", x: sum.x / count, y: sum.y / count,
+                            fontSize: options.clusterLabelSize,
+                            padding: options.clusterLabelSize * 0.4)))
             }
         }
         let entries = classes.enumerated().map { slot, value -> LegendEntry in
@@ -118,16 +125,20 @@ public enum Charts {
         let lineWidth = 2.0
         if !train.isEmpty {
             let dash = Line.dashed(width: lineWidth)
-            axes.marks.append(.line(Line(
-                x: train.indices.map { Double($0 + 1) }, y: train, color: .black, width: lineWidth, dash: dash,
-                markerSize: train.count <= 40 ? 5 : 0)))
+            axes.marks.append(
+                .line(
+                    Line(
+                        x: train.indices.map { Double($0 + 1) }, y: train, color: .black, width: lineWidth, dash: dash,
+                        markerSize: train.count <= 40 ? 5 : 0)))
             entries.append(LegendEntry("train", symbol: .line(.black, width: lineWidth, dash: dash)))
         }
         if !test.isEmpty {
             let blue = Colormap.tab10.entries[0]
-            axes.marks.append(.line(Line(
-                x: test.indices.map { Double($0 + 1) }, y: test, color: blue, width: lineWidth,
-                markerSize: test.count <= 40 ? 5 : 0)))
+            axes.marks.append(
+                .line(
+                    Line(
+                        x: test.indices.map { Double($0 + 1) }, y: test, color: blue, width: lineWidth,
+                        markerSize: test.count <= 40 ? 5 : 0)))
             entries.append(LegendEntry("test", symbol: .line(blue, width: lineWidth, dash: [])))
         }
         if !entries.isEmpty { axes.legend = Legend(entries: entries, placement: .best) }
@@ -151,7 +162,8 @@ public enum Charts {
         width: Double = 1000, height: Double = 520
     ) throws -> Figure {
         guard originals.count == reconstructions.count else {
-            throw PlotError("\(originals.count) originals but \(reconstructions.count) reconstructions; give one per original")
+            throw PlotError(
+                "\(originals.count) originals but \(reconstructions.count) reconstructions; give one per original")
         }
         let columns = columns > 0 ? columns : max(1, Int(Double(originals.count).squareRoot().rounded(.up)))
         return Figure(

@@ -21,7 +21,8 @@ enum PNGEncoder {
         }
         let stride = Int(cairo_image_surface_get_stride(surface)) / 4
         let pixels = UnsafeMutableRawPointer(data).assumingMemoryBound(to: UInt32.self)
-        let hasAlpha = cairo_image_surface_get_format(surface) == CAIRO_FORMAT_ARGB32
+        let hasAlpha =
+            cairo_image_surface_get_format(surface) == CAIRO_FORMAT_ARGB32
             && !isOpaque(pixels, width: width, height: height, stride: stride)
         let channels = hasAlpha ? 4 : 3
         let rowBytes = 1 + width * channels
@@ -91,6 +92,8 @@ enum PNGEncoder {
 
 extension Data {
     fileprivate mutating func appendBigEndian(_ value: UInt32) {
-        append(contentsOf: [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)])
+        append(contentsOf: [
+            UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff),
+        ])
     }
 }

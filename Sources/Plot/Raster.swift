@@ -52,16 +52,19 @@ public struct Raster: Sendable, Equatable {
         }
         let reader = Reader(pngData)
         let surface = withExtendedLifetime(reader) {
-            cairo_image_surface_create_from_png_stream({ closure, buffer, length in
-                guard let closure, let buffer else { return CAIRO_STATUS_READ_ERROR }
-                let reader = Unmanaged<Reader>.fromOpaque(closure).takeUnretainedValue()
-                let count = Int(length)
-                guard reader.position + count <= reader.data.count else { return CAIRO_STATUS_READ_ERROR }
-                reader.data.copyBytes(
-                    to: buffer, from: reader.data.startIndex + reader.position..<reader.data.startIndex + reader.position + count)
-                reader.position += count
-                return CAIRO_STATUS_SUCCESS
-            }, Unmanaged.passUnretained(reader).toOpaque())
+            cairo_image_surface_create_from_png_stream(
+                { closure, buffer, length in
+                    guard let closure, let buffer else { return CAIRO_STATUS_READ_ERROR }
+                    let reader = Unmanaged<Reader>.fromOpaque(closure).takeUnretainedValue()
+                    let count = Int(length)
+                    guard reader.position + count <= reader.data.count else { return CAIRO_STATUS_READ_ERROR }
+                    reader.data.copyBytes(
+                        to: buffer,
+                        from: reader.data.startIndex + reader.position..<reader.data.startIndex + reader.position
+                            + count)
+                    reader.position += count
+                    return CAIRO_STATUS_SUCCESS
+                }, Unmanaged.passUnretained(reader).toOpaque())
         }
         defer { cairo_surface_destroy(surface) }
         guard let surface, cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {

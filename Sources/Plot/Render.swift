@@ -210,11 +210,13 @@ struct AxesRenderer {
             switch mark {
             case .scatter(let scatter):
                 guard scatter.x.count == scatter.y.count else {
-                    throw PlotError("scatter \(index + 1) has \(scatter.x.count) x values but \(scatter.y.count) y values")
+                    throw PlotError(
+                        "scatter \(index + 1) has \(scatter.x.count) x values but \(scatter.y.count) y values")
                 }
                 guard scatter.sizes.count == 1 || scatter.sizes.count == scatter.x.count else {
                     throw PlotError(
-                        "scatter \(index + 1) has \(scatter.sizes.count) sizes for \(scatter.x.count) points; give 1 or one per point")
+                        "scatter \(index + 1) has \(scatter.sizes.count) sizes for \(scatter.x.count) points; give 1 or one per point"
+                    )
                 }
             case .line(let line):
                 guard line.x.count == line.y.count else {
@@ -363,7 +365,8 @@ struct AxesRenderer {
     private func drawLabels(plot: Rect, rect: Rect) {
         if let title = axes.title, !title.isEmpty {
             canvas.setFont(size: style.titleSize)
-            canvas.drawText(title, x: plot.x + plot.width / 2, y: plot.y - style.padding, horizontal: .center, vertical: .bottom)
+            canvas.drawText(
+                title, x: plot.x + plot.width / 2, y: plot.y - style.padding, horizontal: .center, vertical: .bottom)
         }
         if let label = axes.xLabel, !label.isEmpty {
             canvas.setFont(size: style.labelSize)

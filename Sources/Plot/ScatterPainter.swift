@@ -101,7 +101,9 @@ struct ScatterPainter {
         let uniformDiameter = scatter.sizes.count == 1 ? scatter.sizes[0] * scale : nil
         if let uniformDiameter, !(uniformDiameter > 0) { return }
         // With one size for all points, one sprite sheet per colour is fetched by index, not by hash.
-        let sheets = uniformDiameter.map { diameter in palette.indices.map { cache.sheet(colorIndex: $0, diameter: diameter) } }
+        let sheets = uniformDiameter.map { diameter in
+            palette.indices.map { cache.sheet(colorIndex: $0, diameter: diameter) }
+        }
         let xs = scatter.x, ys = scatter.y
         for index in xs.indices {
             let (x, y) = (xs[index], ys[index])

@@ -76,7 +76,8 @@ public struct Ticks: Sendable, Equatable {
             }
         }
         return values.map { value in
-            let text = useScientific
+            let text =
+                useScientific
                 ? String(format: "%.3g", value)
                 : String(format: "%.\(decimals)f", value == 0 ? 0 : value)
             return text.hasPrefix("-") ? "\u{2212}" + text.dropFirst() : text

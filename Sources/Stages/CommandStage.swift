@@ -37,18 +37,28 @@ public struct CommandStage: Stage {
         public func validate() -> [ParameterProblem] {
             var problems: [ParameterProblem] = []
             if run.isEmpty || run[0].isEmpty {
-                problems.append(ParameterProblem(
-                    field: "run",
-                    message: #"must list the program and its arguments, e.g. ["python3", "step.py", "{inputs.features}", "{output}"]"#))
+                problems.append(
+                    ParameterProblem(
+                        field: "run",
+                        message:
+                            #"must list the program and its arguments, e.g. ["python3", "step.py", "{inputs.features}", "{output}"]"#
+                    ))
             }
-            for (field, word) in run.map({ ("run", $0) }) + env.sorted(by: { $0.key < $1.key }).map({ ("env.\($0.key)", $0.value) }) {
+            for (field, word) in run.map({ ("run", $0) })
+                + env.sorted(by: { $0.key < $1.key }).map({ ("env.\($0.key)", $0.value) })
+            {
                 for name in CommandStage.placeholders(in: word) where !CommandStage.isKnownPlaceholder(name) {
-                    problems.append(ParameterProblem(
-                        field: field,
-                        message: "unknown placeholder `{\(name)}`; use {output}, {inputs.<port>}, {scratch} or {threads}"))
+                    problems.append(
+                        ParameterProblem(
+                            field: field,
+                            message:
+                                "unknown placeholder `{\(name)}`; use {output}, {inputs.<port>}, {scratch} or {threads}"
+                        ))
                 }
             }
-            if kind.isEmpty { problems.append(ParameterProblem(field: "kind", message: "must not be empty (use \"any\")")) }
+            if kind.isEmpty {
+                problems.append(ParameterProblem(field: "kind", message: "must not be empty (use \"any\")"))
+            }
             return problems
         }
     }
@@ -73,7 +83,8 @@ public struct CommandStage: Stage {
         try parameters.files.map { path in
             let url = environment.resolve(path)
             guard FileManager.default.fileExists(atPath: url.path) else {
-                throw StageError("`files` lists \(path), which does not exist (relative to \(environment.workingDirectory.path))")
+                throw StageError(
+                    "`files` lists \(path), which does not exist (relative to \(environment.workingDirectory.path))")
             }
             return url
         }
@@ -119,7 +130,9 @@ public struct CommandStage: Stage {
         let shown = "`\(parameters.run.joined(separator: " "))`"
         func failure(_ what: String) -> StageError {
             let tail = stderrReader.lastLines
-            let detail = tail.isEmpty ? " (no output on stderr)" : "; end of its stderr:\n" + tail.map { "    \($0)" }.joined(separator: "\n")
+            let detail =
+                tail.isEmpty
+                ? " (no output on stderr)" : "; end of its stderr:\n" + tail.map { "    \($0)" }.joined(separator: "\n")
             return StageError("command \(shown) \(what)\(detail)")
         }
         if process.terminationReason == .uncaughtSignal {
@@ -164,7 +177,9 @@ public struct CommandStage: Stage {
                 let port = String(name.dropFirst("inputs.".count))
                 guard let url = context.inputs[port] else {
                     let wired = context.inputs.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")
-                    throw StageError("`run` uses {inputs.\(port)}, but no input port `\(port)` is wired" + (wired.isEmpty ? " (the stage has no inputs)" : " (wired: \(wired))"))
+                    throw StageError(
+                        "`run` uses {inputs.\(port)}, but no input port `\(port)` is wired"
+                            + (wired.isEmpty ? " (the stage has no inputs)" : " (wired: \(wired))"))
                 }
                 value = url.path
             }
@@ -197,7 +212,9 @@ public struct CommandStage: Stage {
         let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
         var offset: UInt64 = 0
         while true {
-            guard (try? handle.seek(toOffset: offset)) != nil, let bytes = try? handle.read(upToCount: 8), bytes.count == 8 else {
+            guard (try? handle.seek(toOffset: offset)) != nil, let bytes = try? handle.read(upToCount: 8),
+                bytes.count == 8
+            else {
                 return false
             }
             if Array(bytes) == signature { return true }

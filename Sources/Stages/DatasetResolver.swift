@@ -51,7 +51,9 @@ public struct KnownIDXDataset: Sendable {
     /// Fashion-MNIST (Zalando Research): Debian's `dataset-fashion-mnist` installs it.
     public static let fashionMNIST = KnownIDXDataset(
         name: "fashion-mnist",
-        classNames: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+        classNames: [
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        ],
         installHint: "install Debian's package (apt-get install dataset-fashion-mnist)")
 
     /// Every dataset the `dataset` param accepts.
@@ -105,7 +107,8 @@ public struct IDXDatasetFiles: Equatable, Sendable {
             if let found { files[role] = found } else { missing.append(role) }
         }
         if missing.isEmpty { return .success(IDXDatasetFiles(directory: directory, files: files)) }
-        return .failure(MissingFiles(roles: missing, folderExists: FileManager.default.fileExists(atPath: directory.path)))
+        return .failure(
+            MissingFiles(roles: missing, folderExists: FileManager.default.fileExists(atPath: directory.path)))
     }
 
     /// Roles missing from a folder.
@@ -223,11 +226,13 @@ public struct DatasetResolver: Sendable {
         }
         var message = "dataset `\(dataset)` not found. Looked in:\n" + looked.joined(separator: "\n")
         if !downloadFailures.isEmpty {
-            message += "\nand the download into \(environment.resolve("data").appendingPathComponent(dataset).path)/ failed:\n"
+            message +=
+                "\nand the download into \(environment.resolve("data").appendingPathComponent(dataset).path)/ failed:\n"
                 + downloadFailures.map { "  " + $0 }.joined(separator: "\n")
         }
         let names = IDXDatasetFile.allCases.map { $0.rawValue + ".gz" }.joined(separator: ", ")
-        message += "\nTo provide the files, put \(names) (or the uncompressed files) in data/\(dataset)/, "
+        message +=
+            "\nTo provide the files, put \(names) (or the uncompressed files) in data/\(dataset)/, "
             + "or in <root>/\(dataset)/ with <root> on H5PIPE_DATA_PATH, or give the stage a `directory` param"
         if let hint = known.installHint { message += ", or \(hint)" }
         throw StageError(message)
@@ -260,7 +265,8 @@ public struct DatasetResolver: Sendable {
             throw DownloadFailure(attempts: ["cannot create \(folder.path): \(error.localizedDescription)"])
         }
         defer {
-            for directory in created where (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.isEmpty == true {
+            for directory in created
+            where (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.isEmpty == true {
                 try? FileManager.default.removeItem(at: directory)
             }
         }
@@ -283,7 +289,8 @@ public struct DatasetResolver: Sendable {
         }
         switch IDXDatasetFiles.find(in: folder) {
         case let .success(files): return files
-        case let .failure(missing): throw DownloadFailure(attempts: attempts + ["\(folder.path): \(missing.description)"])
+        case let .failure(missing):
+            throw DownloadFailure(attempts: attempts + ["\(folder.path): \(missing.description)"])
         }
     }
 
@@ -306,7 +313,8 @@ public struct DatasetResolver: Sendable {
             }
             guard found == expectedSHA256 else {
                 throw StageError(
-                    "SHA-256 of the decompressed download is \(found), expected \(expectedSHA256); the download was deleted")
+                    "SHA-256 of the decompressed download is \(found), expected \(expectedSHA256); the download was deleted"
+                )
             }
         }
         do {
@@ -325,7 +333,8 @@ public struct DatasetResolver: Sendable {
         let fraction = min(1, Double(received) / Double(expected))
         let filled = Int(fraction * 20)
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: 20 - filled)
-        return "\(name) [\(bar)] \(String(format: "%3d", Int(fraction * 100)))%  \(megabytes(received)) of \(megabytes(expected)) MB"
+        return
+            "\(name) [\(bar)] \(String(format: "%3d", Int(fraction * 100)))%  \(megabytes(received)) of \(megabytes(expected)) MB"
     }
 }
 
@@ -402,7 +411,8 @@ final class HTTPDownload: NSObject, URLSessionDataDelegate, @unchecked Sendable 
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
         if failure == nil, let error {
-            failure = (error as? URLError)?.code == .timedOut
+            failure =
+                (error as? URLError)?.code == .timedOut
                 ? "no data for \(Int(timeout)) s: timed out" : error.localizedDescription
         }
         finished.signal()

@@ -54,7 +54,8 @@ public struct EncodeStage: Stage {
         for split in splits.splits {
             guard split.images.shape == network.inputShape else {
                 throw StageError(
-                    "the images in \(imagesURL.path) are \(split.images.shape) but the model in \(modelURL.path) expects \(network.inputShape)")
+                    "the images in \(imagesURL.path) are \(split.images.shape) but the model in \(modelURL.path) expects \(network.inputShape)"
+                )
             }
             pixels += split.images.pixels
             labels += split.labels

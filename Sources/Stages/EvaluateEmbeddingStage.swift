@@ -25,7 +25,9 @@ public struct EvaluateEmbeddingStage: Stage {
             var problems: [ParameterProblem] = []
             if k < 1 { problems.append(ParameterProblem(field: "k", message: "must be at least 1, got \(k)")) }
             if sampleSize <= 3 * k + 1 {
-                problems.append(ParameterProblem(field: "sampleSize", message: "must exceed 3k + 1 = \(3 * k + 1), got \(sampleSize)"))
+                problems.append(
+                    ParameterProblem(
+                        field: "sampleSize", message: "must exceed 3k + 1 = \(3 * k + 1), got \(sampleSize)"))
             }
             if seed < 0 { problems.append(ParameterProblem(field: "seed", message: "must be at least 0, got \(seed)")) }
             return problems
@@ -70,7 +72,8 @@ public struct EvaluateEmbeddingStage: Stage {
             throw StageError("`/labels` in \(labelFile.url.path) has shape \(labelShape); expected [\(count)] integers")
         }
         if let bad = labels.firstIndex(where: { $0 < 0 }) {
-            throw StageError("`/labels` in \(labelFile.url.path) holds \(labels[bad]) at row \(bad); labels must not be negative")
+            throw StageError(
+                "`/labels` in \(labelFile.url.path) holds \(labels[bad]) at row \(bad); labels must not be negative")
         }
         context.progress(0, of: 2, "k-NN accuracy")
         let accuracy = EmbeddingQuality.knnAccuracy(

@@ -11,7 +11,8 @@ extension InputArtifact {
         let info = try datasetInfo(path)
         guard info.elementType != nil, info.shape.count == 2, info.shape[1] >= 1 else {
             throw StageError(
-                "`\(path)` in \(url.path) holds \(info.typeDescription) of shape \(info.shape); expected numbers of shape [N, d]")
+                "`\(path)` in \(url.path) holds \(info.typeDescription) of shape \(info.shape); expected numbers of shape [N, d]"
+            )
         }
         let (values, shape) = try readFloats(path)
         if let bad = values.firstIndex(where: { !$0.isFinite }) {

@@ -42,11 +42,14 @@ public struct IngestIDXStage: Stage {
                 problems.append(
                     ParameterProblem(
                         field: "dataset",
-                        message: "must be one of \(names.joined(separator: ", ")), got `\(dataset)` (or give `directory` for other IDX data)"))
+                        message:
+                            "must be one of \(names.joined(separator: ", ")), got `\(dataset)` (or give `directory` for other IDX data)"
+                    ))
             }
             if dataset == nil && directory == nil {
                 problems.append(
-                    ParameterProblem(field: "dataset", message: "is required unless `directory` names a folder of IDX files"))
+                    ParameterProblem(
+                        field: "dataset", message: "is required unless `directory` names a folder of IDX files"))
             }
             if let limit, limit < 1 {
                 problems.append(ParameterProblem(field: "limit", message: "must be at least 1, got \(limit)"))
@@ -68,18 +71,25 @@ public struct IngestIDXStage: Stage {
     ///
     /// Locating MNIST may download it (see ``DatasetResolver``).
     public static func externalFiles(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
-        try DatasetResolver(environment: environment).resolve(dataset: parameters.dataset, directory: parameters.directory).all
+        try DatasetResolver(environment: environment).resolve(
+            dataset: parameters.dataset, directory: parameters.directory
+        ).all
     }
 
     /// The four source files if they are on this machine; never downloads.
     /// - Throws: ``ExternalFilesUnavailable`` when only the download `run` makes would provide
     ///   them, ``StageError`` when nothing would.
-    public static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws -> [URL] {
+    public static func externalFilesForPlanning(for parameters: Parameters, environment: StageEnvironment) throws
+        -> [URL]
+    {
         let resolver = DatasetResolver(environment: environment)
         do {
-            return try resolver.resolve(dataset: parameters.dataset, directory: parameters.directory, allowDownload: false).all
-        } catch where resolver.canDownload(dataset: parameters.dataset, directory: parameters.directory) {
-            throw ExternalFilesUnavailable("dataset `\(parameters.dataset ?? "")` not found locally: `run` will download it")
+            return try resolver.resolve(
+                dataset: parameters.dataset, directory: parameters.directory, allowDownload: false
+            ).all
+        } catch  where resolver.canDownload(dataset: parameters.dataset, directory: parameters.directory) {
+            throw ExternalFilesUnavailable(
+                "dataset `\(parameters.dataset ?? "")` not found locally: `run` will download it")
         }
     }
 
@@ -156,14 +166,17 @@ private struct SplitIngest {
     /// thread decompresses and hashes, `context.threads - 1` more threads compress (the caller
     /// joins them when they fall behind), and chunks are written in order.
     /// - Throws: ``IDXError`` naming the file for broken input, as `LabelledImages.read` does.
-    init(images: URL, labels: URL, classCount: Int?, limit: Int?, group: String, file: HDF5File,
-         context: StageContext) throws {
+    init(
+        images: URL, labels: URL, classCount: Int?, limit: Int?, group: String, file: HDF5File,
+        context: StageContext
+    ) throws {
         let (imagesHeader, labelValues) = try LabelledImages.readLabels(
             images: images, labels: labels, classCount: classCount, maxItems: limit)
         largestLabel = Int(labelValues.max() ?? 0)
         let count = labelValues.count
         if limit == nil {
-            labelsIDXSHA256 = Self.sha256(header: IDXHeader(elementType: .unsignedByte, shape: [count]), values: labelValues)
+            labelsIDXSHA256 = Self.sha256(
+                header: IDXHeader(elementType: .unsignedByte, shape: [count]), values: labelValues)
         }
         try file.write(
             labelValues, shape: [count], to: "\(group)/labels",
@@ -173,7 +186,8 @@ private struct SplitIngest {
         let rowsPerChunk = max(1, min(count, IngestIDXStage.chunkBytes / (height * width)))
         let writer = try file.createChunkedDataset(
             UInt8.self, at: "\(group)/images", shape: [count, height, width],
-            options: DatasetOptions(chunks: [rowsPerChunk, height, width], compression: IngestIDXStage.compressionLevel),
+            options: DatasetOptions(
+                chunks: [rowsPerChunk, height, width], compression: IngestIDXStage.compressionLevel),
             threads: context.threads, strategy: IngestIDXStage.imageStrategy)
         let headerBytes = imagesHeader.byteCount
         let wantedBytes = count * height * width

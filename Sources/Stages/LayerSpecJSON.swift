@@ -23,7 +23,9 @@ extension LayerSpec: Codable {
         init?(intValue: Int) { nil }
     }
 
-    private static let convolutionKeys = ["type", "inChannels", "outChannels", "kernelSize", "stride", "padding", "bias"]
+    private static let convolutionKeys = [
+        "type", "inChannels", "outChannels", "kernelSize", "stride", "padding", "bias",
+    ]
 
     /// Decodes the JSON form; unknown `type` values and unknown keys are errors that name them.
     public init(from decoder: Decoder) throws {
@@ -44,7 +46,8 @@ extension LayerSpec: Codable {
         if let unknown = container.allKeys.map(\.stringValue).first(where: { !allowed.contains($0) }) {
             throw DecodingError.dataCorruptedError(
                 forKey: Key(unknown), in: container,
-                debugDescription: "unknown key `\(unknown)` for a \(type) layer; allowed: \(allowed.joined(separator: ", "))")
+                debugDescription:
+                    "unknown key `\(unknown)` for a \(type) layer; allowed: \(allowed.joined(separator: ", "))")
         }
         switch type {
         case "conv2d", "convTranspose2d":
@@ -62,7 +65,8 @@ extension LayerSpec: Codable {
                 momentum: try container.decodeIfPresent(Float.self, forKey: Key("momentum")) ?? 0.1,
                 epsilon: try container.decodeIfPresent(Float.self, forKey: Key("epsilon")) ?? 1e-5)
         case "leakyReLU":
-            self = .leakyReLU(negativeSlope: try container.decodeIfPresent(Float.self, forKey: Key("negativeSlope")) ?? 0.01)
+            self = .leakyReLU(
+                negativeSlope: try container.decodeIfPresent(Float.self, forKey: Key("negativeSlope")) ?? 0.01)
         case "relu": self = .relu
         case "sigmoid": self = .sigmoid
         case "tanh": self = .tanh

@@ -30,18 +30,22 @@ enum ModelArtifact {
     /// Why `architecture` cannot be trained as an autoencoder on `input` images, or nil.
     static func architectureProblem(_ architecture: [LayerSpec], input: SampleShape) -> String? {
         if architecture.isEmpty { return "is empty; list at least one layer" }
-        let codes = architecture.indices.filter { if case .code = architecture[$0] { return true } else { return false } }
+        let codes = architecture.indices.filter {
+            if case .code = architecture[$0] { return true } else { return false }
+        }
         if codes.count != 1 {
             return "needs exactly one {\"type\": \"code\"} layer marking the encoder's output, found \(codes.count)"
         }
         do {
             let shapes = try LayerSpec.inferShapes(architecture, input: input)
             if shapes.last != input {
-                return "returns \(shapes.last!) but the images are \(input): the decoder must give back the input's shape"
+                return
+                    "returns \(shapes.last!) but the images are \(input): the decoder must give back the input's shape"
             }
             let weights = convolutionWeightCount(architecture)
             if weights > Double(maximumWeightCount) {
-                return "has \(Int(weights)) convolution weights, more than the \(maximumWeightCount) h5pipe trains; use fewer channels or smaller kernels"
+                return
+                    "has \(Int(weights)) convolution weights, more than the \(maximumWeightCount) h5pipe trains; use fewer channels or smaller kernels"
             }
         } catch {
             return "\(error) (images are \(input))"
@@ -55,7 +59,8 @@ enum ModelArtifact {
         architecture.reduce(0.0) { total, layer in
             switch layer {
             case .conv2d(let spec), .convTranspose2d(let spec):
-                return total + Double(spec.inChannels) * Double(spec.outChannels) * Double(spec.kernelSize * spec.kernelSize)
+                return total + Double(spec.inChannels) * Double(spec.outChannels)
+                    * Double(spec.kernelSize * spec.kernelSize)
             default:
                 return total
             }
@@ -66,7 +71,8 @@ enum ModelArtifact {
     /// machine's memory, or nil: the trainer's buffers for one batch, plus the weights, their
     /// gradient and Adam's two moments, against the physical memory.
     static func memoryProblem(_ architecture: [LayerSpec], input: SampleShape, batchSize: Int) -> String? {
-        guard let buffers = try? Trainer.bufferBytes(architecture: architecture, inputShape: input, batch: batchSize) else {
+        guard let buffers = try? Trainer.bufferBytes(architecture: architecture, inputShape: input, batch: batchSize)
+        else {
             return nil  // shape problems are reported by `architectureProblem`
         }
         // Weights, their gradient and Adam's two moments, 4 bytes each (batch-norm and bias values are few).
@@ -85,11 +91,13 @@ enum ModelArtifact {
         var splits: [Split] = []
         for name in names {
             let images = try file.read(UInt8.self, from: "/\(name)/images")
-            guard images.shape.count == 3 || images.shape.count == 4, images.shape.dropFirst().allSatisfy({ $0 >= 1 }) else {
+            guard images.shape.count == 3 || images.shape.count == 4, images.shape.dropFirst().allSatisfy({ $0 >= 1 })
+            else {
                 throw StageError(
                     "`/\(name)/images` in \(url.path) has shape \(images.shape); expected [N, height, width]")
             }
-            let shape = images.shape.count == 3
+            let shape =
+                images.shape.count == 3
                 ? SampleShape(channels: 1, height: images.shape[1], width: images.shape[2])
                 : SampleShape(channels: images.shape[1], height: images.shape[2], width: images.shape[3])
             let labels = try file.read(UInt8.self, from: "/\(name)/labels").values
@@ -114,7 +122,8 @@ enum ModelArtifact {
         let architecture = String(decoding: try encoder.encode(network.architecture), as: UTF8.self)
         try file.setAttribute("architecture", .string(architecture), at: "/")
         let shape = network.inputShape
-        try file.setAttribute("input_shape", .ints([shape.channels, shape.height, shape.width].map(Int64.init)), at: "/")
+        try file.setAttribute(
+            "input_shape", .ints([shape.channels, shape.height, shape.width].map(Int64.init)), at: "/")
         try file.setAttribute("loss", .string(loss.rawValue), at: "/")
     }
 

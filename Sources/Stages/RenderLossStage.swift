@@ -34,7 +34,9 @@ public struct RenderLossStage: Stage {
     public static let configuration = StageConfiguration(
         name: "render-loss", version: 1,
         summary: "Training and test loss per epoch of a trained model",
-        inputs: [InputPort("model", accepts: [.model], help: "/history/train_loss [epochs], /history/test_loss [epochs]")],
+        inputs: [
+            InputPort("model", accepts: [.model], help: "/history/train_loss [epochs], /history/test_loss [epochs]")
+        ],
         output: .figure)
 
     public init() {}
@@ -51,7 +53,8 @@ public struct RenderLossStage: Stage {
             context.log("\(file.url.path) has no `/history/test_loss`; drawing the training loss alone")
         }
         guard !train.isEmpty || !test.isEmpty else {
-            throw StageError("`/history/train_loss` in \(file.url.path) is empty; connect a model trained for at least one epoch")
+            throw StageError(
+                "`/history/train_loss` in \(file.url.path) is empty; connect a model trained for at least one epoch")
         }
         var yLabel = parameters.yLabel
         if yLabel.isEmpty { yLabel = Self.lossName(in: file).map { "\($0.uppercased()) loss" } ?? "loss" }

@@ -43,9 +43,12 @@ public struct RenderReconstructionsStage: Stage {
 
         /// Reports sizes, formats and ranges a figure cannot be drawn with.
         public func validate() -> [ParameterProblem] {
-            var problems = RenderStageSupport.figureProblems(width: width, height: height, scale: scale, formats: formats)
+            var problems = RenderStageSupport.figureProblems(
+                width: width, height: height, scale: scale, formats: formats)
             if !(1...Self.maximumCount).contains(count) {
-                problems.append(ParameterProblem(field: "count", message: "must be between 1 and \(Self.maximumCount), got \(count)"))
+                problems.append(
+                    ParameterProblem(
+                        field: "count", message: "must be between 1 and \(Self.maximumCount), got \(count)"))
             }
             if !["test", "train"].contains(split) {
                 problems.append(ParameterProblem(field: "split", message: "must be `test` or `train`, got `\(split)`"))
@@ -55,14 +58,19 @@ public struct RenderReconstructionsStage: Stage {
             }
             if let indices {
                 if indices.isEmpty || indices.count > Self.maximumCount {
-                    problems.append(ParameterProblem(
-                        field: "indices", message: "must list 1 to \(Self.maximumCount) images, got \(indices.count)"))
+                    problems.append(
+                        ParameterProblem(
+                            field: "indices",
+                            message: "must list 1 to \(Self.maximumCount) images, got \(indices.count)"))
                 }
                 if let negative = indices.first(where: { $0 < 0 }) {
-                    problems.append(ParameterProblem(field: "indices", message: "must not be negative, got \(negative)"))
+                    problems.append(
+                        ParameterProblem(field: "indices", message: "must not be negative, got \(negative)"))
                 }
             }
-            if columns < 0 { problems.append(ParameterProblem(field: "columns", message: "must be at least 0, got \(columns)")) }
+            if columns < 0 {
+                problems.append(ParameterProblem(field: "columns", message: "must be at least 0, got \(columns)"))
+            }
             return problems
         }
     }
@@ -90,7 +98,9 @@ public struct RenderReconstructionsStage: Stage {
                 "`\(path)` in \(imagesFile.url.path) is \(info.typeDescription) \(info.shape); "
                     + "expected uint8 [N, height, width]")
         }
-        let (available, height, width) = (info.shape[0], info.shape[info.shape.count - 2], info.shape[info.shape.count - 1])
+        let (available, height, width) = (
+            info.shape[0], info.shape[info.shape.count - 2], info.shape[info.shape.count - 1]
+        )
         let chosen = try Self.chooseIndices(parameters, available: available)
         var pixels: [UInt8] = []
         pixels.reserveCapacity(chosen.count * height * width)
@@ -112,7 +122,8 @@ public struct RenderReconstructionsStage: Stage {
             GreyImage(width: width, height: height, values: Array(outputs[$0 * size..<($0 + 1) * size]))
         }
         let figure = try Charts.reconstructions(
-            originals: originals, reconstructions: reconstructions, columns: parameters.columns, title: parameters.title,
+            originals: originals, reconstructions: reconstructions, columns: parameters.columns,
+            title: parameters.title,
             width: parameters.width, height: parameters.height)
         try RenderStageSupport.writeFigure(
             figure, kind: "reconstructions", formats: parameters.formats, scale: parameters.scale, context: context,
@@ -125,7 +136,8 @@ public struct RenderReconstructionsStage: Stage {
         if let indices = parameters.indices {
             if let outside = indices.first(where: { $0 < 0 || $0 >= available }) {
                 throw StageError(
-                    "`indices` has \(outside), but the \(parameters.split) split has \(available) images (0...\(available - 1))")
+                    "`indices` has \(outside), but the \(parameters.split) split has \(available) images (0...\(available - 1))"
+                )
             }
             return indices
         }
@@ -160,7 +172,8 @@ enum AutoencoderForward {
         }
         let images = ByteImages(pixels: pixels, shape: shape)
         guard images.count > 0 else { return [] }
-        let trainer = Trainer(network: network, threads: threads, maxBatch: images.count, lossFunction: .l1, learningRate: 0)
+        let trainer = Trainer(
+            network: network, threads: threads, maxBatch: images.count, lossFunction: .l1, learningRate: 0)
         return trainer.encode(images: images, layerCount: network.architecture.count)
     }
 }

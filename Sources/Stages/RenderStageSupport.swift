@@ -10,22 +10,30 @@ enum RenderStageSupport {
     static func figureProblems(width: Double, height: Double, scale: Double, formats: [String]) -> [ParameterProblem] {
         var problems: [ParameterProblem] = []
         for (field, value) in [("width", width), ("height", height)] where !(value >= 50 && value <= 20000) {
-            problems.append(ParameterProblem(field: field, message: "must be between 50 and 20000 points, got \(value)"))
+            problems.append(
+                ParameterProblem(field: field, message: "must be between 50 and 20000 points, got \(value)"))
         }
         if !(scale >= 0.25 && scale <= 8) {
             problems.append(ParameterProblem(field: "scale", message: "must be between 0.25 and 8, got \(scale)"))
         } else if max(width, height) * scale > 32767 {
-            problems.append(ParameterProblem(
-                field: "scale",
-                message: "gives a \(Int(width * scale))×\(Int(height * scale)) pixel PNG; keep width × scale and height × scale under 32768"))
+            problems.append(
+                ParameterProblem(
+                    field: "scale",
+                    message:
+                        "gives a \(Int(width * scale))×\(Int(height * scale)) pixel PNG; keep width × scale and height × scale under 32768"
+                ))
         }
         let known = OutputFormat.allCases.map(\.rawValue)
         if formats.isEmpty {
-            problems.append(ParameterProblem(field: "formats", message: "must name at least one of \(known.joined(separator: ", "))"))
+            problems.append(
+                ParameterProblem(
+                    field: "formats", message: "must name at least one of \(known.joined(separator: ", "))"))
         }
         for format in formats where OutputFormat(rawValue: format) == nil {
-            problems.append(ParameterProblem(
-                field: "formats", message: "has unknown format `\(format)`; use any of \(known.joined(separator: ", "))"))
+            problems.append(
+                ParameterProblem(
+                    field: "formats",
+                    message: "has unknown format `\(format)`; use any of \(known.joined(separator: ", "))"))
         }
         if Set(formats).count != formats.count {
             problems.append(ParameterProblem(field: "formats", message: "lists a format twice: \(formats)"))

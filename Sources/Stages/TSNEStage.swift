@@ -112,7 +112,8 @@ public struct TSNEStage: Stage {
         let (input, inputURL) = (artifact.file, artifact.url)
         let datasetPath = input.exists("/features") || !input.exists("/embedding") ? "/features" : "/embedding"
         guard input.exists(datasetPath) else {
-            throw StageError("\(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
+            throw StageError(
+                "\(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
         }
         let (features, shape) = try artifact.readMatrix(datasetPath)
         let (count, dimensions) = (shape[0], shape[1])
@@ -127,7 +128,8 @@ public struct TSNEStage: Stage {
             ) { progress in
                 if progress.iteration % 10 == 0 || progress.klDivergence != nil {
                     let kl = progress.klDivergence.map { String(format: " KL %.4f", $0) } ?? ""
-                    context.progress(progress.iteration, of: iterations, "iteration \(progress.iteration)/\(iterations)\(kl)")
+                    context.progress(
+                        progress.iteration, of: iterations, "iteration \(progress.iteration)/\(iterations)\(kl)")
                 }
                 return !context.isCancelled
             }
@@ -150,14 +152,16 @@ public struct TSNEStage: Stage {
             let labelInfo = try input.datasetInfo("/labels")
             guard let labelType = labelInfo.elementType, labelInfo.shape == [count] else {
                 throw StageError(
-                    "`/labels` in \(inputURL.path) has shape \(labelInfo.shape) (\(labelInfo.typeDescription)); expected [\(count)] numbers")
+                    "`/labels` in \(inputURL.path) has shape \(labelInfo.shape) (\(labelInfo.typeDescription)); expected [\(count)] numbers"
+                )
             }
             func copyLabels<T: HDF5Scalar>(_ type: T.Type) throws {
                 try output.write(input.read(type, from: "/labels"), to: "/labels")
             }
             try copyLabels(labelType.scalarType)
         }
-        try output.write(result.klIterations.map(Int64.init), shape: [result.klIterations.count], to: "/history/iteration")
+        try output.write(
+            result.klIterations.map(Int64.init), shape: [result.klIterations.count], to: "/history/iteration")
         try output.write(result.klDivergences, shape: [result.klDivergences.count], to: "/history/kl")
         try output.setAttribute("kl_divergence", .double(result.finalKLDivergence), at: "/")
         try output.setAttribute("method", .string(result.method.rawValue), at: "/")

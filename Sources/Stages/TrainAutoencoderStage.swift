@@ -50,12 +50,15 @@ public struct TrainAutoencoderStage: Stage {
         /// checks again against the actual images).
         public func validate() -> [ParameterProblem] {
             var problems: [ParameterProblem] = []
-            if epochs < 1 { problems.append(ParameterProblem(field: "epochs", message: "must be at least 1, got \(epochs)")) }
+            if epochs < 1 {
+                problems.append(ParameterProblem(field: "epochs", message: "must be at least 1, got \(epochs)"))
+            }
             if batchSize < 1 {
                 problems.append(ParameterProblem(field: "batchSize", message: "must be at least 1, got \(batchSize)"))
             }
             if !(learningRate > 0 && learningRate.isFinite) {
-                problems.append(ParameterProblem(field: "learningRate", message: "must be a positive number, got \(learningRate)"))
+                problems.append(
+                    ParameterProblem(field: "learningRate", message: "must be a positive number, got \(learningRate)"))
             }
             if seed < 0 { problems.append(ParameterProblem(field: "seed", message: "must be at least 0, got \(seed)")) }
             if !(0...1000).contains(restarts) {
@@ -121,7 +124,8 @@ public struct TrainAutoencoderStage: Stage {
             learningRate: Float(parameters.learningRate))
 
         let checkpointURL = context.scratchDirectory.appendingPathComponent("train-autoencoder-checkpoint.json")
-        var state = Self.restore(from: checkpointURL, into: network, trainer: trainer, parameters: parameters, context: context)
+        var state = Self.restore(
+            from: checkpointURL, into: network, trainer: trainer, parameters: parameters, context: context)
         var seed = state.seed ?? parameters.seed
 
         let batches = (train.images.count + batchSize - 1) / batchSize
@@ -137,7 +141,8 @@ public struct TrainAutoencoderStage: Stage {
                     if context.isCancelled { throw StageError.cancelled }
                     context.progress(
                         epoch * batches + done, of: total,
-                        "epoch \(epoch + 1)/\(parameters.epochs) batch \(done)/\(count) loss \(String(format: "%.5f", running))")
+                        "epoch \(epoch + 1)/\(parameters.epochs) batch \(done)/\(count) loss \(String(format: "%.5f", running))"
+                    )
                 }
             } catch let error as NonFiniteLossError {
                 throw StageError("\(error)")
@@ -150,26 +155,33 @@ public struct TrainAutoencoderStage: Stage {
                 if restartsDone < parameters.restarts {
                     seed += 1
                     state = try Self.restart(
-                        network: network, trainer: trainer, seed: seed, restartsDone: restartsDone + 1, parameters: parameters,
+                        network: network, trainer: trainer, seed: seed, restartsDone: restartsDone + 1,
+                        parameters: parameters,
                         threads: context.threads)
                     try saveCheckpoint(state, to: checkpointURL)
-                    context.log("warning: \(problem); starting again from seed \(seed) (restart \(restartsDone + 1) of \(parameters.restarts))")
+                    context.log(
+                        "warning: \(problem); starting again from seed \(seed) (restart \(restartsDone + 1) of \(parameters.restarts))"
+                    )
                     epoch = 0
                     continue
                 }
                 if parameters.stopWhenStuck {
-                    throw StageError("\(problem); run it with another `seed`, or set `restarts` "
-                        + "to let h5pipe try the next seeds itself (or `stopWhenStuck` to false to train on regardless)")
+                    throw StageError(
+                        "\(problem); run it with another `seed`, or set `restarts` "
+                            + "to let h5pipe try the next seeds itself (or `stopWhenStuck` to false to train on regardless)"
+                    )
                 }
                 context.log("warning: \(problem)")
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let testLoss = test.images.count > 0 ? trainer.evaluate(images: test.images, loss: .l1) : .nan
-            state.record(epoch: epoch, trainLoss: loss, testLoss: testLoss, seconds: seconds, network: network, trainer: trainer)
+            state.record(
+                epoch: epoch, trainLoss: loss, testLoss: testLoss, seconds: seconds, network: network, trainer: trainer)
             try saveCheckpoint(state, to: checkpointURL)
-            context.log(String(
-                format: "epoch %d/%d: train loss %.5f, test L1 %.5f, %.2f s", epoch + 1, parameters.epochs, loss,
-                state.testLoss.last!, state.epochSeconds.last!))
+            context.log(
+                String(
+                    format: "epoch %d/%d: train loss %.5f, test L1 %.5f, %.2f s", epoch + 1, parameters.epochs, loss,
+                    state.testLoss.last!, state.epochSeconds.last!))
             epoch += 1
         }
         try Self.writeModel(network, history: state, seed: seed, loss: parameters.loss, to: context.outputURL)
@@ -224,15 +236,18 @@ public struct TrainAutoencoderStage: Stage {
             saved.epochsDone <= parameters.epochs
         else {
             return Checkpoint(
-                epochsDone: 0, parameters: [], statistics: [], optimizer: trainer.optimizer, trainLoss: [], testLoss: [],
+                epochsDone: 0, parameters: [], statistics: [], optimizer: trainer.optimizer, trainLoss: [],
+                testLoss: [],
                 epochSeconds: [], threads: context.threads, seed: parameters.seed, restartsDone: 0)
         }
         network.parameters = saved.parameters
         network.statistics = saved.statistics
         trainer.optimizer = saved.optimizer
-        context.log("resuming after epoch \(saved.epochsDone) from \(url.path)"
-            + (saved.threads == context.threads ? "" : " (trained so far on \(saved.threads) threads)")
-            + ((saved.restartsDone ?? 0) > 0 ? " (seed \(saved.seed ?? parameters.seed) after \(saved.restartsDone!) restarts)" : ""))
+        context.log(
+            "resuming after epoch \(saved.epochsDone) from \(url.path)"
+                + (saved.threads == context.threads ? "" : " (trained so far on \(saved.threads) threads)")
+                + ((saved.restartsDone ?? 0) > 0
+                    ? " (seed \(saved.seed ?? parameters.seed) after \(saved.restartsDone!) restarts)" : ""))
         return saved
     }
 
@@ -241,7 +256,8 @@ public struct TrainAutoencoderStage: Stage {
     static func restart(
         network: Network, trainer: Trainer, seed: Int, restartsDone: Int, parameters: Parameters, threads: Int
     ) throws -> Checkpoint {
-        let fresh = try Network(architecture: parameters.architecture, inputShape: network.inputShape, seed: UInt64(seed))
+        let fresh = try Network(
+            architecture: parameters.architecture, inputShape: network.inputShape, seed: UInt64(seed))
         network.parameters = fresh.parameters
         network.statistics = fresh.statistics
         trainer.optimizer = Adam(parameterCount: network.parameters.count, learningRate: Float(parameters.learningRate))
@@ -279,8 +295,10 @@ public struct TrainAutoencoderStage: Stage {
                 runs.append(layer...layer)
             }
         }
-        let named = runs.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)–\($0.upperBound)" }.joined(separator: ", ")
-        let noun = layers.count == 1 ? "layer \(named) (\(network.architecture[layers[0]].typeName))" : "layers \(named)"
+        let named = runs.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)–\($0.upperBound)" }.joined(
+            separator: ", ")
+        let noun =
+            layers.count == 1 ? "layer \(named) (\(network.architecture[layers[0]].typeName))" : "layers \(named)"
         return "training is stuck at epoch \(epoch + 1) (loss \(String(format: "%.5f", loss))): \(noun) received no "
             + "gradient in any batch of the epoch, so their weights no longer change (usually every unit of a "
             + "ReLU after them outputs 0 for every image: the \"dying ReLU\" collapse)"

@@ -6,9 +6,12 @@ final class SeededGeneratorTests: XCTestCase {
     /// trained network, shuffle and random embedding h5pipe has made.
     func testFirstDrawsMatchTheReferenceAlgorithm() {
         var generator = SeededGenerator(seed: 0)
-        XCTAssertEqual((0..<3).map { _ in generator.next() }, [0x99EC_5F36_CB75_F2B4, 0xBF6E_1F78_4956_452A, 0x1A5F_849D_4933_E6E0])
+        XCTAssertEqual(
+            (0..<3).map { _ in generator.next() },
+            [0x99EC_5F36_CB75_F2B4, 0xBF6E_1F78_4956_452A, 0x1A5F_849D_4933_E6E0])
         var stream = SeededGenerator(seed: 42, stream: 3)
-        XCTAssertEqual((0..<3).map { _ in stream.next() }, [0x3CF8_60AF_930C_C916, 0x1CE8_FD05_1379_4C95, 0x1664_1E29_7589_0F41])
+        XCTAssertEqual(
+            (0..<3).map { _ in stream.next() }, [0x3CF8_60AF_930C_C916, 0x1CE8_FD05_1379_4C95, 0x1664_1E29_7589_0F41])
     }
 
     func testUnitIntervalAndUniformStayInRange() {

@@ -1,5 +1,6 @@
 import TestSupport
 import XCTest
+
 @testable import Embedding
 
 final class AffinitiesTests: XCTestCase {

@@ -1,5 +1,6 @@
 import ComputeSupport
 import Foundation
+
 @testable import Embedding
 
 /// Seeded Gaussian blobs: `clusters` centres spread by `separation`, `perCluster` points each.

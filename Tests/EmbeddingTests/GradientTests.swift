@@ -1,5 +1,6 @@
 import TestSupport
 import XCTest
+
 @testable import Embedding
 
 final class GradientTests: XCTestCase {
@@ -7,7 +8,8 @@ final class GradientTests: XCTestCase {
     private func problem(count: Int, dimensions: Int, seed: UInt64) -> (SparseMatrix, [Float]) {
         let blobs = gaussianBlobs(clusters: 5, perCluster: count / 5, dimensions: 10, separation: 4, seed: seed)
         let p = TSNE.affinities(points: blobs.points, count: count, dimensions: 10, perplexity: 15, threads: 2)
-        let layout = gaussianBlobs(clusters: 7, perCluster: count / 7 + 1, dimensions: dimensions, separation: 12, seed: seed + 1)
+        let layout = gaussianBlobs(
+            clusters: 7, perCluster: count / 7 + 1, dimensions: dimensions, separation: 12, seed: seed + 1)
         return (p, Array(layout.points.prefix(count * dimensions)))
     }
 
@@ -26,10 +28,12 @@ final class GradientTests: XCTestCase {
             var plus = y, minus = y
             plus[index] += step
             minus[index] -= step
-            let numeric = (referenceKL(plus, dimensions: dimensions, affinities: p)
-                - referenceKL(minus, dimensions: dimensions, affinities: p)) / (2 * step)
+            let numeric =
+                (referenceKL(plus, dimensions: dimensions, affinities: p)
+                    - referenceKL(minus, dimensions: dimensions, affinities: p)) / (2 * step)
             // Gradient methods return ∂KL/∂y divided by 4.
-            XCTAssertEqual(4 * Double(gradient[index]), numeric, accuracy: 1e-4 + 1e-3 * abs(numeric), "coordinate \(index)")
+            XCTAssertEqual(
+                4 * Double(gradient[index]), numeric, accuracy: 1e-4 + 1e-3 * abs(numeric), "coordinate \(index)")
         }
     }
 
@@ -73,7 +77,8 @@ final class GradientTests: XCTestCase {
                 embedding: embedding, affinities: p, exaggeration: exaggeration, into: &exact, computeKL: true)!
             for threads in [1, 2] {
                 let kl = FFTGradient(threads: threads).gradient(
-                    embedding: embedding, affinities: p, exaggeration: exaggeration, into: &approximate, computeKL: true)!
+                    embedding: embedding, affinities: p, exaggeration: exaggeration, into: &approximate, computeKL: true
+                )!
                 XCTAssertLessThan(relativeError(approximate, exact), 0.015, "N = \(count), threads = \(threads)")
                 XCTAssertEqual(kl, exactKL, accuracy: 1e-3 * exactKL)
             }
@@ -93,7 +98,8 @@ final class GradientTests: XCTestCase {
         configuration.perplexity = 10
         configuration.iterations = 300
         configuration.earlyExaggerationIterations = 100
-        let converged = try TSNE.embed(points: blobs.points, count: 180, inputDimensions: 10, configuration: configuration)
+        let converged = try TSNE.embed(
+            points: blobs.points, count: 180, inputDimensions: 10, configuration: configuration)
         let extent = converged.embedding.max()! - converged.embedding.min()!
         XCTAssertGreaterThan(extent, 30, "the clusters should lie tens of units apart")
         let p = TSNE.affinities(points: blobs.points, count: 180, dimensions: 10, perplexity: 10, threads: 1)
@@ -129,8 +135,10 @@ final class GradientTests: XCTestCase {
                 for threads in [2, 3, 4] {
                     var gradient = [Float](repeating: 0, count: 400 * dimensions)
                     let kl = make(threads).gradient(
-                        embedding: embedding, affinities: p, exaggeration: exaggeration, into: &gradient, computeKL: true)!
-                    XCTAssertEqual(gradient.map(\.bitPattern), reference.map(\.bitPattern), "\(name), \(threads) threads")
+                        embedding: embedding, affinities: p, exaggeration: exaggeration, into: &gradient,
+                        computeKL: true)!
+                    XCTAssertEqual(
+                        gradient.map(\.bitPattern), reference.map(\.bitPattern), "\(name), \(threads) threads")
                     XCTAssertEqual(kl.bitPattern, referenceKL.bitPattern, "\(name), \(threads) threads")
                 }
             }
@@ -142,8 +150,10 @@ final class GradientTests: XCTestCase {
         let (p, embedding) = problem(count: 300, dimensions: 2, seed: 40)
         let tiny = embedding.map { $0 * 1e-5 }
         var exact = [Float](repeating: 0, count: 600), approximate = exact
-        _ = ExactGradient(dimensions: 2).gradient(embedding: tiny, affinities: p, exaggeration: 12, into: &exact, computeKL: false)
-        _ = FFTGradient(threads: 2).gradient(embedding: tiny, affinities: p, exaggeration: 12, into: &approximate, computeKL: false)
+        _ = ExactGradient(dimensions: 2).gradient(
+            embedding: tiny, affinities: p, exaggeration: 12, into: &exact, computeKL: false)
+        _ = FFTGradient(threads: 2).gradient(
+            embedding: tiny, affinities: p, exaggeration: 12, into: &approximate, computeKL: false)
         XCTAssertTrue(approximate.allSatisfy(\.isFinite))
         XCTAssertLessThan(relativeError(approximate, exact), 0.01)
     }

@@ -1,5 +1,6 @@
 import TestSupport
 import XCTest
+
 @testable import Embedding
 
 final class NearestNeighborsTests: XCTestCase {
@@ -22,7 +23,8 @@ final class NearestNeighborsTests: XCTestCase {
             let expected = Set(distances.prefix(k).map { $0.1 })
             XCTAssertEqual(Set(graph.indices[(i * k)..<((i + 1) * k)].map(Int.init)), expected, "row \(i)")
             for n in 0..<k {
-                XCTAssertEqual(Double(graph.squaredDistances[i * k + n]), distances[n].0, accuracy: 1e-3 * max(1, distances[n].0))
+                XCTAssertEqual(
+                    Double(graph.squaredDistances[i * k + n]), distances[n].0, accuracy: 1e-3 * max(1, distances[n].0))
             }
         }
     }

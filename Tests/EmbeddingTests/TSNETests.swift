@@ -1,6 +1,7 @@
-import TestSupport
 import Foundation
+import TestSupport
 import XCTest
+
 @testable import Embedding
 
 final class TSNETests: XCTestCase {
@@ -25,15 +26,20 @@ final class TSNETests: XCTestCase {
             XCTAssertEqual(accuracy, 1, "\(method)")
             // Each cluster is far tighter than the distance between cluster centres.
             var centres = [[Double]](repeating: [0, 0], count: 3)
-            for i in 0..<180 { for c in 0..<2 { centres[blobs.labels[i]][c] += Double(result.embedding[2 * i + c]) / 60 } }
+            for i in 0..<180 {
+                for c in 0..<2 { centres[blobs.labels[i]][c] += Double(result.embedding[2 * i + c]) / 60 }
+            }
             var spread = 0.0
             for i in 0..<180 {
                 let centre = centres[blobs.labels[i]]
-                spread = max(spread, hypot(Double(result.embedding[2 * i]) - centre[0], Double(result.embedding[2 * i + 1]) - centre[1]))
+                spread = max(
+                    spread,
+                    hypot(Double(result.embedding[2 * i]) - centre[0], Double(result.embedding[2 * i + 1]) - centre[1]))
             }
             for a in 0..<3 {
                 for b in (a + 1)..<3 {
-                    XCTAssertGreaterThan(hypot(centres[a][0] - centres[b][0], centres[a][1] - centres[b][1]), 1.5 * spread, "\(method)")
+                    XCTAssertGreaterThan(
+                        hypot(centres[a][0] - centres[b][0], centres[a][1] - centres[b][1]), 1.5 * spread, "\(method)")
                 }
             }
             XCTAssertEqual(result.klIterations, [50, 100, 150, 200, 250, 300])
@@ -47,7 +53,8 @@ final class TSNETests: XCTestCase {
             for method in [TSNEGradientKind.exact, .barnesHut] {
                 var configuration = quickConfiguration(method)
                 configuration.dimensions = dimensions
-                let result = try TSNE.embed(points: blobs.points, count: 120, inputDimensions: 6, configuration: configuration)
+                let result = try TSNE.embed(
+                    points: blobs.points, count: 120, inputDimensions: 6, configuration: configuration)
                 XCTAssertEqual(result.embedding.count, 120 * dimensions)
                 let accuracy = EmbeddingQuality.knnAccuracy(
                     embedding: result.embedding, count: 120, dimensions: dimensions, labels: blobs.labels)
@@ -65,11 +72,14 @@ final class TSNETests: XCTestCase {
             configuration.initialization = .random
             configuration.seed = 42
             configuration.iterations = 120
-            let first = try TSNE.embed(points: blobs.points, count: 200, inputDimensions: 5, configuration: configuration)
-            let second = try TSNE.embed(points: blobs.points, count: 200, inputDimensions: 5, configuration: configuration)
+            let first = try TSNE.embed(
+                points: blobs.points, count: 200, inputDimensions: 5, configuration: configuration)
+            let second = try TSNE.embed(
+                points: blobs.points, count: 200, inputDimensions: 5, configuration: configuration)
             XCTAssertEqual(first.embedding, second.embedding, "\(method)")
             configuration.seed = 43
-            let other = try TSNE.embed(points: blobs.points, count: 200, inputDimensions: 5, configuration: configuration)
+            let other = try TSNE.embed(
+                points: blobs.points, count: 200, inputDimensions: 5, configuration: configuration)
             XCTAssertNotEqual(first.embedding, other.embedding, "\(method)")
         }
     }
@@ -82,12 +92,16 @@ final class TSNETests: XCTestCase {
         let alone = try TSNE.embed(points: blobs.points, count: 180, inputDimensions: 5, configuration: configuration)
         let results = LockedList<[Float]>()
         DispatchQueue.concurrentPerform(iterations: 6) { _ in
-            if let result = try? TSNE.embed(points: blobs.points, count: 180, inputDimensions: 5, configuration: configuration) {
+            if let result = try? TSNE.embed(
+                points: blobs.points, count: 180, inputDimensions: 5, configuration: configuration)
+            {
                 results.append(result.embedding)
             }
         }
         XCTAssertEqual(results.values.count, 6)
-        for embedding in results.values { XCTAssertEqual(embedding.map(\.bitPattern), alone.embedding.map(\.bitPattern)) }
+        for embedding in results.values {
+            XCTAssertEqual(embedding.map(\.bitPattern), alone.embedding.map(\.bitPattern))
+        }
     }
 
     func testTheThreadCountChangesNoBit() throws {
@@ -96,12 +110,18 @@ final class TSNETests: XCTestCase {
             var configuration = quickConfiguration(method, threads: 1)
             configuration.iterations = 120
             configuration.klInterval = 10
-            let reference = try TSNE.embed(points: blobs.points, count: 120, inputDimensions: 5, configuration: configuration)
+            let reference = try TSNE.embed(
+                points: blobs.points, count: 120, inputDimensions: 5, configuration: configuration)
             for threads in [2, 3] {
                 configuration.threads = threads
-                let other = try TSNE.embed(points: blobs.points, count: 120, inputDimensions: 5, configuration: configuration)
-                XCTAssertEqual(other.embedding.map(\.bitPattern), reference.embedding.map(\.bitPattern), "\(method), \(threads) threads")
-                XCTAssertEqual(other.klDivergences.map(\.bitPattern), reference.klDivergences.map(\.bitPattern), "\(method), \(threads) threads")
+                let other = try TSNE.embed(
+                    points: blobs.points, count: 120, inputDimensions: 5, configuration: configuration)
+                XCTAssertEqual(
+                    other.embedding.map(\.bitPattern), reference.embedding.map(\.bitPattern),
+                    "\(method), \(threads) threads")
+                XCTAssertEqual(
+                    other.klDivergences.map(\.bitPattern), reference.klDivergences.map(\.bitPattern),
+                    "\(method), \(threads) threads")
             }
         }
     }
@@ -120,8 +140,10 @@ final class TSNETests: XCTestCase {
         XCTAssertEqual(sides.count, 1)
         let random = TSNEInitialization.random.embedding(
             points: blobs.points, count: 200, inputDimensions: 4, outputDimensions: 2, seed: 5)
-        XCTAssertEqual(random, TSNEInitialization.random.embedding(
-            points: blobs.points, count: 200, inputDimensions: 4, outputDimensions: 2, seed: 5))
+        XCTAssertEqual(
+            random,
+            TSNEInitialization.random.embedding(
+                points: blobs.points, count: 200, inputDimensions: 4, outputDimensions: 2, seed: 5))
         XCTAssertLessThan(random.map { abs($0) }.max()!, 1e-3)
     }
 
@@ -131,8 +153,9 @@ final class TSNETests: XCTestCase {
             var configuration = TSNEConfiguration()
             change(&configuration)
             do {
-                _ = try TSNE.embed(points: points ?? Array(gaussianValues(count * 3, scale: 1, seed: 1)),
-                                   count: count, inputDimensions: 3, configuration: configuration)
+                _ = try TSNE.embed(
+                    points: points ?? Array(gaussianValues(count * 3, scale: 1, seed: 1)),
+                    count: count, inputDimensions: 3, configuration: configuration)
                 return nil
             } catch {
                 return error as? TSNEError
@@ -147,14 +170,26 @@ final class TSNETests: XCTestCase {
         XCTAssertEqual(error(points: bad) { $0.perplexity = 5 }, .nonFiniteFeature(row: 17, column: 2))
         bad[17 * 3 + 2] = 0
         bad[4 * 3] = -.infinity
-        XCTAssertEqual(error(points: bad) { $0.perplexity = 5 }?.description,
-                       "feature row 4 (column 0) is NaN or infinite; remove or repair that row")
-        XCTAssertEqual(error { $0.perplexity = 5; $0.method = .fft; $0.dimensions = 3 }?.description,
-                       "`method` `fft` embeds in 2 dimensions only; use `barnes-hut` or `exact` for 3")
-        XCTAssertEqual(error { $0.perplexity = 5; $0.learningRate = .fixed(-1) }?.description,
-                       "`learningRate` must be a positive number or \"auto\", got -1.0")
-        XCTAssertEqual(TSNEError.invalidPerplexity(perplexity: 10, count: 30).description,
-                       "perplexity 10.0 is out of range for 30 points: it must be greater than 1 and less than N/3 = 10.00; lower the perplexity or use more points")
+        XCTAssertEqual(
+            error(points: bad) { $0.perplexity = 5 }?.description,
+            "feature row 4 (column 0) is NaN or infinite; remove or repair that row")
+        XCTAssertEqual(
+            error {
+                $0.perplexity = 5
+                $0.method = .fft
+                $0.dimensions = 3
+            }?.description,
+            "`method` `fft` embeds in 2 dimensions only; use `barnes-hut` or `exact` for 3")
+        XCTAssertEqual(
+            error {
+                $0.perplexity = 5
+                $0.learningRate = .fixed(-1)
+            }?.description,
+            "`learningRate` must be a positive number or \"auto\", got -1.0")
+        XCTAssertEqual(
+            TSNEError.invalidPerplexity(perplexity: 10, count: 30).description,
+            "perplexity 10.0 is out of range for 30 points: it must be greater than 1 and less than N/3 = 10.00; lower the perplexity or use more points"
+        )
     }
 
     func testDuplicatePointsEmbedWithoutNaN() throws {

@@ -18,7 +18,8 @@ final class BadInputTests: XCTestCase {
         try H5PipeProcess.requireExecutable()
         folder = try makeTemporaryFolder("h5pipe-bad-input").url
         // No dataset may be found (or downloaded) by accident: every case names its own files.
-        h5pipe = H5PipeProcess(folder: folder, environment: ["H5PIPE_DATA_PATH": folder.appendingPathComponent("none").path])
+        h5pipe = H5PipeProcess(
+            folder: folder, environment: ["H5PIPE_DATA_PATH": folder.appendingPathComponent("none").path])
     }
 
     // MARK: - Helpers
@@ -37,11 +38,14 @@ final class BadInputTests: XCTestCase {
         let result = try h5pipe.run("run", pipeline, "--plain")
         XCTAssertEqual(result.status, status, "exit status; output:\n\(result.output)", file: file, line: line)
         for marker in ["Fatal error", "Program crashed", "*** Signal", "Backtrac"] {
-            XCTAssertFalse(result.output.contains(marker), "crashed (\(marker)):\n\(result.output)", file: file, line: line)
+            XCTAssertFalse(
+                result.output.contains(marker), "crashed (\(marker)):\n\(result.output)", file: file, line: line)
         }
         let errorLines = result.stderr.split(separator: "\n").map(String.init)
         for expected in expectedLines {
-            XCTAssert(errorLines.contains(expected), "missing line:\n\(expected)\nin stderr:\n\(result.stderr)", file: file, line: line)
+            XCTAssert(
+                errorLines.contains(expected), "missing line:\n\(expected)\nin stderr:\n\(result.stderr)", file: file,
+                line: line)
         }
         return result
     }
@@ -69,7 +73,9 @@ final class BadInputTests: XCTestCase {
 
     // MARK: - Malformed IDX files through ingest-idx
 
-    static let standardNames = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    static let standardNames = [
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+    ]
 
     /// A folder `name` holding four valid tiny IDX files (6 train and 4 test images of 5x4
     /// pixels, labels 0-9), then `edit` applied to the raw bytes of each (by standard file name).
@@ -80,7 +86,8 @@ final class BadInputTests: XCTestCase {
         for (fileName, count) in zip(Self.standardNames, [6, 6, 4, 4]) {
             let url = directory.appendingPathComponent(fileName)
             if fileName.contains("images") {
-                try IDXFile.write(IDXArray(shape: [count, 5, 4], values: (0..<count * 20).map { UInt8($0 % 256) }), to: url)
+                try IDXFile.write(
+                    IDXArray(shape: [count, 5, 4], values: (0..<count * 20).map { UInt8($0 % 256) }), to: url)
             } else {
                 try IDXFile.write(IDXArray(shape: [count], values: (0..<count).map { UInt8($0 % 10) }), to: url)
             }
@@ -119,37 +126,78 @@ final class BadInputTests: XCTestCase {
             }
         }
         func setDimension(_ index: Int, _ value: UInt32) -> (inout [UInt8]) -> Void {
-            return { bytes in for offset in 0..<4 { bytes[4 + 4 * index + offset] = UInt8(truncatingIfNeeded: value >> (24 - 8 * offset)) } }
+            return { bytes in
+                for offset in 0..<4 {
+                    bytes[4 + 4 * index + offset] = UInt8(truncatingIfNeeded: value >> (24 - 8 * offset))
+                }
+            }
         }
         let images = "train-images-idx3-ubyte", labels = "train-labels-idx1-ubyte"
         let cases: [(name: String, edit: Edit, file: String, message: String)] = [
-            ("bad-magic", only(images) { $0.replaceSubrange(0..<4, with: Array("PK\u{3}\u{4}".utf8)) }, images,
-             "not an IDX file: the file starts with 50 4B 03 04, but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"),
-            ("unknown-type", only(images) { $0[2] = 0x0A }, images,
-             "unknown IDX element type code 0x0A (known: 0x08 unsigned byte, 0x09 signed byte, 0x0B short, 0x0C int, 0x0D float, 0x0E double)"),
-            ("zero-dimension", only(images, setDimension(1, 0)), images,
-             "dimension 2 of 3 is 0 (shape 6 x 0 x 4); every IDX dimension is at least 1"),
-            ("absurd-dimension", only(images, setDimension(0, 0xFFFF_FFFF)), images,
-             "the header declares 4294967295 x 5 x 4 unsigned byte values, more than 16 GiB; the header is corrupt"),
-            ("truncated", only(images) { $0.removeLast(7) }, images,
-             "truncated: the header declares 6 x 5 x 4 unsigned byte values, which take 136 bytes (16-byte header + 120 data bytes), but the file holds 129 bytes"),
-            ("trailing-bytes", only(labels) { $0 += [1, 2, 3] }, labels,
-             "3 unexpected trailing bytes: the header declares 6 unsigned byte values, which take 14 bytes (8-byte header + 6 data bytes), but the file holds 17 bytes"),
-            ("truncated-gzip-content", only(labels, { $0.removeLast(2) }, gzipped: true), labels + ".gz",
-             "truncated: the header declares 6 unsigned byte values, which take 14 decompressed bytes (8-byte header + 6 data bytes), but the file holds 12 decompressed bytes"),
+            (
+                "bad-magic", only(images) { $0.replaceSubrange(0..<4, with: Array("PK\u{3}\u{4}".utf8)) }, images,
+                "not an IDX file: the file starts with 50 4B 03 04, but an IDX file starts with 00 00, a type code and a rank (MNIST images: 00 00 08 03)"
+            ),
+            (
+                "unknown-type", only(images) { $0[2] = 0x0A }, images,
+                "unknown IDX element type code 0x0A (known: 0x08 unsigned byte, 0x09 signed byte, 0x0B short, 0x0C int, 0x0D float, 0x0E double)"
+            ),
+            (
+                "zero-dimension", only(images, setDimension(1, 0)), images,
+                "dimension 2 of 3 is 0 (shape 6 x 0 x 4); every IDX dimension is at least 1"
+            ),
+            (
+                "absurd-dimension", only(images, setDimension(0, 0xFFFF_FFFF)), images,
+                "the header declares 4294967295 x 5 x 4 unsigned byte values, more than 16 GiB; the header is corrupt"
+            ),
+            (
+                "truncated", only(images) { $0.removeLast(7) }, images,
+                "truncated: the header declares 6 x 5 x 4 unsigned byte values, which take 136 bytes (16-byte header + 120 data bytes), but the file holds 129 bytes"
+            ),
+            (
+                "trailing-bytes", only(labels) { $0 += [1, 2, 3] }, labels,
+                "3 unexpected trailing bytes: the header declares 6 unsigned byte values, which take 14 bytes (8-byte header + 6 data bytes), but the file holds 17 bytes"
+            ),
+            (
+                "truncated-gzip-content", only(labels, { $0.removeLast(2) }, gzipped: true), labels + ".gz",
+                "truncated: the header declares 6 unsigned byte values, which take 14 decompressed bytes (8-byte header + 6 data bytes), but the file holds 12 decompressed bytes"
+            ),
             // 160 bytes of gzip that declare 16 GiB less a little: refused without allocating it.
-            ("gzip-declaring-gigabytes", only(images, { setDimension(1, 65535)(&$0); setDimension(2, 43690)(&$0) }, gzipped: true), images + ".gz",
-             "truncated: the header declares 6 x 65535 x 43690 unsigned byte values, which take 17179344916 decompressed bytes (16-byte header + 17179344900 data bytes), but the file holds 136 decompressed bytes"),
-            ("wrong-element-type", only(images) { $0[2] = 0x0D; $0 += [UInt8](repeating: 0, count: 360) }, images,
-             "holds float values (code 0x0D), expected unsigned byte (code 0x08)"),
-            ("wrong-rank", only(images) { $0[3] = 2; $0.removeSubrange(12..<16); $0.removeLast(100) }, images,
-             "an images file must have 3 dimension(s), found 2 (shape 6 x 5)"),
+            (
+                "gzip-declaring-gigabytes",
+                only(
+                    images,
+                    {
+                        setDimension(1, 65535)(&$0)
+                        setDimension(2, 43690)(&$0)
+                    }, gzipped: true), images + ".gz",
+                "truncated: the header declares 6 x 65535 x 43690 unsigned byte values, which take 17179344916 decompressed bytes (16-byte header + 17179344900 data bytes), but the file holds 136 decompressed bytes"
+            ),
+            (
+                "wrong-element-type",
+                only(images) {
+                    $0[2] = 0x0D
+                    $0 += [UInt8](repeating: 0, count: 360)
+                }, images,
+                "holds float values (code 0x0D), expected unsigned byte (code 0x08)"
+            ),
+            (
+                "wrong-rank",
+                only(images) {
+                    $0[3] = 2
+                    $0.removeSubrange(12..<16)
+                    $0.removeLast(100)
+                }, images,
+                "an images file must have 3 dimension(s), found 2 (shape 6 x 5)"
+            ),
         ]
         for (index, testCase) in cases.enumerated() {
             let directory = try idxFolder(testCase.name, edit: testCase.edit)
             let pipeline = try ingestPipeline("idx\(index)", directory: testCase.name)
             let path = directory.appendingPathComponent(testCase.file).path
-            try runFailing(pipeline, status: 1, expectedLines: ["stage `ingest` (ingest-idx) failed: \(path): \(testCase.message)"])
+            try runFailing(
+                pipeline, status: 1, expectedLines: ["stage `ingest` (ingest-idx) failed: \(path): \(testCase.message)"]
+            )
             XCTAssertEqual(try published("idx\(index)"), [], testCase.name)
             XCTAssertEqual(try outcomes("idx\(index)"), ["ingest": "failed"], testCase.name)
         }
@@ -214,7 +262,8 @@ final class BadInputTests: XCTestCase {
             bytes = IDXHeader(elementType: .unsignedByte, shape: [4, 6, 6]).encoded + [UInt8](repeating: 7, count: 144)
             return nil
         }
-        let architecture = #"[{"type": "conv2d", "inChannels": 1, "outChannels": 2, "kernelSize": 1}, {"type": "code"}, "#
+        let architecture =
+            #"[{"type": "conv2d", "inChannels": 1, "outChannels": 2, "kernelSize": 1}, {"type": "code"}, "#
             + #"{"type": "convTranspose2d", "inChannels": 2, "outChannels": 1, "kernelSize": 1}]"#
         try write(
             #"{"name": "two-sizes", "stages": {"ingest": {"uses": "ingest-idx", "params": {"directory": "two-sizes"}}, "#
@@ -272,10 +321,14 @@ final class BadInputTests: XCTestCase {
 
     /// Writes `text` as `bad.json` and checks that `run` refuses it with exactly `expectedLines`
     /// on standard error, exit status 2, before creating anything.
-    func validationFails(_ text: String, expectedLines: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    func validationFails(_ text: String, expectedLines: [String], file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
         try write(text, to: "bad.json")
         let result = try runFailing("bad.json", status: 2, expectedLines: expectedLines, file: file, line: line)
-        XCTAssertEqual(result.stderr.split(separator: "\n").map(String.init), expectedLines, "every problem, nothing else", file: file, line: line)
+        XCTAssertEqual(
+            result.stderr.split(separator: "\n").map(String.init), expectedLines, "every problem, nothing else",
+            file: file, line: line)
         XCTAssertFalse(
             FileManager.default.fileExists(atPath: folder.appendingPathComponent("artifacts/bad").path),
             "a pipeline that does not validate must not touch its artifacts folder", file: file, line: line)
@@ -284,7 +337,8 @@ final class BadInputTests: XCTestCase {
         for verb in ["status", "graph"] {
             let other = try h5pipe.run(verb, "bad.json")
             XCTAssertEqual(other.status, 2, "\(verb): \(other.output)", file: file, line: line)
-            XCTAssertEqual(other.stderr.split(separator: "\n").map(String.init), expectedLines, verb, file: file, line: line)
+            XCTAssertEqual(
+                other.stderr.split(separator: "\n").map(String.init), expectedLines, verb, file: file, line: line)
         }
     }
 
@@ -308,7 +362,11 @@ final class BadInputTests: XCTestCase {
     }
 
     func testUnreadableOrMisshapenPipelineFilesAreRefused() throws {
-        try validationFails("[1, 2]", expectedLines: ["bad.json:1:1: the pipeline must be a JSON object with `name`, `version` and `stages`, got an array"])
+        try validationFails(
+            "[1, 2]",
+            expectedLines: [
+                "bad.json:1:1: the pipeline must be a JSON object with `name`, `version` and `stages`, got an array"
+            ])
         try validationFails(
             #"{"name": "../x", "version": 2, "stages": {}, "stage": 1}"#,
             expectedLines: [
@@ -324,9 +382,15 @@ final class BadInputTests: XCTestCase {
             ])
         for (name, expected) in [
             ("missing.json", "missing.json: cannot read the pipeline file (no such file)"),
-            ("folder.json", "folder.json: cannot read the pipeline file (it is a folder; name the pipeline's JSON file)"),
+            (
+                "folder.json",
+                "folder.json: cannot read the pipeline file (it is a folder; name the pipeline's JSON file)"
+            ),
         ] {
-            if name == "folder.json" { try FileManager.default.createDirectory(at: folder.appendingPathComponent(name), withIntermediateDirectories: true) }
+            if name == "folder.json" {
+                try FileManager.default.createDirectory(
+                    at: folder.appendingPathComponent(name), withIntermediateDirectories: true)
+            }
             let result = try runFailing(name, status: 2, expectedLines: [expected])
             XCTAssertEqual(result.stderr, expected + "\n")
         }
@@ -484,7 +548,8 @@ final class BadInputTests: XCTestCase {
         func list(_ words: [String]) -> String { "[" + words.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
         // The files join the cache key: without them, every such stage would share one cached result.
         let run = list(["h5import"] + arguments + ["-o", "{output}"])
-        return #""\#(id)": {"uses": "command", "params": {"run": \#(run), "files": \#(list(files)), "kind": "\#(kind)"}}"#
+        return
+            #""\#(id)": {"uses": "command", "params": {"run": \#(run), "files": \#(list(files)), "kind": "\#(kind)"}}"#
     }
 
     /// Runs pipeline `name` made of `stages` (JSON members), expecting stage `failing` to fail
@@ -500,56 +565,81 @@ final class BadInputTests: XCTestCase {
         XCTAssertNotNil(failure, "no line starting with \(prefix) in:\n\(result.stderr)", file: file, line: line)
         // The engine names the stage once; the stage's own message does not name it again.
         XCTAssertEqual(
-            failure?.components(separatedBy: "stage `\(failing)`").count, 2, "the stage is named more than once: \(failure ?? "")",
+            failure?.components(separatedBy: "stage `\(failing)`").count, 2,
+            "the stage is named more than once: \(failure ?? "")",
             file: file, line: line)
         XCTAssertEqual(
             failure?.dropFirst(prefix.count).contains("stage `"), false, "the reason names a stage: \(failure ?? "")",
             file: file, line: line)
         for fragment in fragments {
-            XCTAssert(failure?.contains(fragment) == true, "missing \(fragment) in:\n\(failure ?? result.stderr)", file: file, line: line)
+            XCTAssert(
+                failure?.contains(fragment) == true, "missing \(fragment) in:\n\(failure ?? result.stderr)", file: file,
+                line: line)
         }
         XCTAssertEqual(try outcomes(name)[failing], "failed", file: file, line: line)
         let allowed = Set(succeeding.map { "\($0).h5" })
         XCTAssertEqual(
-            try published(name, file: file, line: line), allowed, "only the upstream artifacts are published", file: file, line: line)
+            try published(name, file: file, line: line), allowed, "only the upstream artifacts are published",
+            file: file, line: line)
     }
 
     func testForeignEmbeddingWithoutTheDatasetOrOfTheWrongShapeFailsRenderScatter() throws {
         let plot = #""plot": {"uses": "render-scatter", "inputs": {"points": "make"}}"#
         try foreignArtifactFails(
-            "no-embedding", stages: [try h5importStage("make", kind: "embedding", [.init(path: "/points", kind: .float32, shape: [4, 2])]), plot],
-            failing: "plot", uses: "render-scatter", fragments: ["make.h5", "has no dataset `/embedding`"], succeeding: ["make"])
+            "no-embedding",
+            stages: [
+                try h5importStage("make", kind: "embedding", [.init(path: "/points", kind: .float32, shape: [4, 2])]),
+                plot,
+            ],
+            failing: "plot", uses: "render-scatter", fragments: ["make.h5", "has no dataset `/embedding`"],
+            succeeding: ["make"])
         try foreignArtifactFails(
-            "flat-embedding", stages: [try h5importStage("make", kind: "embedding", [.init(path: "/embedding", kind: .float32, shape: [8])]), plot],
-            failing: "plot", uses: "render-scatter", fragments: ["`/embedding`", "has shape [8]; expected [N, 2]"], succeeding: ["make"])
+            "flat-embedding",
+            stages: [
+                try h5importStage("make", kind: "embedding", [.init(path: "/embedding", kind: .float32, shape: [8])]),
+                plot,
+            ],
+            failing: "plot", uses: "render-scatter", fragments: ["`/embedding`", "has shape [8]; expected [N, 2]"],
+            succeeding: ["make"])
         try foreignArtifactFails(
             "short-labels",
             stages: [
                 try h5importStage(
                     "make", kind: "embedding",
-                    [.init(path: "/embedding", kind: .float32, shape: [4, 2]), .init(path: "/labels", kind: .uint8, shape: [3])]),
+                    [
+                        .init(path: "/embedding", kind: .float32, shape: [4, 2]),
+                        .init(path: "/labels", kind: .uint8, shape: [3]),
+                    ]),
                 plot,
             ],
-            failing: "plot", uses: "render-scatter", fragments: ["`/labels`", "has 3 values for 4 points"], succeeding: ["make"])
+            failing: "plot", uses: "render-scatter", fragments: ["`/labels`", "has 3 values for 4 points"],
+            succeeding: ["make"])
         try foreignArtifactFails(
             "nan-embedding",
             stages: [
                 try h5importStage(
-                    "make", kind: "embedding", [.init(path: "/embedding", kind: .float32, shape: [3, 2], values: ["1", "2", "3", "nan", "5", "6"])]),
+                    "make", kind: "embedding",
+                    [
+                        .init(
+                            path: "/embedding", kind: .float32, shape: [3, 2], values: ["1", "2", "3", "nan", "5", "6"])
+                    ]),
                 plot,
             ],
             failing: "plot", uses: "render-scatter",
-            fragments: ["`/embedding`", "holds nan at row 1, column 1; every coordinate must be a finite number"], succeeding: ["make"])
+            fragments: ["`/embedding`", "holds nan at row 1, column 1; every coordinate must be a finite number"],
+            succeeding: ["make"])
     }
 
     func testForeignFeaturesWithoutTheDatasetOrOfTheWrongShapeOrValuesFailTSNE() throws {
         let tsne = #""tsne": {"uses": "tsne", "inputs": {"features": "make"}, "params": {"perplexity": 5}}"#
         func fails(_ name: String, _ datasets: [ForeignDataset], tsne: String = tsne, _ fragments: [String]) throws {
             try foreignArtifactFails(
-                name, stages: [try h5importStage("make", kind: "features", datasets), tsne], failing: "tsne", uses: "tsne",
+                name, stages: [try h5importStage("make", kind: "features", datasets), tsne], failing: "tsne",
+                uses: "tsne",
                 fragments: ["stage `tsne`", "make.h5"] + fragments, succeeding: ["make"])
         }
-        try fails("no-features", [.init(path: "/points", kind: .float32, shape: [40, 3])], ["has no `/features` dataset"])
+        try fails(
+            "no-features", [.init(path: "/points", kind: .float32, shape: [40, 3])], ["has no `/features` dataset"])
         try fails(
             "flat-features", [.init(path: "/features", kind: .float32, shape: [120])],
             ["`/features`", "of shape [120]; expected numbers of shape [N, d]"])
@@ -560,7 +650,10 @@ final class BadInputTests: XCTestCase {
             ["`/features`", "row 1 (column 2) is NaN or infinite; remove or repair that row"])
         try fails(
             "short-labels",
-            [.init(path: "/features", kind: .float32, shape: [40, 3]), .init(path: "/labels", kind: .uint8, shape: [39])],
+            [
+                .init(path: "/features", kind: .float32, shape: [40, 3]),
+                .init(path: "/labels", kind: .uint8, shape: [39]),
+            ],
             ["`/labels`", "has shape [39]", "expected [40] numbers"])
         try fails(
             "too-few-points", [.init(path: "/features", kind: .int32, shape: [6, 3])],
@@ -570,10 +663,12 @@ final class BadInputTests: XCTestCase {
     func testForeignModelOrImagesFailEncode() throws {
         // A real model, trained on tiny images, so that `encode` gets as far as the images.
         _ = try idxFolder("tiny")
-        let architecture = #"[{"type": "conv2d", "inChannels": 1, "outChannels": 2, "kernelSize": 1}, {"type": "code"}, "#
+        let architecture =
+            #"[{"type": "conv2d", "inChannels": 1, "outChannels": 2, "kernelSize": 1}, {"type": "code"}, "#
             + #"{"type": "convTranspose2d", "inChannels": 2, "outChannels": 1, "kernelSize": 1}]"#
         let ingest = #""ingest": {"uses": "ingest-idx", "params": {"directory": "tiny"}}"#
-        let train = #""train": {"uses": "train-autoencoder", "inputs": {"images": "ingest"}, "params": {"epochs": 1, "batchSize": 2, "architecture": \#(architecture)}}"#
+        let train =
+            #""train": {"uses": "train-autoencoder", "inputs": {"images": "ingest"}, "params": {"epochs": 1, "batchSize": 2, "architecture": \#(architecture)}}"#
         let encode = #""encode": {"uses": "encode", "inputs": {"model": "train", "images": "make"}}"#
         let upstream = ["ingest", "train", "make"]
 
@@ -583,16 +678,23 @@ final class BadInputTests: XCTestCase {
                 ingest, train, encode,
                 try h5importStage(
                     "make", kind: "images",
-                    [.init(path: "/test/images", kind: .float32, shape: [3, 5, 4]), .init(path: "/test/labels", kind: .uint8, shape: [3])]),
+                    [
+                        .init(path: "/test/images", kind: .float32, shape: [3, 5, 4]),
+                        .init(path: "/test/labels", kind: .uint8, shape: [3]),
+                    ]),
             ],
-            failing: "encode", uses: "encode", fragments: ["make.h5", "'/test/images'", "float32", "uint8"], succeeding: upstream)
+            failing: "encode", uses: "encode", fragments: ["make.h5", "'/test/images'", "float32", "uint8"],
+            succeeding: upstream)
         try foreignArtifactFails(
             "no-test-split",
             stages: [
                 ingest, train, encode,
                 try h5importStage(
                     "make", kind: "images",
-                    [.init(path: "/train/images", kind: .uint8, shape: [3, 5, 4]), .init(path: "/train/labels", kind: .uint8, shape: [3])]),
+                    [
+                        .init(path: "/train/images", kind: .uint8, shape: [3, 5, 4]),
+                        .init(path: "/train/labels", kind: .uint8, shape: [3]),
+                    ]),
             ],
             failing: "encode", uses: "encode", fragments: ["make.h5", "'/test/images'"], succeeding: upstream)
         try foreignArtifactFails(
@@ -601,7 +703,10 @@ final class BadInputTests: XCTestCase {
                 ingest, train, encode,
                 try h5importStage(
                     "make", kind: "images",
-                    [.init(path: "/test/images", kind: .uint8, shape: [3, 6, 6]), .init(path: "/test/labels", kind: .uint8, shape: [3])]),
+                    [
+                        .init(path: "/test/images", kind: .uint8, shape: [3, 6, 6]),
+                        .init(path: "/test/labels", kind: .uint8, shape: [3]),
+                    ]),
             ],
             failing: "encode", uses: "encode", fragments: ["stage `encode`", "1x6x6", "1x5x4"], succeeding: upstream)
         try foreignArtifactFails(
@@ -609,9 +714,11 @@ final class BadInputTests: XCTestCase {
             stages: [
                 ingest,
                 #""encode": {"uses": "encode", "inputs": {"model": "make", "images": "ingest"}}"#,
-                try h5importStage("make", kind: "model", [.init(path: "/model/weights", kind: .float32, shape: [2, 2])]),
+                try h5importStage(
+                    "make", kind: "model", [.init(path: "/model/weights", kind: .float32, shape: [2, 2])]),
             ],
-            failing: "encode", uses: "encode", fragments: ["make.h5", "has no `architecture` attribute; is it a train-autoencoder model?"],
+            failing: "encode", uses: "encode",
+            fragments: ["make.h5", "has no `architecture` attribute; is it a train-autoencoder model?"],
             succeeding: ["ingest", "make"])
     }
 
@@ -619,7 +726,9 @@ final class BadInputTests: XCTestCase {
         try write("not HDF5\n", to: "plain.txt")
         try foreignArtifactFails(
             "not-hdf5",
-            stages: [#""make": {"uses": "command", "params": {"run": ["cp", "plain.txt", "{output}"], "kind": "embedding"}}"#],
+            stages: [
+                #""make": {"uses": "command", "params": {"run": ["cp", "plain.txt", "{output}"], "kind": "embedding"}}"#
+            ],
             failing: "make", uses: "command", fragments: ["wrote a file at {output} that is not HDF5"], succeeding: [])
     }
 }

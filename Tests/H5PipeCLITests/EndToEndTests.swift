@@ -65,7 +65,9 @@ final class EndToEndTests: XCTestCase {
             for child in try file.children(of: path) {
                 let childPath = path == "/" ? "/\(child)" : "\(path)/\(child)"
                 if let info = try? file.datasetInfo(childPath) {
-                    if info.elementType == .float32 { result[childPath] = try file.read(Float.self, from: childPath).values }
+                    if info.elementType == .float32 {
+                        result[childPath] = try file.read(Float.self, from: childPath).values
+                    }
                 } else {
                     try walk(childPath)
                 }
@@ -78,7 +80,8 @@ final class EndToEndTests: XCTestCase {
     /// Runs `h5pipe run file` in a second folder without interruption, for comparison.
     func uninterruptedRun(_ file: String) throws -> URL {
         let other = try makeTemporaryFolder("h5pipe-e2e-reference").url
-        try FileManager.default.copyItem(at: folder.appendingPathComponent(file), to: other.appendingPathComponent(file))
+        try FileManager.default.copyItem(
+            at: folder.appendingPathComponent(file), to: other.appendingPathComponent(file))
         let result = try H5PipeProcess(folder: other, environment: h5pipe.environment).run("run", file, "--plain")
         XCTAssertEqual(result.status, 0, result.output)
         return other
@@ -95,7 +98,8 @@ final class EndToEndTests: XCTestCase {
             let path = "artifacts/mnist-quick/\(figure)"
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(path).path), path)
         }
-        XCTAssertTrue(cold.output.contains("artifacts/mnist-quick/scatter.png"), "the run names its figures:\n\(cold.output)")
+        XCTAssertTrue(
+            cold.output.contains("artifacts/mnist-quick/scatter.png"), "the run names its figures:\n\(cold.output)")
 
         let started = Date()
         let cached = try h5pipe.run("run", file, "--plain")
@@ -112,7 +116,8 @@ final class EndToEndTests: XCTestCase {
         try writeQuickPipeline(file) { Self.set(&$0, "tsne", "perplexity", 20) }
         let status = try h5pipe.run("status", file)
         XCTAssertTrue(status.stdout.contains("param `perplexity` changed 30 → 20"), status.output)
-        XCTAssertTrue(status.stdout.contains("input `points` changed") || status.stdout.contains("upstream"), status.output)
+        XCTAssertTrue(
+            status.stdout.contains("input `points` changed") || status.stdout.contains("upstream"), status.output)
 
         let inspect = try h5pipe.run("inspect", "artifacts/mnist-quick/tsne.h5")
         XCTAssertEqual(inspect.status, 0, inspect.output)
@@ -131,18 +136,25 @@ final class EndToEndTests: XCTestCase {
         let reachedEpoch3 = running.waitForStderr(timeout: 120) { $0.contains("epoch 3/8:") }
         running.killHard()
         XCTAssertTrue(reachedEpoch3, "training never reported epoch 3:\n\(running.stderrSoFar)")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: artifact("train").path), "a killed stage publishes nothing")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: artifact("train").path), "a killed stage publishes nothing")
         XCTAssertTrue(FileManager.default.fileExists(atPath: artifact("ingest").path))
 
         let resumed = try h5pipe.run("run", file, "--plain")
         XCTAssertEqual(resumed.status, 0, resumed.output)
         XCTAssertTrue(resumed.output.contains("resuming after epoch"), resumed.output)
-        XCTAssertFalse(resumed.output.contains("epoch 1/8:"), "epochs finished before the kill are not trained again:\n\(resumed.output)")
+        XCTAssertFalse(
+            resumed.output.contains("epoch 1/8:"),
+            "epochs finished before the kill are not trained again:\n\(resumed.output)")
         XCTAssertEqual(try outcomes()["ingest"], "cached")
 
         let reference = try uninterruptedRun(file)
-        XCTAssertEqual(try floatDatasets(artifact("train"), under: "/model"), try floatDatasets(artifact("train", in: reference), under: "/model"))
-        XCTAssertEqual(try floatDatasets(artifact("encode"), under: "/"), try floatDatasets(artifact("encode", in: reference), under: "/"))
+        XCTAssertEqual(
+            try floatDatasets(artifact("train"), under: "/model"),
+            try floatDatasets(artifact("train", in: reference), under: "/model"))
+        XCTAssertEqual(
+            try floatDatasets(artifact("encode"), under: "/"),
+            try floatDatasets(artifact("encode", in: reference), under: "/"))
     }
 
     func testKillDuringTSNEReusesUpstreamAndMatchesAnUninterruptedRun() throws {
@@ -153,7 +165,8 @@ final class EndToEndTests: XCTestCase {
         let inTSNE = running.waitForStderr(timeout: 120) { $0.contains("tsne:") }
         running.killHard()
         XCTAssertTrue(inTSNE, "t-SNE never reported progress:\n\(running.stderrSoFar)")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: artifact("tsne").path), "a killed stage publishes nothing")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: artifact("tsne").path), "a killed stage publishes nothing")
 
         let rerun = try h5pipe.run("run", file, "--plain")
         XCTAssertEqual(rerun.status, 0, rerun.output)
@@ -162,11 +175,14 @@ final class EndToEndTests: XCTestCase {
         // Reused, not recomputed: `restored` when the killed run published them but was killed
         // before it recorded that.
         for upstream in ["ingest", "train", "encode"] {
-            XCTAssertTrue(["cached", "restored"].contains(outcome[upstream]), "\(upstream): \(outcome[upstream] ?? "-")")
+            XCTAssertTrue(
+                ["cached", "restored"].contains(outcome[upstream]), "\(upstream): \(outcome[upstream] ?? "-")")
         }
 
         let reference = try uninterruptedRun(file)
-        XCTAssertEqual(try floatDatasets(artifact("tsne"), under: "/"), try floatDatasets(artifact("tsne", in: reference), under: "/"))
+        XCTAssertEqual(
+            try floatDatasets(artifact("tsne"), under: "/"),
+            try floatDatasets(artifact("tsne", in: reference), under: "/"))
     }
 
     func testFlippedBytesInAnArtifactAreDetectedAndRebuilt() throws {
@@ -199,7 +215,9 @@ final class EndToEndTests: XCTestCase {
         let results = [first.finish(), second.finish()]
         for result in results { XCTAssertEqual(result.status, 0, result.output) }
         let reference = try uninterruptedRun(file)
-        XCTAssertEqual(try floatDatasets(artifact("encode"), under: "/"), try floatDatasets(artifact("encode", in: reference), under: "/"))
+        XCTAssertEqual(
+            try floatDatasets(artifact("encode"), under: "/"),
+            try floatDatasets(artifact("encode", in: reference), under: "/"))
         XCTAssertEqual(Set(try outcomes().values), ["cached"], "the second run finds the first one's results")
     }
 
@@ -237,7 +255,8 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(result.status, 1, result.output)
         XCTAssertTrue(result.stderr.contains("ingest"), result.stderr)
         XCTAssertTrue(result.stderr.lowercased().contains("no space left"), result.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("mnist-quick/ingest.h5").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: artifacts.appendingPathComponent("mnist-quick/ingest.h5").path))
     }
 
     func testReadOnlyArtifactsFolderGivesAClearError() throws {
@@ -245,8 +264,11 @@ final class EndToEndTests: XCTestCase {
         let artifacts = try mountOnArtifacts(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
         let result = try h5pipe.run("run", file, "--plain")
         XCTAssertNotEqual(result.status, 0, result.output)
-        XCTAssertTrue(result.stderr.lowercased().contains("read-only") || result.stderr.lowercased().contains("read only"), result.stderr)
-        XCTAssertTrue(result.stderr.contains(artifacts.lastPathComponent), "the error names the folder:\n\(result.stderr)")
+        XCTAssertTrue(
+            result.stderr.lowercased().contains("read-only") || result.stderr.lowercased().contains("read only"),
+            result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains(artifacts.lastPathComponent), "the error names the folder:\n\(result.stderr)")
         XCTAssertFalse(result.stderr.contains("Fatal error"), result.stderr)
     }
 }

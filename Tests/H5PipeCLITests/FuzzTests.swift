@@ -19,7 +19,8 @@ final class FuzzTests: XCTestCase {
         let original = folder.appendingPathComponent("original.h5")
         let file = try HDF5File.create(original)
         for layer in 0..<12 {
-            try file.write([Float](repeating: Float(layer), count: 24), shape: [2, 3, 2, 2], to: "/model/layer\(layer)/weight")
+            try file.write(
+                [Float](repeating: Float(layer), count: 24), shape: [2, 3, 2, 2], to: "/model/layer\(layer)/weight")
             try file.setAttribute("note", .string("layer \(layer)"), at: "/model/layer\(layer)")
         }
         try file.write((0..<4000).map { Double($0) }, shape: [4000], to: "/history/values")
@@ -38,11 +39,15 @@ final class FuzzTests: XCTestCase {
             try writeNewFile(folder.appendingPathComponent("case.h5"), Data(mutated))
             let result = try h5pipe.run("inspect", "case.h5")
             XCTAssert(
-                result.status == 0 || (result.status == 1 && result.stderr.hasPrefix("Error: ") && result.stderr.contains("case.h5")),
+                result.status == 0
+                    || (result.status == 1 && result.stderr.hasPrefix("Error: ") && result.stderr.contains("case.h5")),
                 "HDF5 case \(caseNumber): status \(result.status)\n\(result.output)")
-            let outcome = result.status == 0 ? "read" : (result.stderr.contains("libhdf5 crashed") ? "libhdf5 crashed" : "error")
+            let outcome =
+                result.status == 0 ? "read" : (result.stderr.contains("libhdf5 crashed") ? "libhdf5 crashed" : "error")
             outcomes[outcome, default: 0] += 1
         }
-        print("fuzz: 60 corrupted HDF5 files: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        print(
+            "fuzz: 60 corrupted HDF5 files: "
+                + outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
     }
 }

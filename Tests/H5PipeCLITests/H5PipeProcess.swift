@@ -52,7 +52,11 @@ struct H5PipeProcess {
                         let data = pipe.fileHandleForReading.availableData
                         if data.isEmpty { break }
                         lock.lock()
-                        if isError { errorText += String(decoding: data, as: UTF8.self) } else { outputText += String(decoding: data, as: UTF8.self) }
+                        if isError {
+                            errorText += String(decoding: data, as: UTF8.self)
+                        } else {
+                            outputText += String(decoding: data, as: UTF8.self)
+                        }
                         lock.unlock()
                     }
                     done.leave()
@@ -70,7 +74,7 @@ struct H5PipeProcess {
         /// Waits until `condition` holds for standard error (see ``waitUntil(timeout:stop:_:)``).
         /// - Returns: false after `timeout` seconds or when the process exited first.
         func waitForStderr(timeout: TimeInterval, _ condition: (String) -> Bool) -> Bool {
-            waitUntil(timeout: timeout, stop: { !process.isRunning }) { condition(stderrSoFar) }
+            waitUntil(timeout: timeout, stop: { !process.isRunning }, { condition(stderrSoFar) })
         }
 
         /// Sends SIGKILL, as `kill -9` would, and reaps the process.

@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import TestSupport
 import XCTest
+
 @testable import H5PipeCLI
 
 final class InspectCommandTests: XCTestCase {
@@ -21,8 +22,9 @@ final class InspectCommandTests: XCTestCase {
         try file.setAttribute("seconds", .double(1.5))
         try file.setAttribute("sizes", .ints([60000, 28, 28]))
         try file.write([Float(-1), 0.5, 2, .nan, 4, 0.25], shape: [3, 2], to: "/code")
-        try file.write((0..<12).map { UInt8($0 * 20) }, shape: [4, 3], to: "/train/labels",
-                       options: DatasetOptions(chunks: [2, 3], compression: 0))
+        try file.write(
+            (0..<12).map { UInt8($0 * 20) }, shape: [4, 3], to: "/train/labels",
+            options: DatasetOptions(chunks: [2, 3], compression: 0))
         try file.setAttribute("classes", .int(10), at: "/train/labels")
         try file.createGroup("/empty")
         try file.close()
@@ -41,7 +43,9 @@ final class InspectCommandTests: XCTestCase {
 
     func testTextOutputOfKnownFile() throws {
         let url = try makeKnownFile()
-        XCTAssertEqual(try inspect([url.path]), """
+        XCTAssertEqual(
+            try inspect([url.path]),
+            """
             \(url.path) (\(formatBytes(try fileSize(url))))
             / (group)
               @params = "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab..." (104 characters)
@@ -63,7 +67,9 @@ final class InspectCommandTests: XCTestCase {
 
     func testJSONOutputOfKnownFile() throws {
         let url = try makeKnownFile()
-        XCTAssertEqual(try inspect([url.path, "--json"]), """
+        XCTAssertEqual(
+            try inspect([url.path, "--json"]),
+            """
             {
               "file": "\(url.path)",
               "fileBytes": \(try fileSize(url)),
@@ -141,18 +147,24 @@ final class InspectCommandTests: XCTestCase {
 
     func testDataRowsAsTextAndJSON() throws {
         let url = try makeKnownFile()
-        XCTAssertEqual(try inspect([url.path, "--data", "/train/labels", "--rows", "1:3"]), """
+        XCTAssertEqual(
+            try inspect([url.path, "--data", "/train/labels", "--rows", "1:3"]),
+            """
             /train/labels (uint8 [4, 3]) rows 1:3
             1: [60, 80, 100]
             2: [120, 140, 160]
 
             """)
-        XCTAssertEqual(try inspect([url.path, "--data", "code", "--rows", "2:99"]), """
+        XCTAssertEqual(
+            try inspect([url.path, "--data", "code", "--rows", "2:99"]),
+            """
             /code (float32 [3, 2]) rows 2:3
             2: [4.0, 0.25]
 
             """)
-        XCTAssertEqual(try inspect([url.path, "--data", "/code", "--json"]), """
+        XCTAssertEqual(
+            try inspect([url.path, "--data", "/code", "--json"]),
+            """
             {
               "dtype": "float32",
               "file": "\(url.path)",

@@ -33,9 +33,10 @@ final class InspectProcessTests: XCTestCase {
         let damaged = folder.appendingPathComponent("damaged.h5")
         var damagedBytes = [UInt8](bytes)
         let zlibHeader: [UInt8] = [0x78, 0x5E]  // deflate levels 2-5
-        let chunkStart = try XCTUnwrap((0..<(damagedBytes.count - 1)).first {
-            Array(damagedBytes[$0...($0 + 1)]) == zlibHeader
-        })
+        let chunkStart = try XCTUnwrap(
+            (0..<(damagedBytes.count - 1)).first {
+                Array(damagedBytes[$0...($0 + 1)]) == zlibHeader
+            })
         for offset in (chunkStart + 2)..<(chunkStart + 66) { damagedBytes[offset] = 0xFF }
         try Data(damagedBytes).write(to: damaged)
         let partial = try h5pipe.run(["inspect", damaged.path])

@@ -16,7 +16,8 @@ final class PipelineCommandTests: XCTestCase {
         }
         folder = try makeTemporaryFolder("h5pipe-cli").url
         h5pipe = H5PipeProcess(folder: folder)
-        try write("ints.cfg", "PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 3\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n")
+        try write(
+            "ints.cfg", "PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 3\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n")
         try write("pipeline.json", pipeline(value: 1))
     }
 
@@ -27,7 +28,10 @@ final class PipelineCommandTests: XCTestCase {
     /// source → copy, with `source` writing three integers starting at `value`; with `gated`, it
     /// first waits (at most 30 s) until the test creates the file `go`.
     func pipeline(value: Int, gated: Bool = false, failCopy: Bool = false) -> String {
-        let copy = failCopy ? #"["sh", "-c", "echo 'copy: disk full' >&2; exit 4", "{output}"]"# : #"["cp", "{inputs.data}", "{output}"]"#
+        let copy =
+            failCopy
+            ? #"["sh", "-c", "echo 'copy: disk full' >&2; exit 4", "{output}"]"#
+            : #"["cp", "{inputs.data}", "{output}"]"#
         let gate = gated ? "i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i + 1)); done; " : ""
         return """
             {
@@ -61,15 +65,19 @@ final class PipelineCommandTests: XCTestCase {
         let status = try h5pipe.run("status", "pipeline.json")
         XCTAssertEqual(status.status, 0)
         XCTAssertTrue(status.stdout.contains("source  command  stale: param `run` changed"), status.stdout)
-        XCTAssertTrue(status.stdout.contains("copy    command  stale: input `data` will change (upstream `source` runs)"), status.stdout)
+        XCTAssertTrue(
+            status.stdout.contains("copy    command  stale: input `data` will change (upstream `source` runs)"),
+            status.stdout)
 
         let json = try h5pipe.run("status", "pipeline.json", "--json")
         let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
         XCTAssertEqual(decoded?.map { $0["upToDate"] as? Bool }, [false, false])
 
         let dry = try h5pipe.run("run", "pipeline.json", "--dry-run")
-        XCTAssertTrue(dry.stdout.hasSuffix("dry run: 2 to run, 0 to restore, 0 up to date; nothing executed\n"), dry.stdout)
-        XCTAssertTrue(try h5pipe.run("run", "pipeline.json", "--stage", "source").stdout.contains("source  command  ran"))
+        XCTAssertTrue(
+            dry.stdout.hasSuffix("dry run: 2 to run, 0 to restore, 0 up to date; nothing executed\n"), dry.stdout)
+        XCTAssertTrue(
+            try h5pipe.run("run", "pipeline.json", "--stage", "source").stdout.contains("source  command  ran"))
         let record = try String(contentsOf: folder.appendingPathComponent("artifacts/demo/run.json"), encoding: .utf8)
         XCTAssertTrue(record.contains(#""outcome": "ran""#) && !record.contains(#""stage": "copy""#), record)
     }
@@ -78,19 +86,23 @@ final class PipelineCommandTests: XCTestCase {
         try write("pipeline.json", pipeline(value: 1, failCopy: true))
         let result = try h5pipe.run("run", "pipeline.json", "--artifacts", "out", "--threads", "1")
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.hasSuffix("""
-            stage `copy` (command) failed: command `sh -c echo 'copy: disk full' >&2; exit 4 {output}` exited with status 4; end of its stderr:
-                copy: disk full
-            fix the problem, then resume with:
-              h5pipe run pipeline.json --artifacts out --threads 1
+        XCTAssertTrue(
+            result.stderr.hasSuffix(
+                """
+                stage `copy` (command) failed: command `sh -c echo 'copy: disk full' >&2; exit 4 {output}` exited with status 4; end of its stderr:
+                    copy: disk full
+                fix the problem, then resume with:
+                  h5pipe run pipeline.json --artifacts out --threads 1
 
-            """), result.stderr)
+                """), result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/demo/copy.h5").path))
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/demo/source.h5").path))
     }
 
     func testInvalidPipelineExitsTwoWithEveryProblem() throws {
-        try write("bad.json", """
+        try write(
+            "bad.json",
+            """
             {"version": 1, "name": "demo", "stages": {
               "a": {"uses": "comand"},
               "b": {"uses": "command", "inputs": {"x": "nope"}, "params": {"run": ["true"], "kindd": "x"}}
@@ -98,7 +110,9 @@ final class PipelineCommandTests: XCTestCase {
             """)
         let result = try h5pipe.run("run", "bad.json")
         XCTAssertEqual(result.status, 2)
-        XCTAssertEqual(result.stderr, """
+        XCTAssertEqual(
+            result.stderr,
+            """
             bad.json:2:9: stage `a`: uses: unknown stage `comand`; did you mean `command`?
             bad.json:3:39: stage `b`: inputs.x: no stage `nope` in this pipeline
             bad.json:3:81: stage `b`: params.kindd: is not a parameter of `command`; did you mean `kind`?
@@ -135,7 +149,9 @@ final class PipelineCommandTests: XCTestCase {
         let json = try h5pipe.run("stages", "--json")
         let list = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
         let command = try XCTUnwrap(list?.first { $0["name"] as? String == "command" })
-        XCTAssertEqual((command["params"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["run", "files", "kind", "env"])
+        XCTAssertEqual(
+            (command["params"] as? [[String: Any]])?.compactMap { $0["name"] as? String },
+            ["run", "files", "kind", "env"])
     }
 
     func testKilledRunPublishesNothingAndTheNextRunCompletes() throws {
@@ -183,6 +199,7 @@ final class PipelineCommandTests: XCTestCase {
         let ran = results.filter { $0.stdout.contains("2 ran") }.count
         let cached = results.filter { $0.stdout.contains("2 cached") }.count
         XCTAssertEqual([ran, cached], [1, 1], results.map(\.stdout).joined())
-        XCTAssertTrue(results[1].stderr.contains("waiting for another h5pipe run to release artifacts"), results[1].stderr)
+        XCTAssertTrue(
+            results[1].stderr.contains("waiting for another h5pipe run to release artifacts"), results[1].stderr)
     }
 }

@@ -16,7 +16,8 @@ final class PlanningTests: XCTestCase {
     /// an empty `H5PIPE_DATA_PATH`, and, when `/usr/share/datasets/mnist` exists, a private mount
     /// namespace with an empty folder over `/usr/share/datasets` and no network.
     func h5pipeWithoutMNIST() throws -> H5PipeProcess {
-        var process = H5PipeProcess(folder: folder, environment: ["H5PIPE_DATA_PATH": folder.appendingPathComponent("none").path])
+        var process = H5PipeProcess(
+            folder: folder, environment: ["H5PIPE_DATA_PATH": folder.appendingPathComponent("none").path])
         guard FileManager.default.fileExists(atPath: "/usr/share/datasets/mnist") else { return process }
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else {
             throw XCTSkip("/usr/share/datasets/mnist exists, and hiding it needs root and unshare")
@@ -36,14 +37,18 @@ final class PlanningTests: XCTestCase {
 
         let status = try h5pipe.run("status", "pipeline.json")
         XCTAssertEqual(status.status, 0, status.output)
-        XCTAssertTrue(status.stdout.contains("stale: dataset `mnist` not found locally: `run` will download it"), status.output)
+        XCTAssertTrue(
+            status.stdout.contains("stale: dataset `mnist` not found locally: `run` will download it"), status.output)
         XCTAssertFalse(status.output.contains("cannot compute its cache key"), status.output)
 
         let dry = try h5pipe.run("run", "pipeline.json", "--dry-run")
         XCTAssertEqual(dry.status, 0, dry.output)
-        XCTAssertTrue(dry.stdout.contains("run     dataset `mnist` not found locally: `run` will download it"), dry.output)
+        XCTAssertTrue(
+            dry.stdout.contains("run     dataset `mnist` not found locally: `run` will download it"), dry.output)
         XCTAssertEqual(dry.stderr, "", "nothing is downloaded, so nothing reports progress")
 
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["pipeline.json"], "no data/, no artifacts/")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path), ["pipeline.json"],
+            "no data/, no artifacts/")
     }
 }

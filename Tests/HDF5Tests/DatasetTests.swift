@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import HDF5
 
 final class DatasetTests: HDF5TestCase {
@@ -8,8 +9,10 @@ final class DatasetTests: HDF5TestCase {
         (0..<count).map(make)
     }
 
-    private func roundTrip<T: HDF5Scalar>(_ values: [T], shape: [Int], options: DatasetOptions,
-                                          line: UInt = #line) throws {
+    private func roundTrip<T: HDF5Scalar>(
+        _ values: [T], shape: [Int], options: DatasetOptions,
+        line: UInt = #line
+    ) throws {
         let url = file("round-trip-\(T.elementType)-\(shape.count).h5")
         let writer = try HDF5File.create(url)
         try writer.write(values, shape: shape, to: "/group/data", options: options)
@@ -31,11 +34,15 @@ final class DatasetTests: HDF5TestCase {
         let shapes: [[Int]] = [[24], [6, 4], [2, 3, 4], [2, 1, 3, 4]]
         for shape in shapes {
             let count = shape.reduce(1, *)
-            for options in [DatasetOptions(), DatasetOptions(compression: 4, shuffle: true),
-                            DatasetOptions(chunks: shape.map { max(1, $0 / 2) }, compression: 1)] {
+            for options in [
+                DatasetOptions(), DatasetOptions(compression: 4, shuffle: true),
+                DatasetOptions(chunks: shape.map { max(1, $0 / 2) }, compression: 1),
+            ] {
                 try roundTrip(pattern(count) { UInt8(truncatingIfNeeded: $0 * 37) }, shape: shape, options: options)
-                try roundTrip(pattern(count) { Int8(truncatingIfNeeded: $0 * 37 - 100) }, shape: shape, options: options)
-                try roundTrip(pattern(count) { Int16(truncatingIfNeeded: $0 * 3001 - 7000) }, shape: shape, options: options)
+                try roundTrip(
+                    pattern(count) { Int8(truncatingIfNeeded: $0 * 37 - 100) }, shape: shape, options: options)
+                try roundTrip(
+                    pattern(count) { Int16(truncatingIfNeeded: $0 * 3001 - 7000) }, shape: shape, options: options)
                 try roundTrip(pattern(count) { UInt16(truncatingIfNeeded: $0 * 3001) }, shape: shape, options: options)
                 try roundTrip(pattern(count) { Int32($0 * 100_003 - 1_000_000) }, shape: shape, options: options)
                 try roundTrip(pattern(count) { UInt32($0 * 100_003) }, shape: shape, options: options)
@@ -55,8 +62,9 @@ final class DatasetTests: HDF5TestCase {
         let url = file("rows.h5")
         let values = pattern(50 * 3 * 2) { Int32($0) }
         let writer = try HDF5File.create(url)
-        try writer.write(values, shape: [50, 3, 2], to: "/train/x",
-                         options: .init(chunks: [7, 3, 2], compression: 4, shuffle: true))
+        try writer.write(
+            values, shape: [50, 3, 2], to: "/train/x",
+            options: .init(chunks: [7, 3, 2], compression: 4, shuffle: true))
         for rows in [0..<5, 13..<29, 49..<50, 10..<10, 0..<50] {
             let block = try writer.readRows(Int32.self, from: "/train/x", rows: rows)
             XCTAssertEqual(block.shape, [rows.count, 3, 2])
@@ -84,8 +92,9 @@ final class DatasetTests: HDF5TestCase {
         try writer.write(values, shape: [600, 1000], to: "/x", options: .init(chunks: [300, 1000], compression: 1))
         for first in stride(from: 0, to: 600, by: 128) {
             let rows = first..<min(first + 128, 600)
-            XCTAssertEqual(try writer.readRows(Int32.self, from: "/x", rows: rows).values,
-                           Array(values[(rows.lowerBound * 1000)..<(rows.upperBound * 1000)]))
+            XCTAssertEqual(
+                try writer.readRows(Int32.self, from: "/x", rows: rows).values,
+                Array(values[(rows.lowerBound * 1000)..<(rows.upperBound * 1000)]))
         }
     }
 
@@ -106,12 +115,18 @@ final class DatasetTests: HDF5TestCase {
         XCTAssertThrowsError(try writer.write([Float](repeating: 0, count: 5), shape: [2, 3], to: "/x")) {
             XCTAssertEqual("\($0)", "\(url.path): '/x': shape [2, 3] needs 6 values, got 5")
         }
-        XCTAssertThrowsError(try writer.write([Float](repeating: 0, count: 6), shape: [2, 3], to: "/x",
-                                              options: .init(compression: 12))) {
+        XCTAssertThrowsError(
+            try writer.write(
+                [Float](repeating: 0, count: 6), shape: [2, 3], to: "/x",
+                options: .init(compression: 12))
+        ) {
             XCTAssertEqual("\($0)", "\(url.path): '/x': gzip level must be 0-9, got 12")
         }
-        XCTAssertThrowsError(try writer.write([Float](repeating: 0, count: 6), shape: [2, 3], to: "/x",
-                                              options: .init(chunks: [3, 3]))) {
+        XCTAssertThrowsError(
+            try writer.write(
+                [Float](repeating: 0, count: 6), shape: [2, 3], to: "/x",
+                options: .init(chunks: [3, 3]))
+        ) {
             XCTAssertTrue("\($0)".contains("chunk shape [3, 3]"), "\($0)")
         }
         XCTAssertFalse(writer.exists("/x"))

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import HDF5
 
 final class ErrorTests: HDF5TestCase {
@@ -39,8 +40,9 @@ final class ErrorTests: HDF5TestCase {
         let writer = try HDF5File.create(url)
         try writer.write([UInt8](repeating: 3, count: 6), shape: [2, 3], to: "/images")
         XCTAssertThrowsError(try writer.read(Float.self, from: "/images")) {
-            XCTAssertEqual($0 as? HDF5Error,
-                           .typeMismatch(file: url.path, path: "/images", stored: "uint8", requested: "float32"))
+            XCTAssertEqual(
+                $0 as? HDF5Error,
+                .typeMismatch(file: url.path, path: "/images", stored: "uint8", requested: "float32"))
             XCTAssertEqual("\($0)", "\(url.path): dataset '/images' stores uint8, cannot read it as float32")
         }
         XCTAssertThrowsError(try writer.read(UInt8.self, from: "/labels")) {
@@ -74,7 +76,8 @@ final class ErrorTests: HDF5TestCase {
 
 final class ErrorDetailTests: XCTestCase {
     func testOperatingSystemMessageIsKeptFromHDF5sIORecord() {
-        let record = "file write failed: time = Sun Nov 29 09:22:11 2026 , filename = '/tmp/a.h5', file descriptor = 6, errno = 28, error message = 'No space left on device', buf = 0x7fee24355a97, total write size = 210376"
+        let record =
+            "file write failed: time = Sun Nov 29 09:22:11 2026 , filename = '/tmp/a.h5', file descriptor = 6, errno = 28, error message = 'No space left on device', buf = 0x7fee24355a97, total write size = 210376"
         XCTAssertEqual(HDF5Library.conciseDetail(record), "file write failed: No space left on device")
         XCTAssertEqual(HDF5Library.conciseDetail("unable to open file"), "unable to open file")
     }

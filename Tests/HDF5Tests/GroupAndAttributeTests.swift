@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import HDF5
 
 final class GroupAndAttributeTests: HDF5TestCase {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import HDF5
 
 final class HandleTests: HDF5TestCase {
@@ -47,8 +48,9 @@ final class HandleTests: HDF5TestCase {
             do {
                 for step in 0..<25 {
                     let rows = (worker * 37 + step * 11) % 390..<((worker * 37 + step * 11) % 390 + 10)
-                    XCTAssertEqual(try shared.readRows(Int32.self, from: "/table", rows: rows).values,
-                                   Array(table[(rows.lowerBound * 3)..<(rows.upperBound * 3)]))
+                    XCTAssertEqual(
+                        try shared.readRows(Int32.self, from: "/table", rows: rows).values,
+                        Array(table[(rows.lowerBound * 3)..<(rows.upperBound * 3)]))
                     _ = try shared.read(Float.self, from: "/w\(worker)/s\(step % 20)")
                 }
             } catch {

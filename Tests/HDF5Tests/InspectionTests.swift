@@ -1,6 +1,7 @@
 import CHDF5
 import Foundation
 import XCTest
+
 @testable import HDF5
 
 final class InspectionTests: HDF5TestCase {
@@ -8,8 +9,9 @@ final class InspectionTests: HDF5TestCase {
         let url = file("walk.h5")
         let writer = try HDF5File.create(url)
         try writer.setAttribute("stage", .string("ingest-idx"))
-        try writer.write([UInt8](repeating: 7, count: 40), shape: [10, 2, 2], to: "/train/images",
-                         options: .init(chunks: [5, 2, 2], compression: 4))
+        try writer.write(
+            [UInt8](repeating: 7, count: 40), shape: [10, 2, 2], to: "/train/images",
+            options: .init(chunks: [5, 2, 2], compression: 4))
         try writer.write([Float](repeating: 1, count: 3), shape: [3], to: "/b")
         try writer.createGroup("/empty")
         try writer.setAttribute("kind", .string("images"), at: "/train/images")
@@ -37,9 +39,12 @@ final class InspectionTests: HDF5TestCase {
         let writer = try HDF5File.create(url)
         try writer.createGroup("/a/b")
         try writer.withFileID { id in
-            XCTAssertGreaterThanOrEqual(H5Lcreate_hard(id, "/a", id, "/a/b/up", h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT()), 0)
-            XCTAssertGreaterThanOrEqual(H5Lcreate_hard(id, "/a", id, "/a/again", h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT()), 0)
-            XCTAssertGreaterThanOrEqual(H5Lcreate_soft("/nowhere", id, "/dangling", h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT()), 0)
+            XCTAssertGreaterThanOrEqual(
+                H5Lcreate_hard(id, "/a", id, "/a/b/up", h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT()), 0)
+            XCTAssertGreaterThanOrEqual(
+                H5Lcreate_hard(id, "/a", id, "/a/again", h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT()), 0)
+            XCTAssertGreaterThanOrEqual(
+                H5Lcreate_soft("/nowhere", id, "/dangling", h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT()), 0)
         }
         let objects = try writer.walk()
         XCTAssertEqual(objects.map(\.path), ["/", "/a", "/a/again", "/a/b", "/a/b/up", "/dangling"])
@@ -69,11 +74,11 @@ final class InspectionTests: HDF5TestCase {
     /// Every element is covered exactly once, blocks follow the chunk grid, and stay in budget.
     func testBlockPlanCoversEveryElementOnce() throws {
         let cases: [(shape: [Int], chunks: [Int]?, budget: Int)] = [
-            ([3, 5, 7], nil, 4 * 7 * 2),       // splits the middle dimension
+            ([3, 5, 7], nil, 4 * 7 * 2),  // splits the middle dimension
             ([3, 5, 7], [1, 2, 7], 4 * 7 * 3),  // rounds to whole chunks of 2
-            ([2, 3, 1000], nil, 64),            // splits the last dimension
+            ([2, 3, 1000], nil, 64),  // splits the last dimension
             ([10], [4], 1 << 20),
-            ([4, 6], nil, 1 << 20),             // one block
+            ([4, 6], nil, 1 << 20),  // one block
         ]
         for (shape, chunks, budget) in cases {
             let plan = BlockPlan(shape: shape, chunkShape: chunks, elementBytes: 4, maximumBlockBytes: budget)
@@ -97,8 +102,11 @@ final class InspectionTests: HDF5TestCase {
             }
             XCTAssertEqual(Set(seen), [1], "\(shape) \(String(describing: chunks)) \(budget)")
         }
-        XCTAssertEqual(BlockPlan(shape: [3, 5, 7], chunkShape: [1, 2, 7], elementBytes: 4,
-                                 maximumBlockBytes: 4 * 7 * 3).step, 2)
+        XCTAssertEqual(
+            BlockPlan(
+                shape: [3, 5, 7], chunkShape: [1, 2, 7], elementBytes: 4,
+                maximumBlockBytes: 4 * 7 * 3
+            ).step, 2)
     }
 
     func testStatisticsOfRowsLargerThanTheBlockBudget() throws {
@@ -119,8 +127,10 @@ final class InspectionTests: HDF5TestCase {
         try writer.write([Float](repeating: 0, count: 4), shape: [2, 2], to: "/small")
         try writer.createUnwrittenDataset("/huge", shape: [1 << 20, 1 << 20])
         XCTAssertThrowsError(try writer.statistics("/huge")) {
-            XCTAssertEqual("\($0)", "\(url.path): '/huge': only 0 of its 4398046511104 bytes are stored "
-                + "(unwritten chunks or a damaged file); statistics skipped")
+            XCTAssertEqual(
+                "\($0)",
+                "\(url.path): '/huge': only 0 of its 4398046511104 bytes are stored "
+                    + "(unwritten chunks or a damaged file); statistics skipped")
         }
         XCTAssertThrowsError(try writer.read(Float.self, from: "/huge")) {
             XCTAssertTrue("\($0)".contains("reading it needs 4398046511104 bytes, more than the"), "\($0)")
@@ -133,14 +143,18 @@ final class InspectionTests: HDF5TestCase {
         try writer.write([Double.nan], shape: [1], to: "/allnan")
         try writer.write([UInt8](), shape: [0, 3], to: "/empty")
         try writer.write([Int64(-9)], shape: [], to: "/scalar")
-        XCTAssertEqual(try writer.statistics("/nan"),
-                       DatasetStatistics(count: 4, nanCount: 2, minimum: 1, maximum: 3, mean: 2))
-        XCTAssertEqual(try writer.statistics("/allnan"),
-                       DatasetStatistics(count: 1, nanCount: 1, minimum: nil, maximum: nil, mean: nil))
-        XCTAssertEqual(try writer.statistics("/empty"),
-                       DatasetStatistics(count: 0, nanCount: 0, minimum: nil, maximum: nil, mean: nil))
-        XCTAssertEqual(try writer.statistics("/scalar"),
-                       DatasetStatistics(count: 1, nanCount: 0, minimum: -9, maximum: -9, mean: -9))
+        XCTAssertEqual(
+            try writer.statistics("/nan"),
+            DatasetStatistics(count: 4, nanCount: 2, minimum: 1, maximum: 3, mean: 2))
+        XCTAssertEqual(
+            try writer.statistics("/allnan"),
+            DatasetStatistics(count: 1, nanCount: 1, minimum: nil, maximum: nil, mean: nil))
+        XCTAssertEqual(
+            try writer.statistics("/empty"),
+            DatasetStatistics(count: 0, nanCount: 0, minimum: nil, maximum: nil, mean: nil))
+        XCTAssertEqual(
+            try writer.statistics("/scalar"),
+            DatasetStatistics(count: 1, nanCount: 0, minimum: -9, maximum: -9, mean: -9))
     }
 }
 
@@ -153,8 +167,9 @@ extension HDF5File {
             let space = H5Screate_simple(Int32(dims.count), &dims, nil)
             let creation = H5Pcreate(h5pipe_H5P_DATASET_CREATE())
             H5Pset_chunk(creation, Int32(chunks.count), &chunks)
-            let dataset = H5Dcreate2(id, path, h5pipe_H5T_NATIVE_FLOAT(), space, h5pipe_H5P_DEFAULT(),
-                                     creation, h5pipe_H5P_DEFAULT())
+            let dataset = H5Dcreate2(
+                id, path, h5pipe_H5T_NATIVE_FLOAT(), space, h5pipe_H5P_DEFAULT(),
+                creation, h5pipe_H5P_DEFAULT())
             XCTAssertGreaterThanOrEqual(dataset, 0)
             H5Dclose(dataset)
             H5Pclose(creation)

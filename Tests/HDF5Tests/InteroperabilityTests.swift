@@ -1,13 +1,16 @@
 import CHDF5
 import Foundation
 import XCTest
+
 @testable import HDF5
 
 /// Files h5pipe writes are read by other HDF5 tools, and files they write are read by h5pipe.
 final class InteroperabilityTests: HDF5TestCase {
     /// Runs an executable found on PATH, or returns nil when it is not installed.
     private func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String)? {
-        let candidates = name.contains("/") ? [name]
+        let candidates =
+            name.contains("/")
+            ? [name]
             : (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
                 .split(separator: ":").map { "\($0)/\(name)" }
         let path = candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -27,8 +30,9 @@ final class InteroperabilityTests: HDF5TestCase {
     func testH5DumpReadsWhatWeWrite() throws {
         let url = file("for-h5dump.h5")
         let writer = try HDF5File.create(url)
-        try writer.write((0..<6).map { UInt8($0) }, shape: [2, 3], to: "/g/data",
-                         options: .init(chunks: [1, 3], compression: 4))
+        try writer.write(
+            (0..<6).map { UInt8($0) }, shape: [2, 3], to: "/g/data",
+            options: .init(chunks: [1, 3], compression: 4))
         try writer.setAttribute("note", .string("hello"), at: "/g/data")
         try writer.setAttribute("n", .int(5))
         try writer.write([Float(0.5), -1.25], shape: [2], to: "/f")
@@ -37,7 +41,9 @@ final class InteroperabilityTests: HDF5TestCase {
             throw XCTSkip("h5dump (Debian package hdf5-tools) is not installed")
         }
         XCTAssertEqual(status, 0, output)
-        XCTAssertEqual(output, """
+        XCTAssertEqual(
+            output,
+            """
             HDF5 "\(url.path)" {
             GROUP "/" {
                ATTRIBUTE "n" {
@@ -87,8 +93,9 @@ final class InteroperabilityTests: HDF5TestCase {
         let url = file("chunks-for-h5dump.h5")
         let writer = try HDF5File.create(url)
         let values = (0..<15).map { UInt8($0 < 5 ? 0 : $0 * 10) }
-        try writer.write(values, shape: [5, 3], to: "/images", options: .init(chunks: [2, 3], compression: 1),
-                         threads: 2, strategy: .runLength)
+        try writer.write(
+            values, shape: [5, 3], to: "/images", options: .init(chunks: [2, 3], compression: 1),
+            threads: 2, strategy: .runLength)
         try writer.close()
         guard let (status, output) = try runTool("h5dump", ["-p", "-w", "0", "-d", "/images", url.path]) else {
             throw XCTSkip("h5dump (Debian package hdf5-tools) is not installed")
@@ -98,7 +105,12 @@ final class InteroperabilityTests: HDF5TestCase {
         XCTAssertTrue(lines.contains("CHUNKED ( 2, 3 )"), output)
         XCTAssertTrue(lines.contains("COMPRESSION DEFLATE { LEVEL 1 }"), output)
         let data = lines.drop { $0 != "DATA {" }.dropFirst().prefix { $0 != "}" }
-        XCTAssertEqual(Array(data), ["(0,0): 0, 0, 0,", "(1,0): 0, 0, 50,", "(2,0): 60, 70, 80,", "(3,0): 90, 100, 110,", "(4,0): 120, 130, 140"])
+        XCTAssertEqual(
+            Array(data),
+            [
+                "(0,0): 0, 0, 0,", "(1,0): 0, 0, 50,", "(2,0): 60, 70, 80,", "(3,0): 90, 100, 110,",
+                "(4,0): 120, 130, 140",
+            ])
     }
 
     /// Writes a file with the C API directly, the way other HDF5 programs do: big-endian
@@ -110,21 +122,26 @@ final class InteroperabilityTests: HDF5TestCase {
         var dims: [hsize_t] = [3, 2]
         let space = H5Screate_simple(2, &dims, nil)
         let bigEndian = H5Tcopy(H5T_STD_I16BE_g)
-        let dataset = H5Dcreate2(fileID, "/numbers", bigEndian, space, h5pipe_H5P_DEFAULT(),
-                                 h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT())
+        let dataset = H5Dcreate2(
+            fileID, "/numbers", bigEndian, space, h5pipe_H5P_DEFAULT(),
+            h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT())
         var values: [Int16] = [-3, 2, 1000, -1000, 7, 0]
-        XCTAssertGreaterThanOrEqual(H5Dwrite(dataset, h5pipe_H5T_NATIVE_INT16(), h5pipe_H5S_ALL(),
-                                             h5pipe_H5S_ALL(), h5pipe_H5P_DEFAULT(), &values), 0)
+        XCTAssertGreaterThanOrEqual(
+            H5Dwrite(
+                dataset, h5pipe_H5T_NATIVE_INT16(), h5pipe_H5S_ALL(),
+                h5pipe_H5S_ALL(), h5pipe_H5P_DEFAULT(), &values), 0)
         let scalar = H5Screate(H5S_SCALAR)
         let fixedString = H5Tcopy(h5pipe_H5T_C_S1())
         H5Tset_size(fixedString, 8)
-        let stringAttribute = H5Acreate2(dataset, "unit", fixedString, scalar, h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT())
+        let stringAttribute = H5Acreate2(
+            dataset, "unit", fixedString, scalar, h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT())
         var text = Array("metres\0\0".utf8CString.prefix(8))
         H5Awrite(stringAttribute, fixedString, &text)
         let compound = H5Tcreate(H5T_COMPOUND, 8)
         H5Tinsert(compound, "a", 0, h5pipe_H5T_NATIVE_INT32())
         H5Tinsert(compound, "b", 4, h5pipe_H5T_NATIVE_FLOAT())
-        let compoundAttribute = H5Acreate2(dataset, "pair", compound, scalar, h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT())
+        let compoundAttribute = H5Acreate2(
+            dataset, "pair", compound, scalar, h5pipe_H5P_DEFAULT(), h5pipe_H5P_DEFAULT())
         var pair: (Int32, Float) = (1, 2)
         H5Awrite(compoundAttribute, compound, &pair)
         for id in [stringAttribute, compoundAttribute] { H5Aclose(id) }
@@ -138,16 +155,19 @@ final class InteroperabilityTests: HDF5TestCase {
         XCTAssertEqual(array.shape, [3, 2])
         XCTAssertEqual(array.values, [-3, 2, 1000, -1000, 7, 0])
         XCTAssertEqual(try reader.attribute("unit", at: "/numbers"), .string("metres"))
-        XCTAssertEqual(try reader.storedAttributes(at: "/numbers"), [
-            NamedAttribute(name: "pair", value: .unsupported("compound")),
-            NamedAttribute(name: "unit", value: .value(.string("metres"))),
-        ])
+        XCTAssertEqual(
+            try reader.storedAttributes(at: "/numbers"),
+            [
+                NamedAttribute(name: "pair", value: .unsupported("compound")),
+                NamedAttribute(name: "unit", value: .value(.string("metres"))),
+            ])
         XCTAssertEqual(try reader.attributes(at: "/numbers"), ["unit": .string("metres")])
         XCTAssertThrowsError(try reader.attribute("pair", at: "/numbers")) {
             XCTAssertEqual("\($0)", "\(url.path): '/numbers': attribute 'pair' has unsupported type compound")
         }
-        XCTAssertEqual(try reader.statistics("/numbers"),
-                       DatasetStatistics(count: 6, nanCount: 0, minimum: -1000, maximum: 1000, mean: 1))
+        XCTAssertEqual(
+            try reader.statistics("/numbers"),
+            DatasetStatistics(count: 6, nanCount: 0, minimum: -1000, maximum: 1000, mean: 1))
     }
 
     /// Runs a Python script that imports h5py with `arguments`, returning its output; skips the
@@ -170,8 +190,9 @@ final class InteroperabilityTests: HDF5TestCase {
         let url = file("chunks-for-h5py.h5")
         let values = (0..<(50 * 6 * 4)).map { UInt8(truncatingIfNeeded: $0 % 7 == 0 ? 0 : $0 * 3) }
         let writer = try HDF5File.create(url)
-        try writer.write(values, shape: [50, 6, 4], to: "/images", options: .init(chunks: [8, 6, 4], compression: 1),
-                         threads: 3, strategy: .runLength)
+        try writer.write(
+            values, shape: [50, 6, 4], to: "/images", options: .init(chunks: [8, 6, 4], compression: 1),
+            threads: 3, strategy: .runLength)
         try writer.close()
         let script = """
             import sys, h5py
@@ -205,9 +226,11 @@ final class InteroperabilityTests: HDF5TestCase {
         XCTAssertEqual(code.shape, [3, 4])
         XCTAssertEqual(code.values.first, -1)
         XCTAssertEqual(code.values.last, 1)
-        XCTAssertEqual(try reader.attributes(), [
-            "stage": .string("ingest-idx"), "version": .int(2), "scale": .double(0.5), "sizes": .ints([1, 2, 3]),
-        ])
+        XCTAssertEqual(
+            try reader.attributes(),
+            [
+                "stage": .string("ingest-idx"), "version": .int(2), "scale": .double(0.5), "sizes": .ints([1, 2, 3]),
+            ])
         let info = try reader.datasetInfo("/train/images")
         XCTAssertEqual(info.chunkShape, [2, 3, 2])
         XCTAssertEqual(info.filters, [.gzip(level: 4)])

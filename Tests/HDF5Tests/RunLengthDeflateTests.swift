@@ -1,5 +1,6 @@
 import CZlib
 import XCTest
+
 @testable import HDF5
 
 /// h5pipe's run-length deflate encoder, checked against zlib's inflater.
@@ -17,13 +18,15 @@ final class RunLengthDeflateTests: XCTestCase {
         var restoredCount = uLongf(restored.count)
         let status = compressed.withUnsafeBytes { source in
             restored.withUnsafeMutableBytes { destination in
-                uncompress(destination.baseAddress!.assumingMemoryBound(to: Bytef.self), &restoredCount,
-                           source.baseAddress!.assumingMemoryBound(to: Bytef.self), uLong(count))
+                uncompress(
+                    destination.baseAddress!.assumingMemoryBound(to: Bytef.self), &restoredCount,
+                    source.baseAddress!.assumingMemoryBound(to: Bytef.self), uLong(count))
             }
         }
         XCTAssertEqual(status, Z_OK, "zlib could not inflate the stream", file: file, line: line)
         XCTAssertEqual(Int(restoredCount), input.count, file: file, line: line)
-        XCTAssertTrue(restored.prefix(input.count).elementsEqual(input), "inflated bytes differ", file: file, line: line)
+        XCTAssertTrue(
+            restored.prefix(input.count).elementsEqual(input), "inflated bytes differ", file: file, line: line)
         return count
     }
 
@@ -33,7 +36,9 @@ final class RunLengthDeflateTests: XCTestCase {
 
     func testRunsOfEveryLengthAroundTheSymbolBoundaries() {
         var input: [UInt8] = []
-        for (index, run) in ([1, 2, 3, 4, 10, 11, 12, 130, 257, 258, 259, 260, 516, 517, 1000] + Array(3...40)).enumerated() {
+        for (index, run) in ([1, 2, 3, 4, 10, 11, 12, 130, 257, 258, 259, 260, 516, 517, 1000] + Array(3...40))
+            .enumerated()
+        {
             input += [UInt8](repeating: UInt8(index % 5), count: run)
         }
         roundTrip(input)
@@ -86,10 +91,14 @@ final class RunLengthDeflateTests: XCTestCase {
         // Fibonacci frequencies make the optimal code 24 levels deep.
         var fibonacci = [1, 1]
         while fibonacci.count < 25 { fibonacci.append(fibonacci[fibonacci.count - 1] + fibonacci[fibonacci.count - 2]) }
-        for (frequencies, limit) in [(fibonacci, 15), (fibonacci, 7), ([5, 0, 0, 3, 0], 15), ([0, 0, 9], 7), ([Int](repeating: 0, count: 19), 7)] {
+        for (frequencies, limit) in [
+            (fibonacci, 15), (fibonacci, 7), ([5, 0, 0, 3, 0], 15), ([0, 0, 9], 7), ([Int](repeating: 0, count: 19), 7),
+        ] {
             let lengths = huffmanCodeLengths(frequencies, limit: limit)
             XCTAssertLessThanOrEqual(Int(lengths.max() ?? 0), limit)
-            for (symbol, frequency) in frequencies.enumerated() where frequency > 0 { XCTAssertGreaterThan(lengths[symbol], 0) }
+            for (symbol, frequency) in frequencies.enumerated() where frequency > 0 {
+                XCTAssertGreaterThan(lengths[symbol], 0)
+            }
             // Kraft: a complete prefix code has sum 2^-length == 1.
             let kraft = lengths.filter { $0 > 0 }.reduce(0.0) { $0 + pow(2, -Double($1)) }
             XCTAssertEqual(kraft, 1, "frequencies \(frequencies)")

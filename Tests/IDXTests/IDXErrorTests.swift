@@ -61,19 +61,25 @@ final class IDXErrorTests: XCTestCase {
 
     func testZeroRank() throws {
         let url = try folder.write([0, 0, 8, 0], to: "rank0")
-        assertThrows("\(url.path): the IDX header declares 0 dimensions; an IDX file has at least one") { try readBytes(url) }
+        assertThrows("\(url.path): the IDX header declares 0 dimensions; an IDX file has at least one") {
+            try readBytes(url)
+        }
     }
 
     func testTruncatedHeader() throws {
         let url = try folder.write([0, 0, 8, 3, 0, 0, 0, 2, 0, 0], to: "short-header")
-        assertThrows("\(url.path): truncated: the header declares 3 dimension(s), which take a 16-byte header, but the file holds 10 bytes") {
+        assertThrows(
+            "\(url.path): truncated: the header declares 3 dimension(s), which take a 16-byte header, but the file holds 10 bytes"
+        ) {
             try readBytes(url)
         }
     }
 
     func testZeroDimension() throws {
         let url = try folder.write(idxBytes(type: 8, shape: [5, 0, 28], data: []), to: "zero-dimension")
-        assertThrows("\(url.path): dimension 2 of 3 is 0 (shape 5 x 0 x 28); every IDX dimension is at least 1") { try readBytes(url) }
+        assertThrows("\(url.path): dimension 2 of 3 is 0 (shape 5 x 0 x 28); every IDX dimension is at least 1") {
+            try readBytes(url)
+        }
     }
 
     func testAbsurdDimensions() throws {
@@ -84,7 +90,8 @@ final class IDXErrorTests: XCTestCase {
     }
 
     func testTruncatedRawData() throws {
-        let url = try folder.write(idxBytes(type: 8, shape: [3, 2, 2], data: Array(repeating: 1, count: 8)), to: "truncated")
+        let url = try folder.write(
+            idxBytes(type: 8, shape: [3, 2, 2], data: Array(repeating: 1, count: 8)), to: "truncated")
         assertThrows(
             "\(url.path): truncated: the header declares 3 x 2 x 2 unsigned byte values, which take 28 bytes (16-byte header + 12 data bytes), but the file holds 24 bytes"
         ) { try readBytes(url) }
@@ -118,7 +125,8 @@ final class IDXErrorTests: XCTestCase {
         // before allocating, even when only the first item (present in the file) is asked for.
         let raw = idxBytes(type: 8, shape: [1_000_000, 3], data: [1, 2, 3])
         let url = try folder.write(gzip(raw), to: "claims-too-much.gz")
-        let message = "\(url.path): truncated: the header declares 1000000 x 3 unsigned byte values, which take 3000012 decompressed bytes (12-byte header + 3000000 data bytes), but the file holds 15 decompressed bytes"
+        let message =
+            "\(url.path): truncated: the header declares 1000000 x 3 unsigned byte values, which take 3000012 decompressed bytes (12-byte header + 3000000 data bytes), but the file holds 15 decompressed bytes"
         assertThrows(message) { try readBytes(url) }
         assertThrows(message) { _ = try IDXFile.read(UInt8.self, from: url, maxItems: 1) }
     }
@@ -138,7 +146,9 @@ final class IDXErrorTests: XCTestCase {
         // does not exist.
         compressed[10] = 0xFF
         let url = try folder.write(compressed, to: "corrupt.gz")
-        assertThrows("\(url.path): corrupt gzip stream (zlib: invalid block type); download or decompress the file again") {
+        assertThrows(
+            "\(url.path): corrupt gzip stream (zlib: invalid block type); download or decompress the file again"
+        ) {
             try readBytes(url)
         }
     }
@@ -147,22 +157,28 @@ final class IDXErrorTests: XCTestCase {
         var compressed = gzip(idxBytes(type: 8, shape: [3], data: [1, 2, 3]))
         compressed[compressed.count - 8] ^= 0xFF
         let url = try folder.write(compressed, to: "bad-crc.gz")
-        assertThrows("\(url.path): corrupt gzip stream (zlib: incorrect data check); download or decompress the file again") {
+        assertThrows(
+            "\(url.path): corrupt gzip stream (zlib: incorrect data check); download or decompress the file again"
+        ) {
             try readBytes(url)
         }
     }
 
     func testElementTypeMismatch() throws {
         let url = try folder.write(idxBytes(type: 0x0D, shape: [1], data: [0, 0, 0, 0]), to: "floats")
-        assertThrows("\(url.path): holds float values (code 0x0D), expected unsigned byte (code 0x08)") { try readBytes(url) }
+        assertThrows("\(url.path): holds float values (code 0x0D), expected unsigned byte (code 0x08)") {
+            try readBytes(url)
+        }
     }
 
     // MARK: - Images and labels together
 
     private func pair(images: Int, labels: [UInt8]) throws -> (URL, URL) {
         let imagesURL = try folder.write(
-            idxBytes(type: 8, shape: [images, 2, 2], data: Array(repeating: 7, count: images * 4)), to: "images-idx3-ubyte")
-        let labelsURL = try folder.write(gzip(idxBytes(type: 8, shape: [labels.count], data: labels)), to: "labels-idx1-ubyte.gz")
+            idxBytes(type: 8, shape: [images, 2, 2], data: Array(repeating: 7, count: images * 4)),
+            to: "images-idx3-ubyte")
+        let labelsURL = try folder.write(
+            gzip(idxBytes(type: 8, shape: [labels.count], data: labels)), to: "labels-idx1-ubyte.gz")
         return (imagesURL, labelsURL)
     }
 
@@ -171,12 +187,16 @@ final class IDXErrorTests: XCTestCase {
         let pairs = try LabelledImages.read(images: images, labels: labels, classCount: 10)
         XCTAssertEqual(pairs.labels, [0, 9, 4])
         XCTAssertEqual(pairs.images.shape, [3, 2, 2])
-        XCTAssertEqual(try LabelledImages.read(images: images, labels: labels, classCount: 10, maxItems: 2).images.shape, [2, 2, 2])
+        XCTAssertEqual(
+            try LabelledImages.read(images: images, labels: labels, classCount: 10, maxItems: 2).images.shape,
+            [2, 2, 2])
     }
 
     func testImageAndLabelCountsDiffer() throws {
         let (images, labels) = try pair(images: 3, labels: [1, 2])
-        assertThrows("\(images.path) holds 3 images but \(labels.path) holds 2 labels; images and labels must come in pairs") {
+        assertThrows(
+            "\(images.path) holds 3 images but \(labels.path) holds 2 labels; images and labels must come in pairs"
+        ) {
             _ = try LabelledImages.read(images: images, labels: labels, classCount: 10)
         }
     }
@@ -198,7 +218,9 @@ final class IDXErrorTests: XCTestCase {
 
     func testWriteRefusesAShapeIDXCannotHold() {
         let url = folder.file("empty")
-        assertThrows("\(url.path): cannot write shape [3, 0] as IDX: it needs 1 to 255 dimensions, each from 1 to 4294967295") {
+        assertThrows(
+            "\(url.path): cannot write shape [3, 0] as IDX: it needs 1 to 255 dimensions, each from 1 to 4294967295"
+        ) {
             try IDXFile.write(IDXArray<UInt8>(shape: [3, 0], values: []), to: url)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: url.path))

@@ -13,21 +13,25 @@ final class IDXFileTests: XCTestCase {
         XCTAssertEqual(try IDXFile.read(Int16.self, from: short).values, [258, -2])
         let int = try folder.write(idxBytes(type: 0x0C, shape: [1], data: [0xFF, 0xFF, 0xFF, 0xF9]), to: "int")
         XCTAssertEqual(try IDXFile.read(Int32.self, from: int).values, [-7])
-        let float = try folder.write(idxBytes(type: 0x0D, shape: [2], data: [0x3F, 0x80, 0, 0, 0xC0, 0x20, 0, 0]), to: "float")
+        let float = try folder.write(
+            idxBytes(type: 0x0D, shape: [2], data: [0x3F, 0x80, 0, 0, 0xC0, 0x20, 0, 0]), to: "float")
         XCTAssertEqual(try IDXFile.read(Float.self, from: float).values, [1.0, -2.5])
-        let double = try folder.write(idxBytes(type: 0x0E, shape: [1], data: [0x40, 0x09, 0x21, 0xFB, 0x54, 0x44, 0x2D, 0x18]), to: "double")
+        let double = try folder.write(
+            idxBytes(type: 0x0E, shape: [1], data: [0x40, 0x09, 0x21, 0xFB, 0x54, 0x44, 0x2D, 0x18]), to: "double")
         XCTAssertEqual(try IDXFile.read(Double.self, from: double).values, [3.141592653589793])
         let signed = try folder.write(idxBytes(type: 0x09, shape: [3], data: [0x80, 0x00, 0x7F]), to: "signed")
         XCTAssertEqual(try IDXFile.read(Int8.self, from: signed).values, [-128, 0, 127])
         let bytes = try folder.write(idxBytes(type: 0x08, shape: [2, 1, 2], data: [0, 1, 254, 255]), to: "bytes")
-        XCTAssertEqual(try IDXFile.read(UInt8.self, from: bytes), IDXArray(shape: [2, 1, 2], values: [0, 1, 254, 255]))
+        XCTAssertEqual(
+            try IDXFile.read(UInt8.self, from: bytes), IDXArray(shape: [2, 1, 2], values: [0, 1, 254, 255]))
     }
 
     func testWriterProducesTheSpecifiedBytes() throws {
         let folder = try makeTemporaryFolder("idx-tests")
         let url = folder.file("written")
         try IDXFile.write(IDXArray<Int16>(shape: [1, 2], values: [258, -2]), to: url)
-        XCTAssertEqual([UInt8](try Data(contentsOf: url)), idxBytes(type: 0x0B, shape: [1, 2], data: [0x01, 0x02, 0xFF, 0xFE]))
+        XCTAssertEqual(
+            [UInt8](try Data(contentsOf: url)), idxBytes(type: 0x0B, shape: [1, 2], data: [0x01, 0x02, 0xFF, 0xFE]))
     }
 
     // MARK: - Round trips: every type, several ranks, raw and gzip
@@ -39,12 +43,18 @@ final class IDXFileTests: XCTestCase {
             let count = shape.reduce(1, *)
             let indices = (0..<count).map { $0 * 37 - 50 }
             for compression in [IDXFile.Compression.none, .gzip(level: 6)] {
-                try roundTrip(IDXArray(shape: shape, values: indices.map { UInt8(truncatingIfNeeded: $0) }), folder, compression)
-                try roundTrip(IDXArray(shape: shape, values: indices.map { Int8(truncatingIfNeeded: $0) }), folder, compression)
-                try roundTrip(IDXArray(shape: shape, values: indices.map { Int16(truncatingIfNeeded: $0 * 300) }), folder, compression)
-                try roundTrip(IDXArray(shape: shape, values: indices.map { Int32($0) * 1_000_003 }), folder, compression)
+                try roundTrip(
+                    IDXArray(shape: shape, values: indices.map { UInt8(truncatingIfNeeded: $0) }), folder, compression)
+                try roundTrip(
+                    IDXArray(shape: shape, values: indices.map { Int8(truncatingIfNeeded: $0) }), folder, compression)
+                try roundTrip(
+                    IDXArray(shape: shape, values: indices.map { Int16(truncatingIfNeeded: $0 * 300) }), folder,
+                    compression)
+                try roundTrip(
+                    IDXArray(shape: shape, values: indices.map { Int32($0) * 1_000_003 }), folder, compression)
                 try roundTrip(IDXArray(shape: shape, values: indices.map { Float($0) / 7 }), folder, compression)
-                try roundTrip(IDXArray(shape: shape, values: indices.map { Double($0) / 3 + Double(index) }), folder, compression)
+                try roundTrip(
+                    IDXArray(shape: shape, values: indices.map { Double($0) / 3 + Double(index) }), folder, compression)
             }
         }
     }
@@ -57,7 +67,9 @@ final class IDXFileTests: XCTestCase {
         try IDXFile.write(array, to: url, compression: compression)
         let isGzip = try Data(contentsOf: url).prefix(2) == Data([0x1F, 0x8B])
         XCTAssertEqual(isGzip, compression != .none, line: line)
-        XCTAssertEqual(try IDXFile.read(Element.self, from: url), array, "\(Element.self) \(array.shape) \(compression)", line: line)
+        XCTAssertEqual(
+            try IDXFile.read(Element.self, from: url), array, "\(Element.self) \(array.shape) \(compression)",
+            line: line)
         XCTAssertEqual(try IDXFile.readHeader(at: url), array.header, line: line)
     }
 
@@ -113,7 +125,9 @@ final class IDXFileTests: XCTestCase {
         for compression in [IDXFile.Compression.none, .gzip(level: 6)] {
             let url = folder.file("partial")
             try IDXFile.write(array, to: url, compression: compression)
-            XCTAssertEqual(try IDXFile.read(Int16.self, from: url, maxItems: 3), IDXArray(shape: [3, 2], values: [1, 2, 3, 4, 5, 6]))
+            XCTAssertEqual(
+                try IDXFile.read(Int16.self, from: url, maxItems: 3),
+                IDXArray(shape: [3, 2], values: [1, 2, 3, 4, 5, 6]))
             XCTAssertEqual(try IDXFile.read(Int16.self, from: url, maxItems: 10), array)
         }
     }

@@ -45,7 +45,8 @@ final class IDXFuzzTests: XCTestCase {
                     XCTAssert(pairs.labels.allSatisfy { $0 < 10 }, label)
                 } else {
                     let array = try IDXFile.readAny(from: caseURL, maxItems: maxItems)
-                    XCTAssertEqual(Self.valueCount(array), array.shape.reduce(1, *), "\(label): values do not fill the shape")
+                    XCTAssertEqual(
+                        Self.valueCount(array), array.shape.reduce(1, *), "\(label): values do not fill the shape")
                     if let maxItems { XCTAssertLessThanOrEqual(array.shape[0], maxItems, label) }
                 }
                 counts.accept()
@@ -64,7 +65,9 @@ final class IDXFuzzTests: XCTestCase {
         print("fuzz: IDX rejections by error: \(counts.summary)")
         XCTAssertEqual(counts.rejected + counts.accepted, Self.caseCount)
         XCTAssertGreaterThan(counts.accepted, Self.caseCount / 50, "almost no mutated IDX file was read")
-        for expected in ["badMagic", "unknownElementType", "sizeMismatch", "corruptGzip", "absurdSize", "zeroDimension"] {
+        for expected in [
+            "badMagic", "unknownElementType", "sizeMismatch", "corruptGzip", "absurdSize", "zeroDimension",
+        ] {
             XCTAssertGreaterThan(counts.rejectedBy[expected] ?? 0, 0, "no mutation produced \(expected)")
         }
     }
@@ -141,7 +144,8 @@ enum IDXMutator {
                     bytes[Int(random.next() % 4)] = UInt8(truncatingIfNeeded: random.next())
                     how.append("magic byte")
                 case 1:
-                    bytes[2] = [0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x1F, 0xFF][Int(random.next() % 11)]
+                    bytes[2] =
+                        [0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x1F, 0xFF][Int(random.next() % 11)]
                     how.append("type code \(bytes[2])")
                 case 2:
                     bytes[3] = [0, 1, 2, 3, 4, 8, 64, 255][Int(random.next() % 8)]
@@ -150,11 +154,14 @@ enum IDXMutator {
                     let dimension = Int(random.next() % UInt64(rank))
                     var value = dimensions[Int(random.next() % UInt64(dimensions.count))]
                     if random.next() % 3 == 0 {
-                        let current = UInt32(bytes[4 + 4 * dimension]) << 24 | UInt32(bytes[5 + 4 * dimension]) << 16
+                        let current =
+                            UInt32(bytes[4 + 4 * dimension]) << 24 | UInt32(bytes[5 + 4 * dimension]) << 16
                             | UInt32(bytes[6 + 4 * dimension]) << 8 | UInt32(bytes[7 + 4 * dimension])
                         value = random.next() % 2 == 0 ? current &+ 1 : current &- 1
                     }
-                    for offset in 0..<4 { bytes[4 + 4 * dimension + offset] = UInt8(truncatingIfNeeded: value >> (24 - 8 * offset)) }
+                    for offset in 0..<4 {
+                        bytes[4 + 4 * dimension + offset] = UInt8(truncatingIfNeeded: value >> (24 - 8 * offset))
+                    }
                     how.append("dimension \(dimension + 1) = \(value)")
                 case 4:
                     let keep = Int(random.next() % UInt64(bytes.count))

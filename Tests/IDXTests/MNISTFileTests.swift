@@ -36,17 +36,19 @@ final class MNISTFileTests: XCTestCase {
         }
         let count = Double(train.images.values.count)
         let mean = levels.enumerated().reduce(0.0) { $0 + Double($1.offset) / 255 * Double($1.element) } / count
-        let variance = levels.enumerated().reduce(0.0) { sum, level in
-            let deviation = Double(level.offset) / 255 - mean
-            return sum + deviation * deviation * Double(level.element)
-        } / count
+        let variance =
+            levels.enumerated().reduce(0.0) { sum, level in
+                let deviation = Double(level.offset) / 255 - mean
+                return sum + deviation * deviation * Double(level.element)
+            } / count
         XCTAssertEqual(mean, 0.1307, accuracy: 0.00005)
         XCTAssertEqual(variance.squareRoot(), 0.3081, accuracy: 0.00005)
     }
 
     func testFashionMNISTFromTheDebianPackage() throws {
         let folder = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
-        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path) else {
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path)
+        else {
             throw XCTSkip("Fashion-MNIST not installed (Debian package dataset-fashion-mnist)")
         }
         let train = try read(folder, "train")

@@ -1,5 +1,6 @@
 import TestSupport
 import XCTest
+
 @testable import NeuralNet
 
 /// Random values whose magnitude is at least `gap`, so a finite difference of step < `gap` never
@@ -27,7 +28,8 @@ struct GradientCheck {
         for tensor in network.tensors where tensor.name.contains("batchNorm2d") {
             let count = tensor.range.count
             switch tensor.name.split(separator: "/").last! {
-            case "weight", "running_var": try network.setValues(randomValues(count, seed: 11, in: 0.5...1.5), of: tensor)
+            case "weight", "running_var":
+                try network.setValues(randomValues(count, seed: 11, in: 0.5...1.5), of: tensor)
             default: try network.setValues(randomValues(count, seed: 12, in: -0.3...0.3), of: tensor)
             }
         }
@@ -42,13 +44,17 @@ struct GradientCheck {
             var output = [Float](repeating: 0, count: outputCount)
             output.withUnsafeMutableBufferPointer { output in
                 let per = network.outputShape.count
-                trainer.forward(batch: batch, training: training, load: { first, count, destination in
-                    values.withUnsafeBufferPointer { source in
-                        destination.update(from: source.baseAddress! + first * inputShape.count, count: count * inputShape.count)
-                    }
-                }, store: { first, count, source in
-                    (output.baseAddress! + first * per).update(from: source, count: count * per)
-                })
+                trainer.forward(
+                    batch: batch, training: training,
+                    load: { first, count, destination in
+                        values.withUnsafeBufferPointer { source in
+                            destination.update(
+                                from: source.baseAddress! + first * inputShape.count, count: count * inputShape.count)
+                        }
+                    },
+                    store: { first, count, source in
+                        (output.baseAddress! + first * per).update(from: source, count: count * per)
+                    })
             }
             return zip(output, upstream).reduce(0) { $0 + Double($1.0) * Double($1.1) }
         }
@@ -56,11 +62,14 @@ struct GradientCheck {
         network.statistics = statistics
         var inputGradient = [Float](repeating: 0, count: x.count)
         inputGradient.withUnsafeMutableBufferPointer { gradient in
-            trainer.runTraining(batch: batch, training: training, load: { first, count, destination in
-                x.withUnsafeBufferPointer { source in
-                    destination.update(from: source.baseAddress! + first * inputShape.count, count: count * inputShape.count)
-                }
-            }, outputGradient: upstream, inputGradient: gradient.baseAddress!)
+            trainer.runTraining(
+                batch: batch, training: training,
+                load: { first, count, destination in
+                    x.withUnsafeBufferPointer { source in
+                        destination.update(
+                            from: source.baseAddress! + first * inputShape.count, count: count * inputShape.count)
+                    }
+                }, outputGradient: upstream, inputGradient: gradient.baseAddress!)
         }
         let parameterGradient = trainer.summedParameterGradient()
 
@@ -90,11 +99,15 @@ struct GradientCheck {
 
     func assertClose(_ analytic: [Float], _ numeric: [Float], _ what: String, file: StaticString, line: UInt) {
         XCTAssertEqual(analytic.count, numeric.count, file: file, line: line)
-        let difference = zip(analytic, numeric).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
+        let difference = zip(analytic, numeric).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+            .squareRoot()
         let size = numeric.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        XCTAssertGreaterThan(size, 1e-6, "\(what) of \(architecture.map(\.typeName)) is zero: the check proves nothing", file: file, line: line)
-        XCTAssertLessThan(difference / max(size, 1e-12), tolerance,
-                          "\(what) of \(architecture.map(\.typeName)) (training: \(training), threads: \(threads))",
-                          file: file, line: line)
+        XCTAssertGreaterThan(
+            size, 1e-6, "\(what) of \(architecture.map(\.typeName)) is zero: the check proves nothing", file: file,
+            line: line)
+        XCTAssertLessThan(
+            difference / max(size, 1e-12), tolerance,
+            "\(what) of \(architecture.map(\.typeName)) (training: \(training), threads: \(threads))",
+            file: file, line: line)
     }
 }

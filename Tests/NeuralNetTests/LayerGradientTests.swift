@@ -1,6 +1,7 @@
 import ComputeSupport
 import TestSupport
 import XCTest
+
 @testable import NeuralNet
 
 /// Finite-difference checks of every layer's backward pass, for inputs and parameters.
@@ -9,14 +10,16 @@ final class LayerGradientTests: XCTestCase {
 
     func testConv2dGradients() throws {
         for (kernel, stride, padding, bias) in [(3, 2, 1, true), (2, 1, 0, false), (3, 1, 2, true), (1, 1, 0, true)] {
-            let spec = ConvolutionSpec(inChannels: 2, outChannels: 3, kernelSize: kernel, stride: stride, padding: padding, bias: bias)
+            let spec = ConvolutionSpec(
+                inChannels: 2, outChannels: 3, kernelSize: kernel, stride: stride, padding: padding, bias: bias)
             try GradientCheck(architecture: [.conv2d(spec)], inputShape: image, batch: 3, training: true).run()
         }
     }
 
     func testConvTranspose2dGradients() throws {
         for (kernel, stride, padding, bias) in [(3, 2, 1, true), (2, 1, 0, false), (4, 2, 0, false), (1, 1, 0, true)] {
-            let spec = ConvolutionSpec(inChannels: 2, outChannels: 3, kernelSize: kernel, stride: stride, padding: padding, bias: bias)
+            let spec = ConvolutionSpec(
+                inChannels: 2, outChannels: 3, kernelSize: kernel, stride: stride, padding: padding, bias: bias)
             try GradientCheck(architecture: [.convTranspose2d(spec)], inputShape: image, batch: 3, training: true).run()
         }
     }
@@ -48,19 +51,23 @@ final class LayerGradientTests: XCTestCase {
         for threads in [1, 2] {
             for offset: Float in [0, 100, 1000, 10000] {
                 let network = try Network(architecture: [.batchNorm2d(channels: 1)], inputShape: shape, seed: 0)
-                let trainer = Trainer(network: network, threads: threads, maxBatch: 100, lossFunction: .mse, learningRate: 0)
+                let trainer = Trainer(
+                    network: network, threads: threads, maxBatch: 100, lossFunction: .mse, learningRate: 0)
                 var generator = SeededGenerator(seed: 1)
                 let values = (0..<(100 * 784)).map { _ in offset + generator.uniform(-1, 1) }
-                trainer.runTraining(batch: 100, training: true, load: { first, count, destination in
-                    for index in 0..<(count * 784) { destination[index] = values[first * 784 + index] }
-                }, outputGradient: [Float](repeating: 0, count: 100 * 784))
+                trainer.runTraining(
+                    batch: 100, training: true,
+                    load: { first, count, destination in
+                        for index in 0..<(count * 784) { destination[index] = values[first * 784 + index] }
+                    }, outputGradient: [Float](repeating: 0, count: 100 * 784))
                 let n = Double(values.count)
                 let mean = values.reduce(0.0) { $0 + Double($1) } / n
                 let unbiased = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / (n - 1)
                 // running_var = 0.9 · 1 + 0.1 · unbiased batch variance after one step.
                 let measured = (Double(network.statistics[1]) - 0.9) / 0.1
                 XCTAssertEqual(measured, unbiased, accuracy: 1e-5 * unbiased, "offset \(offset), \(threads) threads")
-                XCTAssertEqual(Double(network.statistics[0]), 0.1 * mean, accuracy: 1e-6 * max(1, abs(mean)), "offset \(offset)")
+                XCTAssertEqual(
+                    Double(network.statistics[0]), 0.1 * mean, accuracy: 1e-6 * max(1, abs(mean)), "offset \(offset)")
             }
         }
     }
@@ -70,7 +77,9 @@ final class LayerGradientTests: XCTestCase {
     }
 
     func testActivationGradients() throws {
-        let activations: [LayerSpec] = [.leakyReLU(negativeSlope: 0.2), .leakyReLU(negativeSlope: -0.1), .relu, .sigmoid, .tanh, .code]
+        let activations: [LayerSpec] = [
+            .leakyReLU(negativeSlope: 0.2), .leakyReLU(negativeSlope: -0.1), .relu, .sigmoid, .tanh, .code,
+        ]
         let shape = SampleShape(channels: 2, height: 3, width: 3)
         for activation in activations {
             // Alone (first layer, not in place) and after a 1x1 convolution (in place).
@@ -88,12 +97,14 @@ final class LayerGradientTests: XCTestCase {
 
     func testStackedNetworkGradientsAgreeAcrossThreadCounts() throws {
         let architecture: [LayerSpec] = [
-            .conv2d(ConvolutionSpec(inChannels: 2, outChannels: 3, kernelSize: 3, stride: 2)), .batchNorm2d(channels: 3),
+            .conv2d(ConvolutionSpec(inChannels: 2, outChannels: 3, kernelSize: 3, stride: 2)),
+            .batchNorm2d(channels: 3),
             .tanh, .convTranspose2d(ConvolutionSpec(inChannels: 3, outChannels: 2, kernelSize: 3, stride: 2)),
             .batchNorm2d(channels: 2), .sigmoid,
         ]
         for threads in [1, 2] {
-            try GradientCheck(architecture: architecture, inputShape: image, batch: 5, training: true, threads: threads).run()
+            try GradientCheck(architecture: architecture, inputShape: image, batch: 5, training: true, threads: threads)
+                .run()
         }
     }
 
@@ -108,7 +119,9 @@ final class LayerGradientTests: XCTestCase {
                 var plus = output, minus = output
                 plus[index] += step
                 minus[index] -= step
-                let numeric = (loss.evaluate(output: plus, target: target) - loss.evaluate(output: minus, target: target)) / Double(2 * step)
+                let numeric =
+                    (loss.evaluate(output: plus, target: target) - loss.evaluate(output: minus, target: target))
+                    / Double(2 * step)
                 XCTAssertEqual(Double(gradient[index]), numeric, accuracy: 2e-4, "\(loss) at \(index)")
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import NeuralNet
 
 /// Compares forward output, loss, one and three Adam steps and the running statistics with numbers PyTorch
@@ -19,11 +20,16 @@ final class PyTorchReferenceTests: XCTestCase {
             }
             let keys = try Keys(from: decoder)
             func convolution() throws -> ConvolutionSpec {
-                guard let inChannels = keys.inChannels, let outChannels = keys.outChannels, let kernelSize = keys.kernelSize,
+                guard let inChannels = keys.inChannels, let outChannels = keys.outChannels,
+                    let kernelSize = keys.kernelSize,
                     let stride = keys.stride, let padding = keys.padding, let bias = keys.bias
-                else { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "incomplete \(keys.type)")) }
+                else {
+                    throw DecodingError.dataCorrupted(
+                        .init(codingPath: decoder.codingPath, debugDescription: "incomplete \(keys.type)"))
+                }
                 return ConvolutionSpec(
-                    inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride, padding: padding, bias: bias)
+                    inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride,
+                    padding: padding, bias: bias)
             }
             switch keys.type {
             case "conv2d": spec = .conv2d(try convolution())
@@ -35,7 +41,8 @@ final class PyTorchReferenceTests: XCTestCase {
             case "tanh": spec = .tanh
             case "code": spec = .code
             default:
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unexpected layer \(keys.type)"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "unexpected layer \(keys.type)"))
             }
         }
     }
@@ -63,7 +70,8 @@ final class PyTorchReferenceTests: XCTestCase {
     }
 
     private func loadFixture() throws -> Fixture {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "pytorch_reference", withExtension: "json", subdirectory: "Fixtures"))
+        let url = try XCTUnwrap(
+            Bundle.module.url(forResource: "pytorch_reference", withExtension: "json", subdirectory: "Fixtures"))
         return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
     }
 
@@ -78,7 +86,8 @@ final class PyTorchReferenceTests: XCTestCase {
         for threads in [1, 2] {
             for reference in fixture.cases {
                 let batch = reference.inputShape[0]
-                let shape = SampleShape(channels: reference.inputShape[1], height: reference.inputShape[2], width: reference.inputShape[3])
+                let shape = SampleShape(
+                    channels: reference.inputShape[1], height: reference.inputShape[2], width: reference.inputShape[3])
                 let network = try Network(architecture: reference.architecture.map(\.spec), inputShape: shape, seed: 0)
                 XCTAssertEqual(network.parameters.count, reference.parameters.count, reference.name)
                 XCTAssertEqual(network.statistics.count, reference.statistics.count, reference.name)
@@ -95,7 +104,9 @@ final class PyTorchReferenceTests: XCTestCase {
                 var output = [Float](repeating: 0, count: reference.output.count)
                 func collect(_ first: Int, _ count: Int, _ values: UnsafePointer<Float>) {
                     let per = network.outputShape.count
-                    output.withUnsafeMutableBufferPointer { ($0.baseAddress! + first * per).update(from: values, count: count * per) }
+                    output.withUnsafeMutableBufferPointer {
+                        ($0.baseAddress! + first * per).update(from: values, count: count * per)
+                    }
                 }
                 // Forward in training mode (this also moves the running statistics once).
                 trainer.forward(batch: batch, training: true, load: load, store: collect)
@@ -107,13 +118,18 @@ final class PyTorchReferenceTests: XCTestCase {
                 network.statistics = reference.statistics
                 let loss = trainer.trainStep(batch: batch, load: load)
                 XCTAssertEqual(loss, reference.lossValue, accuracy: 1e-6, "training step loss, \(label)")
-                XCTAssertLessThan(maxDifference(network.parameters, reference.parametersAfterStep), 2e-5, "Adam step, \(label)")
+                XCTAssertLessThan(
+                    maxDifference(network.parameters, reference.parametersAfterStep), 2e-5, "Adam step, \(label)")
                 for _ in 0..<2 { _ = trainer.trainStep(batch: batch, load: load) }
                 XCTAssertLessThan(
-                    maxDifference(network.parameters, reference.parametersAfterThreeSteps), 5e-5, "three Adam steps, \(label)")
-                XCTAssertLessThan(maxDifference(network.statistics, reference.statisticsAfterStep), 2e-5, "running statistics after three steps, \(label)")
+                    maxDifference(network.parameters, reference.parametersAfterThreeSteps), 5e-5,
+                    "three Adam steps, \(label)")
+                XCTAssertLessThan(
+                    maxDifference(network.statistics, reference.statisticsAfterStep), 2e-5,
+                    "running statistics after three steps, \(label)")
                 trainer.infer(batch: batch, load: load, store: collect)
-                XCTAssertLessThan(maxDifference(output, reference.inferenceOutputAfterStep), 1e-4, "inference output, \(label)")
+                XCTAssertLessThan(
+                    maxDifference(output, reference.inferenceOutputAfterStep), 1e-4, "inference output, \(label)")
             }
         }
     }

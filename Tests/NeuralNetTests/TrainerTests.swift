@@ -1,5 +1,6 @@
 import ComputeSupport
 import XCTest
+
 @testable import NeuralNet
 
 final class TrainerTests: XCTestCase {
@@ -22,7 +23,9 @@ final class TrainerTests: XCTestCase {
     private func train(
         threads: Int, seed: UInt64, data: [Float], epochs: Int, shards: Int = Trainer.defaultShards
     ) throws -> (Network, [Double]) {
-        let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: SampleShape(channels: 1, height: 28, width: 28), seed: seed)
+        let network = try Network(
+            architecture: LayerSpec.mnistAutoencoder, inputShape: SampleShape(channels: 1, height: 28, width: 28),
+            seed: seed)
         let trainer = Trainer(
             network: network, threads: threads, maxBatch: 20, lossFunction: .l1, learningRate: 0.005, shards: shards)
         var losses: [Double] = []
@@ -78,7 +81,9 @@ final class TrainerTests: XCTestCase {
     }
 
     func testInferReturnsCodesInSampleMajorOrder() throws {
-        let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: SampleShape(channels: 1, height: 28, width: 28), seed: 0)
+        let network = try Network(
+            architecture: LayerSpec.mnistAutoencoder, inputShape: SampleShape(channels: 1, height: 28, width: 28),
+            seed: 0)
         let data = images(5)
         let code = try XCTUnwrap(network.codeLayerIndex)
         func codes(threads: Int, batch: Int) -> [Float] {
@@ -86,11 +91,14 @@ final class TrainerTests: XCTestCase {
             var result = [Float](repeating: 0, count: 5 * 24)
             for start in stride(from: 0, to: 5, by: batch) {
                 let size = min(batch, 5 - start)
-                trainer.infer(batch: size, layerCount: code + 1, load: { first, count, destination in
-                    for value in 0..<(count * 784) { destination[value] = data[(start + first) * 784 + value] }
-                }, store: { first, count, values in
-                    for value in 0..<(count * 24) { result[(start + first) * 24 + value] = values[value] }
-                })
+                trainer.infer(
+                    batch: size, layerCount: code + 1,
+                    load: { first, count, destination in
+                        for value in 0..<(count * 784) { destination[value] = data[(start + first) * 784 + value] }
+                    },
+                    store: { first, count, values in
+                        for value in 0..<(count * 24) { result[(start + first) * 24 + value] = values[value] }
+                    })
             }
             return result
         }
@@ -106,7 +114,9 @@ final class TrainerTests: XCTestCase {
     }
     /// The blobs as 8-bit images.
     private func byteImages(_ count: Int) -> ByteImages {
-        ByteImages(pixels: images(count).map { UInt8(($0 * 255).rounded()) }, shape: SampleShape(channels: 1, height: 28, width: 28))
+        ByteImages(
+            pixels: images(count).map { UInt8(($0 * 255).rounded()) },
+            shape: SampleShape(channels: 1, height: 28, width: 28))
     }
 
     func testTrainEpochInAGivenOrderMatchesTheSeededShuffle() throws {
@@ -169,10 +179,16 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThan(hundred, 100 * 10 * activations)
         // Linear in the samples the shards hold: the batch rounded up to a multiple of the shards.
         let ninetySix = try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 96)
-        XCTAssertEqual(try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 192), 2 * ninetySix)
+        XCTAssertEqual(
+            try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 192),
+            2 * ninetySix)
         XCTAssertEqual(hundred, ninetySix * 100 / 96)
-        XCTAssertEqual(try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 101), ninetySix * 104 / 96)
-        XCTAssertThrowsError(try Trainer.bufferBytes(
-            architecture: [.conv2d(ConvolutionSpec(inChannels: 3, outChannels: 1, kernelSize: 1))], inputShape: shape, batch: 1))
+        XCTAssertEqual(
+            try Trainer.bufferBytes(architecture: LayerSpec.mnistAutoencoder, inputShape: shape, batch: 101),
+            ninetySix * 104 / 96)
+        XCTAssertThrowsError(
+            try Trainer.bufferBytes(
+                architecture: [.conv2d(ConvolutionSpec(inChannels: 3, outChannels: 1, kernelSize: 1))],
+                inputShape: shape, batch: 1))
     }
 }

@@ -1,20 +1,25 @@
 import Foundation
 import XCTest
+
 @testable import PipelineEngine
 
 final class DescribeTests: XCTestCase {
     func pipeline() throws -> Pipeline {
-        try Pipeline.parse(Data("""
-            {"name": "demo", "stages": {
-              "gen": {"uses": "generate-matrix"},
-              "left": {"uses": "scale-matrix", "inputs": {"matrix": "gen"}},
-              "sum": {"uses": "add-matrices", "inputs": {"right": "gen", "left": "left"}}
-            }}
-            """.utf8), path: "p.json", registry: try testRegistry())
+        try Pipeline.parse(
+            Data(
+                """
+                {"name": "demo", "stages": {
+                  "gen": {"uses": "generate-matrix"},
+                  "left": {"uses": "scale-matrix", "inputs": {"matrix": "gen"}},
+                  "sum": {"uses": "add-matrices", "inputs": {"right": "gen", "left": "left"}}
+                }}
+                """.utf8), path: "p.json", registry: try testRegistry())
     }
 
     func testDotDrawing() throws {
-        XCTAssertEqual(try pipeline().drawing(.dot), """
+        XCTAssertEqual(
+            try pipeline().drawing(.dot),
+            """
             digraph "demo" {
               rankdir=LR;
               node [shape=box, style=rounded, fontname="Helvetica"];
@@ -30,7 +35,9 @@ final class DescribeTests: XCTestCase {
     }
 
     func testMermaidDrawing() throws {
-        XCTAssertEqual(try pipeline().drawing(.mermaid), """
+        XCTAssertEqual(
+            try pipeline().drawing(.mermaid),
+            """
             flowchart LR
               s0["gen<br/><small>generate-matrix</small>"]
               s1["left<br/><small>scale-matrix</small>"]
@@ -44,7 +51,9 @@ final class DescribeTests: XCTestCase {
 
     func testCatalogTextAndJSON() throws {
         let embed = try XCTUnwrap(try testRegistry()["embed"])
-        XCTAssertEqual(embed.catalogText, """
+        XCTAssertEqual(
+            embed.catalogText,
+            """
             embed (version 3) — Test stage with typed parameters.
               input   features: features
               output  embedding
@@ -54,6 +63,9 @@ final class DescribeTests: XCTestCase {
               param   labels: [String]    = []
               param   note: String?       (optional)
             """)
-        XCTAssertEqual(embed.catalogJSON["params"]?.canonicalText, #"[{"default":30,"name":"perplexity","type":"Double"},{"default":1000,"name":"iterations","type":"Int"},{"default":"fft","name":"method","type":"Method"},{"default":[],"name":"labels","type":"[String]"},{"default":null,"name":"note","type":"String?"}]"#)
+        XCTAssertEqual(
+            embed.catalogJSON["params"]?.canonicalText,
+            #"[{"default":30,"name":"perplexity","type":"Double"},{"default":1000,"name":"iterations","type":"Int"},{"default":"fft","name":"method","type":"Method"},{"default":[],"name":"labels","type":"[String]"},{"default":null,"name":"note","type":"String?"}]"#
+        )
     }
 }

@@ -37,7 +37,7 @@ final class InputArtifactTests: XCTestCase {
                 try file.write([Int32(-3), 4], shape: [2], to: "/ints")
                 try file.write([0.1, -2.5, 1e300], shape: [3, 1], to: "/doubles")
                 try file.write([Float(0.25), 3], shape: [1, 2], to: "/floats")
-            },
+            }
         ])
         let input = try context.openInput("numbers")
         XCTAssertEqual(input.port, "numbers")
@@ -55,14 +55,15 @@ final class InputArtifactTests: XCTestCase {
             "labels": { file in
                 try file.write([Float(0), 3, 1], shape: [3], to: "/labels")
                 try file.write([Float(0), 0.5], shape: [2], to: "/fractions")
-            },
+            }
         ])
         let input = try context.openInput("labels")
         XCTAssertEqual(try input.readLabels().values, [0, 3, 1])
         XCTAssertEqual(try input.readLabels().shape, [3])
         XCTAssertThrowsError(try input.readLabels("/fractions")) { error in
             XCTAssertEqual(
-                "\(error)", "`/fractions` in \(input.url.path) holds non-integer values; class labels must be whole numbers")
+                "\(error)",
+                "`/fractions` in \(input.url.path) holds non-integer values; class labels must be whole numbers")
         }
     }
 
@@ -88,7 +89,7 @@ final class InputArtifactTests: XCTestCase {
             "artifact": { file in
                 try file.write([Float(1)], shape: [1], to: "/features")
                 try file.createGroup("/group")
-            },
+            }
         ])
         let input = try context.openInput("artifact")
         let path = input.url.path
@@ -105,7 +106,8 @@ final class InputArtifactTests: XCTestCase {
         try Data("not HDF5".utf8).write(to: folder.appendingPathComponent("plain.h5"))
         let plain = StageContext(
             stageID: "reader", pipelineName: "test", inputs: ["text": folder.appendingPathComponent("plain.h5")],
-            outputURL: folder.appendingPathComponent("out.h5"), sideFileDirectory: folder, scratchDirectory: folder, threads: 1)
+            outputURL: folder.appendingPathComponent("out.h5"), sideFileDirectory: folder, scratchDirectory: folder,
+            threads: 1)
         XCTAssertThrowsError(try plain.openInput("text")) { error in
             XCTAssertTrue("\(error)".hasPrefix("cannot open input `text` (\(folder.path)/plain.h5): "), "\(error)")
             XCTAssertFalse("\(error)".contains("reader"), "\(error)")

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import PipelineEngine
 
 final class JSONTests: XCTestCase {
@@ -13,14 +14,20 @@ final class JSONTests: XCTestCase {
 
     func testSyntaxErrorsGiveLineAndColumn() {
         let cases: [(String, String)] = [
-            ("{\n  \"a\": 1\n  \"b\": 2\n}", "invalid JSON at line 3, column 3: expected ',' or '}' after a member, found character '\"'"),
+            (
+                "{\n  \"a\": 1\n  \"b\": 2\n}",
+                "invalid JSON at line 3, column 3: expected ',' or '}' after a member, found character '\"'"
+            ),
             ("{\"a\": [1, 2,]}", "invalid JSON at line 1, column 13: trailing comma before ']'"),
             ("{\"a\": tru}", "invalid JSON at line 1, column 7: expected a value, found 'tru'"),
             ("{\"é\": 01}", "invalid JSON at line 1, column 7: numbers must not have leading zeros"),
             ("{\"a\": \"x", "invalid JSON at line 1, column 7: unterminated string"),
             ("", "invalid JSON at line 1, column 1: expected a value, found end of file"),
             ("{} x", "invalid JSON at line 1, column 4: unexpected character 'x' after the end of the document"),
-            ("{\"a\" 1}", "invalid JSON at line 1, column 6: expected ':' after member name \"a\", found character '1'"),
+            (
+                "{\"a\" 1}",
+                "invalid JSON at line 1, column 6: expected ':' after member name \"a\", found character '1'"
+            ),
             ("{\"a\": \"\\q\"}", "invalid JSON at line 1, column 8: invalid escape '\\q' in string"),
         ]
         for (text, expected) in cases {
@@ -49,7 +56,9 @@ final class JSONTests: XCTestCase {
 
     func testPrettyTextKeepsScalarArraysOnOneLineAndNumbersAsWritten() throws {
         let value = try JSONValue.parse(#"{"shape": [60000, 28, 28], "max": 4.0, "rows": [[1, 2e0], []], "none": {}}"#)
-        XCTAssertEqual(value.prettyText(), """
+        XCTAssertEqual(
+            value.prettyText(),
+            """
             {
               "shape": [60000, 28, 28],
               "max": 4.0,

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import PipelineEngine
 
 final class ParameterTests: XCTestCase {
@@ -15,7 +16,8 @@ final class ParameterTests: XCTestCase {
 
     func testDefaultsFillMissingKeysAndCanonicalTextIsStable() throws {
         let a = try descriptor().decodeParameters(try JSONValue.parse(#"{"iterations": 500}"#)).get()
-        let b = try descriptor().decodeParameters(try JSONValue.parse(#"{"iterations": 5e2, "perplexity": 30.0}"#)).get()
+        let b = try descriptor().decodeParameters(try JSONValue.parse(#"{"iterations": 5e2, "perplexity": 30.0}"#))
+            .get()
         XCTAssertEqual(a.canonicalText, #"{"iterations":500,"labels":[],"method":"fft","perplexity":30}"#)
         XCTAssertEqual(a.canonicalText, b.canonicalText)
         let typed = try XCTUnwrap(a.value as? EmbedStage.Parameters)
@@ -37,16 +39,21 @@ final class ParameterTests: XCTestCase {
     }
 
     func testProblemsNameTheKey() throws {
-        XCTAssertEqual(try problems(#"{"perplexty": 5, "iteratons": 1}"#), [
-            "`perplexty` is not a parameter of `embed`; did you mean `perplexity`?",
-            "`iteratons` is not a parameter of `embed`; did you mean `iterations`?",
-        ])
+        XCTAssertEqual(
+            try problems(#"{"perplexty": 5, "iteratons": 1}"#),
+            [
+                "`perplexty` is not a parameter of `embed`; did you mean `perplexity`?",
+                "`iteratons` is not a parameter of `embed`; did you mean `iterations`?",
+            ])
         XCTAssertEqual(try problems(#"{"perplexity": "30"}"#), ["`perplexity` expected a number, got a string"])
-        XCTAssertEqual(try problems(#"{"iterations": 2.5}"#), ["`iterations` expected an integer in range of Int, got 2.5"])
+        XCTAssertEqual(
+            try problems(#"{"iterations": 2.5}"#), ["`iterations` expected an integer in range of Int, got 2.5"])
         XCTAssertEqual(try problems(#"{"labels": ["a", 3]}"#), ["`labels[1]` expected a string, got an integer"])
-        XCTAssertEqual(try problems(#"{"method": "barnes"}"#), [
-            "`method` is not a valid Method: `barnes`",
-        ])
+        XCTAssertEqual(
+            try problems(#"{"method": "barnes"}"#),
+            [
+                "`method` is not a valid Method: `barnes`"
+            ])
         XCTAssertEqual(try problems(#"{"perplexity": -1}"#), ["`perplexity` must be greater than 0, got -1.0"])
         XCTAssertEqual(try problems(#"[1]"#), ["`params` must be an object, got an array"])
     }

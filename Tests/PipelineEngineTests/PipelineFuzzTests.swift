@@ -40,7 +40,8 @@ final class PipelineFuzzTests: XCTestCase {
                     XCTAssertNoThrow(try JSONValue.parse(stage.parameters.canonicalText), "\(label): stage \(stage.id)")
                     XCTAssertNoThrow(
                         try JSONValue(encoding: stage.parameters.value),
-                        "\(label): stage \(stage.id) accepted a non-finite parameter: \(stage.parameters.canonicalText)")
+                        "\(label): stage \(stage.id) accepted a non-finite parameter: \(stage.parameters.canonicalText)"
+                    )
                 }
                 _ = pipeline.graph.cycles()
             } catch let error as PipelineValidationError {
@@ -49,9 +50,11 @@ final class PipelineFuzzTests: XCTestCase {
                 let lines = error.description.split(separator: "\n", omittingEmptySubsequences: false)
                 XCTAssertEqual(lines.count, error.problems.count, "\(label): one line per problem:\n\(error)")
                 for (line, problem) in zip(lines, error.problems) {
-                    XCTAssert(line.hasPrefix("fuzz.json"), "\(label): a problem line that does not name the file: \(line)")
+                    XCTAssert(
+                        line.hasPrefix("fuzz.json"), "\(label): a problem line that does not name the file: \(line)")
                     XCTAssertFalse(
-                        problem.message.trimmingCharacters(in: .whitespaces).isEmpty, "\(label): an empty message: \(line)")
+                        problem.message.trimmingCharacters(in: .whitespaces).isEmpty,
+                        "\(label): an empty message: \(line)")
                 }
             } catch {
                 XCTFail("\(label): \(type(of: error)) instead of PipelineValidationError: \(error)")
@@ -62,7 +65,8 @@ final class PipelineFuzzTests: XCTestCase {
         XCTAssertEqual(counts.rejected + counts.accepted, Self.caseCount)
         // Mutations that never get past the JSON parser, or never get through it, test little.
         XCTAssertGreaterThan(counts.accepted, Self.caseCount / 50, "almost no mutated pipeline was accepted")
-        XCTAssertGreaterThan(counts.rejectedBy["params"] ?? 0, Self.caseCount / 50, "few mutations reached parameter decoding")
+        XCTAssertGreaterThan(
+            counts.rejectedBy["params"] ?? 0, Self.caseCount / 50, "few mutations reached parameter decoding")
     }
 
     func testPathologicalPipelineTextIsRejectedWithoutCrashing() throws {
@@ -70,15 +74,18 @@ final class PipelineFuzzTests: XCTestCase {
         let deepArray = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         let longKey = String(repeating: "k", count: 100_000)
         let texts: [String: String] = [
-            "deep nesting": #"{"name": "n", "stages": {"a": {"uses": "generate-matrix", "params": {"rows": "# + deepArray + "}}}}",
-            "long unknown key": #"{"name": "n", "stages": {"a": {"uses": "generate-matrix", "params": {""# + longKey + #"": 1}}}}"#,
+            "deep nesting": #"{"name": "n", "stages": {"a": {"uses": "generate-matrix", "params": {"rows": "#
+                + deepArray + "}}}}",
+            "long unknown key": #"{"name": "n", "stages": {"a": {"uses": "generate-matrix", "params": {""# + longKey
+                + #"": 1}}}}"#,
             "empty": "",
             "only a byte order mark": "\u{FEFF}",
             "lone low surrogate": #"{"name": "\uDC00", "stages": {}}"#,
             "NUL in a key": "{\"name\": \"n\", \"stages\": {\"a\\u0000b\": {\"uses\": \"generate-matrix\"}}}",
         ]
         for (label, text) in texts.sorted(by: { $0.key < $1.key }) {
-            XCTAssertThrowsError(try Pipeline.parse(Data(text.utf8), path: "p.json", registry: registry), label) { error in
+            XCTAssertThrowsError(try Pipeline.parse(Data(text.utf8), path: "p.json", registry: registry), label) {
+                error in
                 let problems = (error as? PipelineValidationError)?.problems ?? []
                 XCTAssertFalse(problems.isEmpty, "\(label): \(error)")
             }
@@ -95,7 +102,9 @@ final class PipelineFuzzTests: XCTestCase {
     /// mutations reach every parameter decoder and every kind of input.
     static let seeds: [(name: String, text: String)] = [
         ("chain", #"{"version": 1, "name": "chain", "stages": {\#(chain(factor: 1.5, seed: 3))}}"#),
-        ("every-stage", """
+        (
+            "every-stage",
+            """
             {
               "version": 1,
               "name": "every-stage",
@@ -112,7 +121,8 @@ final class PipelineFuzzTests: XCTestCase {
                           "params": {"perplexity": 20, "iterations": 500, "method": "exact", "labels": ["a", "b"], "note": "n"}}
               }
             }
-            """),
+            """
+        ),
     ]
 
     // MARK: - Classifying outcomes
@@ -206,9 +216,13 @@ struct PipelineMutator {
         paths.append(prefix)
         switch value {
         case .object(let members):
-            for (index, member) in members.enumerated() { collectPaths(member.value, prefix: prefix + [index], into: &paths) }
+            for (index, member) in members.enumerated() {
+                collectPaths(member.value, prefix: prefix + [index], into: &paths)
+            }
         case .array(let elements):
-            for (index, element) in elements.enumerated() { collectPaths(element, prefix: prefix + [index], into: &paths) }
+            for (index, element) in elements.enumerated() {
+                collectPaths(element, prefix: prefix + [index], into: &paths)
+            }
         default:
             break
         }
@@ -250,11 +264,16 @@ struct PipelineMutator {
                 // A typo, a case change or a unicode look-alike.
                 var key = Array(members[index].key)
                 if !key.isEmpty, random.next() % 2 == 0 { key.remove(at: Int(random.next() % UInt64(key.count))) }
-                members[index].key = random.next() % 3 == 0 ? String(key).uppercased() : String(key) + (random.next() % 2 == 0 ? "s" : "\u{0435}")
+                members[index].key =
+                    random.next() % 3 == 0
+                    ? String(key).uppercased() : String(key) + (random.next() % 2 == 0 ? "s" : "\u{0435}")
             case 2:
                 members.append(members[index])
             case 3:
-                members.append(JSONMember(key: Self.strings.randomElement(using: &random)!, value: randomScalar(ids: ids, using: &random)))
+                members.append(
+                    JSONMember(
+                        key: Self.strings.randomElement(using: &random)!, value: randomScalar(ids: ids, using: &random))
+                )
             case 4:
                 // Rewire: point the member at another stage id (possibly its own, making a cycle).
                 members[index].value = .string(ids.randomElement(using: &random) ?? "x")

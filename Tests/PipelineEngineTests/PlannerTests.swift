@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import PipelineEngine
 
 /// The planner on small graphs, with assessments from a table: no file system.
@@ -9,7 +10,9 @@ final class PlannerTests: XCTestCase {
         inputs: ["b": ["x": "a"], "c": ["x": "a"], "d": ["left": "b", "right": "c"]])
 
     /// Every stage up to date except those listed, which execute or restore.
-    func assess(execute: [String: String] = [:], restore: [String: String] = [:]) -> (String, [String: String]) -> Assessment {
+    func assess(execute: [String: String] = [:], restore: [String: String] = [:]) -> (String, [String: String]) ->
+        Assessment
+    {
         { id, inputs in
             if let reason = execute[id] { return .execute(reason: reason) }
             let hash = "hash-\(id)-" + inputs.keys.sorted().map { inputs[$0]! }.joined(separator: "+")
@@ -26,10 +29,13 @@ final class PlannerTests: XCTestCase {
     }
 
     func testCyclesAreTracedInDataFlowDirection() {
-        let graph = PipelineGraph(ids: ["a", "b", "c", "z"], inputs: ["a": ["p": "c"], "b": ["p": "a"], "c": ["p": "b"], "z": ["p": "z"]])
+        let graph = PipelineGraph(
+            ids: ["a", "b", "c", "z"], inputs: ["a": ["p": "c"], "b": ["p": "a"], "c": ["p": "b"], "z": ["p": "z"]])
         XCTAssertEqual(graph.cycles(), [["a", "b", "c", "a"], ["z", "z"]])
         XCTAssertNil(graph.topologicalOrder())
-        XCTAssertThrowsError(try Planner.plan(graph: graph, targets: nil, force: false) { _, _ in .execute(reason: "") }) { error in
+        XCTAssertThrowsError(
+            try Planner.plan(graph: graph, targets: nil, force: false) { _, _ in .execute(reason: "") }
+        ) { error in
             XCTAssertEqual("\(error)", "cycle: `a` → `b` → `c` → `a`\ncycle: `z` → `z`")
         }
     }
@@ -60,7 +66,8 @@ final class PlannerTests: XCTestCase {
     }
 
     func testTargetsIncludeOnlyTheirUpstream() throws {
-        let plan = try Planner.plan(graph: diamond, targets: ["b"], force: false, assess: assess(execute: ["a": "artifact missing"]))
+        let plan = try Planner.plan(
+            graph: diamond, targets: ["b"], force: false, assess: assess(execute: ["a": "artifact missing"]))
         XCTAssertEqual(plan.steps.map(\.id), ["a", "b"])
         XCTAssertEqual(plan.executing, ["a", "b"])
     }
@@ -78,7 +85,8 @@ final class PlannerTests: XCTestCase {
     }
 
     func testUnknownTargetSuggestsNearestId() {
-        XCTAssertThrowsError(try Planner.plan(graph: diamond, targets: ["bb"], force: false, assess: assess())) { error in
+        XCTAssertThrowsError(try Planner.plan(graph: diamond, targets: ["bb"], force: false, assess: assess())) {
+            error in
             XCTAssertEqual("\(error)", "no stage `bb` in this pipeline; did you mean `b`?")
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import TestSupport
 import XCTest
+
 @testable import PipelineEngine
 
 /// A temporary working directory with a pipeline file in it.
@@ -25,7 +26,8 @@ final class Workspace {
     }
 
     /// Writes the pipeline file with `stages` (the JSON object body) and returns the runner.
-    func runner(_ stages: String, targets: [String]? = nil, force: Bool = false, jobs: Int = 2) throws -> PipelineRunner {
+    func runner(_ stages: String, targets: [String]? = nil, force: Bool = false, jobs: Int = 2) throws -> PipelineRunner
+    {
         try Data(#"{"version": 1, "name": "demo", "stages": {\#(stages)}}"#.utf8).write(to: pipelineURL)
         let pipeline = try Pipeline.load(contentsOf: pipelineURL, displayPath: "pipeline.json", registry: registry)
         let options = RunOptions(
@@ -35,7 +37,9 @@ final class Workspace {
     }
 
     @discardableResult
-    func run(_ stages: String, targets: [String]? = nil, force: Bool = false, jobs: Int = 2) throws -> [String: StageOutcome] {
+    func run(_ stages: String, targets: [String]? = nil, force: Bool = false, jobs: Int = 2) throws -> [String:
+        StageOutcome]
+    {
         let report = try runner(stages, targets: targets, force: force, jobs: jobs).run()
         return Dictionary(uniqueKeysWithValues: report.records.map { ($0.stage, $0.outcome) })
     }
@@ -82,9 +86,12 @@ final class RunnerTests: XCTestCase {
         let original = try readMatrix(workspace.artifact("double")).values
 
         let status = try workspace.runner(chain(factor: 3)).status()
-        XCTAssertEqual(status.map(\.reason), [
-            "unchanged", "param `factor` changed 2 → 3", "input `matrix` will change (upstream `scale` runs)", "unchanged",
-        ])
+        XCTAssertEqual(
+            status.map(\.reason),
+            [
+                "unchanged", "param `factor` changed 2 → 3", "input `matrix` will change (upstream `scale` runs)",
+                "unchanged",
+            ])
 
         let changed = try workspace.run(chain(factor: 3))
         XCTAssertEqual(changed, ["gen": .cached, "scale": .ran, "double": .ran, "other": .cached])
@@ -103,21 +110,27 @@ final class RunnerTests: XCTestCase {
         let swapped = chain().replacingOccurrences(
             of: #""other": {"uses": "scale-matrix", "inputs": {"matrix": "gen"}, "params": {"factor": -1}}"#,
             with: #""other": {"uses": "describe-matrix", "inputs": {"matrix": "gen"}}"#)
-        XCTAssertEqual(try workspace.runner(swapped).status().last?.reason, "stage changed `scale-matrix` → `describe-matrix`")
-        XCTAssertEqual(try workspace.run(swapped), ["gen": .cached, "scale": .cached, "double": .cached, "other": .ran])
+        XCTAssertEqual(
+            try workspace.runner(swapped).status().last?.reason, "stage changed `scale-matrix` → `describe-matrix`")
+        XCTAssertEqual(
+            try workspace.run(swapped), ["gen": .cached, "scale": .cached, "double": .cached, "other": .ran])
     }
 
     func testPlanningNeverFetchesExternalFilesAndRunDoes() throws {
         let workspace = try Workspace()
-        let stages = #""src": {"uses": "fetched-source"}, "scale": {"uses": "scale-matrix", "inputs": {"matrix": "src"}}"#
+        let stages =
+            #""src": {"uses": "fetched-source"}, "scale": {"uses": "scale-matrix", "inputs": {"matrix": "src"}}"#
         let source = workspace.directory.appendingPathComponent("source.txt")
         let fetches = { self.counter.count(FetchedSource.fetchKey("source.txt")) }
 
         let status = try workspace.runner(stages).status()
         XCTAssertEqual(status.map(\.action), [.execute, .execute])
-        XCTAssertEqual(status.map(\.reason), [
-            "`source.txt` not found locally: `run` will fetch it", "input `matrix` will change (upstream `src` runs)",
-        ])
+        XCTAssertEqual(
+            status.map(\.reason),
+            [
+                "`source.txt` not found locally: `run` will fetch it",
+                "input `matrix` will change (upstream `src` runs)",
+            ])
         let plan = try workspace.runner(stages).plan()
         XCTAssertEqual(plan.executing, ["src", "scale"])
         XCTAssertEqual(plan["src"]?.reason, "`source.txt` not found locally: `run` will fetch it")
@@ -127,7 +140,8 @@ final class RunnerTests: XCTestCase {
 
         let report = try workspace.runner(stages).run()
         XCTAssertEqual(report.records.map(\.outcome), [.ran, .ran])
-        XCTAssertEqual(report.records.first?.reason, "artifact missing", "once fetched, the stage runs for its own reason")
+        XCTAssertEqual(
+            report.records.first?.reason, "artifact missing", "once fetched, the stage runs for its own reason")
         XCTAssertEqual(fetches(), 1)
         XCTAssertEqual(try readMatrix(workspace.artifact("src")).shape, [1, 7])
 
@@ -147,7 +161,8 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try collectGarbage(in: workspace.artifacts), dry)
         XCTAssertEqual(try collectGarbage(in: workspace.artifacts, dryRun: true).objects, 0)
         XCTAssertEqual(Set(try workspace.run(chain(factor: 3)).values), [.cached])
-        XCTAssertEqual(try workspace.run(chain(factor: 2)), ["gen": .cached, "scale": .ran, "double": .ran, "other": .cached])
+        XCTAssertEqual(
+            try workspace.run(chain(factor: 2)), ["gen": .cached, "scale": .ran, "double": .ran, "other": .cached])
     }
 
     func testForceReexecutesOnlyTheTargets() throws {
@@ -191,7 +206,8 @@ final class RunnerTests: XCTestCase {
         try writeMatrix([1, 2], shape: [1, 2], to: replacement)
         try FileManager.default.removeItem(at: workspace.artifact("scale"))
         try FileManager.default.moveItem(at: replacement, to: workspace.artifact("scale"))
-        XCTAssertEqual(try workspace.runner(chain()).status().first { $0.stage == "scale" }?.reason, "artifact changed on disk")
+        XCTAssertEqual(
+            try workspace.runner(chain()).status().first { $0.stage == "scale" }?.reason, "artifact changed on disk")
         let outcome = try workspace.run(chain())
         XCTAssertEqual(outcome["scale"], .restored)
         XCTAssertEqual(try readMatrix(workspace.artifact("scale")).shape, [5, 2])
@@ -215,13 +231,15 @@ final class RunnerTests: XCTestCase {
         let workspace = try Workspace()
         try workspace.run(chain())
         let url = workspace.artifact("gen")
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: url.path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: url.path)
         let stateFile = workspace.artifacts.appendingPathComponent("demo/.h5pipe-state.json")
         let recorded = try Data(contentsOf: stateFile)
         // Status and planning hash the touched file but change no record.
         XCTAssertTrue(try workspace.runner(chain()).status().allSatisfy(\.isUpToDate))
         XCTAssertEqual(try Data(contentsOf: stateFile), recorded)
-        XCTAssertEqual(try workspace.run(chain()), ["gen": .cached, "scale": .cached, "double": .cached, "other": .cached])
+        XCTAssertEqual(
+            try workspace.run(chain()), ["gen": .cached, "scale": .cached, "double": .cached, "other": .cached])
         XCTAssertEqual(counts(["gen"]), [1])
         // The run records the new fingerprint, so the next one trusts the file without reading it.
         let state = try JSONDecoder().decode(PipelineState.self, from: Data(contentsOf: stateFile))
@@ -239,7 +257,8 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(recording.jobs.sorted(), ["double", "gen", "other", "scale"])
         XCTAssertEqual(try readMatrix(workspace.artifact("double")).shape, [5, 2])
         // What the executor stored is what the runner published and a local rerun trusts.
-        XCTAssertEqual(try workspace.run(chain()), ["gen": .cached, "scale": .cached, "double": .cached, "other": .cached])
+        XCTAssertEqual(
+            try workspace.run(chain()), ["gen": .cached, "scale": .cached, "double": .cached, "other": .cached])
     }
 
     func testAnExecutorFailureFailsTheStageWithItsMessage() throws {
@@ -285,7 +304,8 @@ final class RunnerTests: XCTestCase {
         let checkpoint = workspace.artifacts.appendingPathComponent(".h5pipe/scratch/\(key)/checkpoint")
         XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.path))
         // Nothing half-written remains, and the next run retries the failed stage only.
-        let temporary = try FileManager.default.contentsOfDirectory(atPath: workspace.artifacts.appendingPathComponent(".h5pipe/tmp").path)
+        let temporary = try FileManager.default.contentsOfDirectory(
+            atPath: workspace.artifacts.appendingPathComponent(".h5pipe/tmp").path)
         XCTAssertEqual(temporary, [])
         let again = try workspace.run(stages, targets: ["after", "fine"])
         XCTAssertEqual(again, ["gen": .cached, "broken": .failed, "after": .skipped, "fine": .cached])
@@ -293,13 +313,16 @@ final class RunnerTests: XCTestCase {
 
     func testAFailedRerunWithdrawsTheOutdatedArtifact() throws {
         let workspace = try Workspace()
-        let passing = #""gen": {"uses": "generate-matrix"}, "step": {"uses": "fail", "inputs": {"matrix": "gen"}, "params": {"fail": false}}"#
+        let passing =
+            #""gen": {"uses": "generate-matrix"}, "step": {"uses": "fail", "inputs": {"matrix": "gen"}, "params": {"fail": false}}"#
         XCTAssertEqual(try workspace.run(passing)["step"], .ran)
         XCTAssertTrue(FileManager.default.fileExists(atPath: workspace.artifact("step").path))
 
         let failing = passing.replacingOccurrences(of: #""fail": false"#, with: #""fail": true"#)
         XCTAssertEqual(try workspace.run(failing)["step"], .failed)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.artifact("step").path), "an outdated artifact stays published")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: workspace.artifact("step").path),
+            "an outdated artifact stays published")
         XCTAssertEqual(try workspace.runner(failing).status().last?.reason, "artifact missing")
 
         // The earlier result is still in the run-cache.
@@ -354,7 +377,8 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(attributes["h5pipe.cache_key"], .string(report.records[1].cacheKey!))
         let genHash = try SHA256.hash(fileAt: workspace.artifact("gen"))
         XCTAssertEqual(attributes["h5pipe.inputs"], .string(#"{"matrix":"\#(genHash)"}"#))
-        XCTAssertNotNil(attributes["h5pipe.started"]?.stringValue.flatMap { ISO8601DateFormatter.withFraction.date(from: $0) })
+        XCTAssertNotNil(
+            attributes["h5pipe.started"]?.stringValue.flatMap { ISO8601DateFormatter.withFraction.date(from: $0) })
         XCTAssertEqual(attributes["h5pipe.seconds"]?.doubleValue.map { $0 >= 0 && $0 < 60 }, true)
     }
 
@@ -365,7 +389,8 @@ final class RunnerTests: XCTestCase {
         let side = workspace.artifacts.appendingPathComponent("demo/describe.txt")
         let text = try String(contentsOf: side, encoding: .utf8)
         XCTAssertTrue(text.hasPrefix("shape [5, 2] sum "))
-        let record = try HDF5File.open(workspace.artifact("describe")).attribute("h5pipe.side_files", at: "/")?.stringValue
+        let record = try HDF5File.open(workspace.artifact("describe")).attribute("h5pipe.side_files", at: "/")?
+            .stringValue
         XCTAssertEqual(record, #"{"txt":{"file":"describe.txt","sha256":"\#(try SHA256.hash(fileAt: side))"}}"#)
         try FileManager.default.removeItem(at: side)
         XCTAssertEqual(try workspace.runner(stages).status().last?.reason, "side file `describe.txt` missing")

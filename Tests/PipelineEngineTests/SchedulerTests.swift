@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import PipelineEngine
 
 /// The scheduler's decisions on small graphs: no threads, no files.

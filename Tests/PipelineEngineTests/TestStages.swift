@@ -90,7 +90,9 @@ struct GenerateMatrix: Stage {
         func validate() -> [ParameterProblem] {
             var problems: [ParameterProblem] = []
             if rows < 1 { problems.append(ParameterProblem(field: "rows", message: "must be at least 1, got \(rows)")) }
-            if columns < 1 { problems.append(ParameterProblem(field: "columns", message: "must be at least 1, got \(columns)")) }
+            if columns < 1 {
+                problems.append(ParameterProblem(field: "columns", message: "must be at least 1, got \(columns)"))
+            }
             return problems
         }
     }
@@ -115,7 +117,8 @@ struct ScaleMatrix: Stage {
     struct Parameters: StageParameters {
         var factor = 2.0
         func validate() -> [ParameterProblem] {
-            factor.isFinite ? [] : [ParameterProblem(field: "factor", message: "must be a finite number, got \(factor)")]
+            factor.isFinite
+                ? [] : [ParameterProblem(field: "factor", message: "must be a finite number, got \(factor)")]
         }
     }
 
@@ -235,8 +238,11 @@ struct EmbedStage: Stage {
         var labels: [String] = []
         var note: String? = nil
         func validate() -> [ParameterProblem] {
-            if !perplexity.isFinite { return [ParameterProblem(field: "perplexity", message: "must be a finite number, got \(perplexity)")] }
-            return perplexity > 0 ? [] : [ParameterProblem(field: "perplexity", message: "must be greater than 0, got \(perplexity)")]
+            if !perplexity.isFinite {
+                return [ParameterProblem(field: "perplexity", message: "must be a finite number, got \(perplexity)")]
+            }
+            return perplexity > 0
+                ? [] : [ParameterProblem(field: "perplexity", message: "must be greater than 0, got \(perplexity)")]
         }
     }
 
@@ -248,7 +254,8 @@ struct EmbedStage: Stage {
 }
 
 struct FeaturesStage: Stage {
-    static let configuration = StageConfiguration(name: "features", version: 1, summary: "Test source of features.", output: "features")
+    static let configuration = StageConfiguration(
+        name: "features", version: 1, summary: "Test source of features.", output: "features")
     func run(_ parameters: Parameters, context: StageContext) throws {}
 }
 

@@ -1,10 +1,12 @@
 import XCTest
+
 @testable import Plot
 
 /// Colour values checked against matplotlib 3.11 (`plt.cm.<name>(value)`).
 final class ColormapTests: XCTestCase {
     private func assertColor(
-        _ color: Color, _ red: Double, _ green: Double, _ blue: Double, file: StaticString = #filePath, line: UInt = #line
+        _ color: Color, _ red: Double, _ green: Double, _ blue: Double, file: StaticString = #filePath,
+        line: UInt = #line
     ) {
         XCTAssertEqual(color.red, red, accuracy: 1e-6, file: file, line: line)
         XCTAssertEqual(color.green, green, accuracy: 1e-6, file: file, line: line)
@@ -49,18 +51,22 @@ final class ColormapTests: XCTestCase {
     func testClassValuesAreNormalisedBetweenSmallestAndLargest() {
         // Labels 3, 5, 7 normalise to 0, 0.5, 1 as matplotlib's Normalize does.
         let colors = Colormap.plasma.classColors(for: [7, 3, 5, 3])
-        XCTAssertEqual(colors, [
-            Colormap.plasma.color(at: 1), Colormap.plasma.color(at: 0), Colormap.plasma.color(at: 0.5),
-            Colormap.plasma.color(at: 0),
-        ])
-        XCTAssertEqual(Colormap.plasma.classColors(for: [4, 4]), [Colormap.plasma.entries[0], Colormap.plasma.entries[0]])
+        XCTAssertEqual(
+            colors,
+            [
+                Colormap.plasma.color(at: 1), Colormap.plasma.color(at: 0), Colormap.plasma.color(at: 0.5),
+                Colormap.plasma.color(at: 0),
+            ])
+        XCTAssertEqual(
+            Colormap.plasma.classColors(for: [4, 4]), [Colormap.plasma.entries[0], Colormap.plasma.entries[0]])
         XCTAssertEqual(Colormap.plasma.classColors(for: []), [])
     }
 
     func testCategoricalClassesTakeEntriesInRankOrder() {
         assertColor(Colormap.tab10.entries[0], 0x1f / 255, 0x77 / 255, 0xb4 / 255)
         XCTAssertEqual(Colormap.tab10.classColors(count: 3), Array(Colormap.tab10.entries[0..<3]))
-        XCTAssertEqual(Colormap.tab10.classColors(for: [20, 10]), [Colormap.tab10.entries[1], Colormap.tab10.entries[0]])
+        XCTAssertEqual(
+            Colormap.tab10.classColors(for: [20, 10]), [Colormap.tab10.entries[1], Colormap.tab10.entries[0]])
         let twelve = Colormap.tab10.classColors(count: 12)
         XCTAssertEqual(twelve[10], Colormap.tab10.entries[0])
         XCTAssertEqual(twelve[11], Colormap.tab10.entries[1])

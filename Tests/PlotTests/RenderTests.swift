@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Plot
 
 #if canImport(FoundationXML)
@@ -150,7 +151,8 @@ final class RenderTests: XCTestCase {
     func testImageGridPixelsAreCrisp() throws {
         let checkerboard = try XCTUnwrap(GreyImage(width: 2, height: 2, bytes: [0, 255, 255, 0]))
         let grey = try XCTUnwrap(GreyImage(width: 2, height: 2, values: [0.5, 0.5, 0.5, 0.5]))
-        let figure = Figure(width: 160, height: 100, panels: [.images(ImageGrid(images: [checkerboard, grey], columns: 2))])
+        let figure = Figure(
+            width: 160, height: 100, panels: [.images(ImageGrid(images: [checkerboard, grey], columns: 2))])
         for scale in [1.0, 1.5, 2.0] {
             let raster = try figure.rasterize(scale: scale)
             var levels = Set<UInt8>()
@@ -182,7 +184,8 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(document.rootElement()?.name, "svg")
         var styles: [String] = []
         func collectPathStyles(_ element: XMLElement) {
-            if element.name == "path", let style = element.attributes?.first(where: { $0.name == "style" })?.stringValue {
+            if element.name == "path", let style = element.attributes?.first(where: { $0.name == "style" })?.stringValue
+            {
                 styles.append(style)
             }
             for child in element.children ?? [] {
@@ -213,7 +216,8 @@ final class RenderTests: XCTestCase {
         let figure = Figure(width: 50, height: 40, panels: [.axes(Axes())])
         try figure.write(to: folder.appendingPathComponent("a.png"))
         try figure.write(to: folder.appendingPathComponent("a.pdf"))
-        XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("a.png")).prefix(4), Data([0x89, 0x50, 0x4E, 0x47]))
+        XCTAssertEqual(
+            try Data(contentsOf: folder.appendingPathComponent("a.png")).prefix(4), Data([0x89, 0x50, 0x4E, 0x47]))
         XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("a.pdf")).prefix(4), Data("%PDF".utf8))
         XCTAssertThrowsError(try figure.write(to: folder.appendingPathComponent("a.gif")))
     }
@@ -221,7 +225,9 @@ final class RenderTests: XCTestCase {
     // MARK: - Edge cases
 
     func testScatterWithoutLabelsOneClassAndOnePoint() throws {
-        let cases: [([Double], [Int]?)] = [([1, 2, 3], nil), ([1, 2, 3], [7, 7, 7]), ([4], [2]), ([4], nil), ([], []), ([], nil)]
+        let cases: [([Double], [Int]?)] = [
+            ([1, 2, 3], nil), ([1, 2, 3], [7, 7, 7]), ([4], [2]), ([4], nil), ([], []), ([], nil),
+        ]
         for (values, labels) in cases {
             let figure = try Charts.labelledScatter(x: values, y: values.map { $0 * 2 }, labels: labels)
             for format in OutputFormat.allCases {
@@ -269,7 +275,8 @@ final class RenderTests: XCTestCase {
         XCTAssertThrowsError(try bareFigure([.scatter(badIndex)]).render(.png))
         let badSizes = Scatter(x: [0.5, 0.2], y: [0.5, 0.2], colors: .uniform(.black), sizes: [1, 2, 3])
         XCTAssertThrowsError(try bareFigure([.scatter(badSizes)]).render(.svg))
-        XCTAssertThrowsError(try Charts.reconstructions(originals: [], reconstructions: [GreyImage(width: 1, height: 1, values: [0])!]))
+        XCTAssertThrowsError(
+            try Charts.reconstructions(originals: [], reconstructions: [GreyImage(width: 1, height: 1, values: [0])!]))
         XCTAssertThrowsError(try Raster(pngData: Data("not a png".utf8)))
         XCTAssertThrowsError(try Figure(width: 0, height: 10).render(.png))
         XCTAssertNil(GreyImage(width: 2, height: 2, values: [0, 1, 0]))
@@ -304,7 +311,8 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(try Raster(pngData: loss.render(.png)).width, 800)
 
         let image = try XCTUnwrap(GreyImage(width: 28, height: 28, values: (0..<784).map { Float($0 % 28) / 27 }))
-        let grid = try Charts.reconstructions(originals: Array(repeating: image, count: 16), reconstructions: Array(repeating: image, count: 16))
+        let grid = try Charts.reconstructions(
+            originals: Array(repeating: image, count: 16), reconstructions: Array(repeating: image, count: 16))
         XCTAssertEqual(grid.panels.count, 2)
         if case .images(let originals) = grid.panels[0] { XCTAssertEqual(originals.columns, 4) }
         for format in OutputFormat.allCases { XCTAssertFalse(try grid.render(format, scale: 2).isEmpty) }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Plot
 
 /// Expected values are matplotlib's `MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10])` ticks that

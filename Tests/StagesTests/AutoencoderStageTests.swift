@@ -67,7 +67,8 @@ final class AutoencoderStageTests: XCTestCase {
         let images = try writeImages(train: 500, test: 100)
         let messages = LockedList<String>()
         try TrainAutoencoderStage().run(
-            parameters(epochs: 2), context: context("train", inputs: ["images": images]) { messages.append($0.message) })
+            parameters(epochs: 2), context: context("train", inputs: ["images": images]) { messages.append($0.message) }
+        )
         let file = try HDF5File.open(folder.appendingPathComponent("train.h5"))
         let trainLoss = try file.read(Double.self, from: "/history/train_loss").values
         let testLoss = try file.read(Double.self, from: "/history/test_loss").values
@@ -80,9 +81,11 @@ final class AutoencoderStageTests: XCTestCase {
         XCTAssertEqual(try file.read(Float.self, from: "/model/layer01_batchNorm2d/running_var").shape, [3])
         XCTAssertEqual(try file.read(Float.self, from: "/model/layer13_convTranspose2d/weight").shape, [6, 6, 4, 4])
         let architecture = try XCTUnwrap(try file.attribute("architecture", at: "/")?.stringValue)
-        XCTAssertEqual(try JSONDecoder().decode([LayerSpec].self, from: Data(architecture.utf8)), LayerSpec.mnistAutoencoder)
+        XCTAssertEqual(
+            try JSONDecoder().decode([LayerSpec].self, from: Data(architecture.utf8)), LayerSpec.mnistAutoencoder)
         try file.close()
-        XCTAssertTrue(messages.values.contains("epoch 2/2 batch 10/10 loss " + messages.values.last!.split(separator: " ").last!))
+        XCTAssertTrue(
+            messages.values.contains("epoch 2/2 batch 10/10 loss " + messages.values.last!.split(separator: " ").last!))
         XCTAssertEqual(messages.values.count, 20)
     }
 
@@ -113,7 +116,8 @@ final class AutoencoderStageTests: XCTestCase {
         let resumed = try HDF5File.open(folder.appendingPathComponent("resumed.h5"))
         let straight = try HDF5File.open(folder.appendingPathComponent("straight.h5"))
         XCTAssertEqual(
-            try resumed.read(Double.self, from: "/history/train_loss"), try straight.read(Double.self, from: "/history/train_loss"))
+            try resumed.read(Double.self, from: "/history/train_loss"),
+            try straight.read(Double.self, from: "/history/train_loss"))
     }
 
     func testNonFiniteLossNamesEpochAndBatch() throws {
@@ -125,7 +129,9 @@ final class AutoencoderStageTests: XCTestCase {
             .convTranspose2d(ConvolutionSpec(inChannels: 2, outChannels: 1, kernelSize: 2)),
         ]
         XCTAssertEqual(parameters.validate(), [])
-        XCTAssertThrowsError(try TrainAutoencoderStage().run(parameters, context: context("nan", inputs: ["images": images]))) { error in
+        XCTAssertThrowsError(
+            try TrainAutoencoderStage().run(parameters, context: context("nan", inputs: ["images": images]))
+        ) { error in
             let message = "\(error)"
             XCTAssertTrue(message.hasPrefix("the training loss became"), message)
             XCTAssertTrue(message.contains("at epoch 1, batch "), message)
@@ -135,7 +141,8 @@ final class AutoencoderStageTests: XCTestCase {
     /// Writes a checkpoint after epoch 1 whose decoder has a dead ReLU: β of the batch norm before
     /// the last ReLU far below zero, so that ReLU outputs 0 for every image.
     private func writeDeadCheckpoint(scratch: String) throws {
-        let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: ModelArtifact.mnistShape, seed: 0)
+        let network = try Network(
+            architecture: LayerSpec.mnistAutoencoder, inputShape: ModelArtifact.mnistShape, seed: 0)
         let beta = try XCTUnwrap(network.tensors.first { $0.name == "layer20_batchNorm2d/bias" })
         try network.setValues([-100, -100, -100], of: beta)
         let checkpoint = TrainAutoencoderStage.Checkpoint(
@@ -144,7 +151,8 @@ final class AutoencoderStageTests: XCTestCase {
             testLoss: [0.2], epochSeconds: [0.1], threads: 2)
         let folder = folder.appendingPathComponent("scratch-\(scratch)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try JSONEncoder().encode(checkpoint).write(to: folder.appendingPathComponent("train-autoencoder-checkpoint.json"))
+        try JSONEncoder().encode(checkpoint).write(
+            to: folder.appendingPathComponent("train-autoencoder-checkpoint.json"))
     }
 
     func testStopsWhenTrainingIsStuck() throws {
@@ -152,7 +160,9 @@ final class AutoencoderStageTests: XCTestCase {
         var parameters = parameters(epochs: 3)
         parameters.batchSize = 20
         try writeDeadCheckpoint(scratch: "stuck")
-        XCTAssertThrowsError(try TrainAutoencoderStage().run(parameters, context: context("stuck", inputs: ["images": images]))) { error in
+        XCTAssertThrowsError(
+            try TrainAutoencoderStage().run(parameters, context: context("stuck", inputs: ["images": images]))
+        ) { error in
             let message = "\(error)"
             XCTAssertTrue(message.hasPrefix("training is stuck at epoch 2 (loss "), message)
             XCTAssertTrue(message.contains("): layers 0–22 received no gradient in any batch of the epoch"), message)
@@ -179,9 +189,13 @@ final class AutoencoderStageTests: XCTestCase {
         parameters.restarts = 1
         try writeDeadCheckpoint(scratch: "restarted")
         let logged = LockedList<String>()
-        try TrainAutoencoderStage().run(parameters, context: context("restarted", inputs: ["images": images], log: logged))
+        try TrainAutoencoderStage().run(
+            parameters, context: context("restarted", inputs: ["images": images], log: logged))
         XCTAssertEqual(
-            logged.values.filter { $0.hasPrefix("warning: training is stuck at epoch 2") && $0.hasSuffix("starting again from seed 1 (restart 1 of 1)") }.count,
+            logged.values.filter {
+                $0.hasPrefix("warning: training is stuck at epoch 2")
+                    && $0.hasSuffix("starting again from seed 1 (restart 1 of 1)")
+            }.count,
             1, "\(logged.values)")
 
         // The restart is exactly a run from seed 1: same weights, and the model says where it came from.
@@ -190,7 +204,8 @@ final class AutoencoderStageTests: XCTestCase {
         direct.restarts = 0
         try TrainAutoencoderStage().run(direct, context: context("direct", inputs: ["images": images]))
         XCTAssertEqual(
-            try modelValues(folder.appendingPathComponent("restarted.h5")), try modelValues(folder.appendingPathComponent("direct.h5")))
+            try modelValues(folder.appendingPathComponent("restarted.h5")),
+            try modelValues(folder.appendingPathComponent("direct.h5")))
         let file = try HDF5File.open(folder.appendingPathComponent("restarted.h5"))
         XCTAssertEqual(try file.attribute("seed", at: "/")?.intValue, 1)
         XCTAssertEqual(try file.attribute("restarts", at: "/")?.intValue, 1)
@@ -200,7 +215,9 @@ final class AutoencoderStageTests: XCTestCase {
         // With no restart left, the stuck run stops and says how to let h5pipe retry.
         parameters.restarts = 0
         try writeDeadCheckpoint(scratch: "stuck-again")
-        XCTAssertThrowsError(try TrainAutoencoderStage().run(parameters, context: context("stuck-again", inputs: ["images": images]))) {
+        XCTAssertThrowsError(
+            try TrainAutoencoderStage().run(parameters, context: context("stuck-again", inputs: ["images": images]))
+        ) {
             XCTAssertTrue("\($0)".contains("set `restarts` to let h5pipe try the next seeds itself"), "\($0)")
         }
         parameters.restarts = -1
@@ -208,7 +225,8 @@ final class AutoencoderStageTests: XCTestCase {
     }
 
     func testRefusesABatchThatDoesNotFitInMemory() throws {
-        XCTAssertNil(ModelArtifact.memoryProblem(LayerSpec.mnistAutoencoder, input: ModelArtifact.mnistShape, batchSize: 100))
+        XCTAssertNil(
+            ModelArtifact.memoryProblem(LayerSpec.mnistAutoencoder, input: ModelArtifact.mnistShape, batchSize: 100))
         let wide: [LayerSpec] = [
             .conv2d(ConvolutionSpec(inChannels: 1, outChannels: 60000, kernelSize: 1)), .code,
             .convTranspose2d(ConvolutionSpec(inChannels: 60000, outChannels: 1, kernelSize: 1)),
@@ -222,18 +240,23 @@ final class AutoencoderStageTests: XCTestCase {
         parameters.architecture = wide
         parameters.batchSize = 1000
         XCTAssertEqual(parameters.validate(), [], "the batch is capped by the images, so only the run can tell")
-        XCTAssertThrowsError(try TrainAutoencoderStage().run(parameters, context: context("wide", inputs: ["images": images]))) {
+        XCTAssertThrowsError(
+            try TrainAutoencoderStage().run(parameters, context: context("wide", inputs: ["images": images]))
+        ) {
             XCTAssertTrue("\($0)".hasPrefix("param `batchSize` is 1000: a batch that size needs about "), "\($0)")
         }
     }
 
     func testStuckMessageNamesLayersAsRanges() throws {
-        let network = try Network(architecture: LayerSpec.mnistAutoencoder, inputShape: ModelArtifact.mnistShape, seed: 0)
-        XCTAssertTrue(TrainAutoencoderStage.stuckMessage([0], network: network, epoch: 4, loss: 0.13)
-            .hasPrefix("training is stuck at epoch 5 (loss 0.13000): layer 0 (conv2d) received no gradient"))
+        let network = try Network(
+            architecture: LayerSpec.mnistAutoencoder, inputShape: ModelArtifact.mnistShape, seed: 0)
+        XCTAssertTrue(
+            TrainAutoencoderStage.stuckMessage([0], network: network, epoch: 4, loss: 0.13)
+                .hasPrefix("training is stuck at epoch 5 (loss 0.13000): layer 0 (conv2d) received no gradient"))
         // Activations between frozen layers do not break a range; a live layer does.
-        XCTAssertTrue(TrainAutoencoderStage.stuckMessage([0, 1, 3, 4, 9, 13], network: network, epoch: 0, loss: 0.2)
-            .contains("layers 0–4, 9, 13 received"))
+        XCTAssertTrue(
+            TrainAutoencoderStage.stuckMessage([0, 1, 3, 4, 9, 13], network: network, epoch: 0, loss: 0.2)
+                .contains("layers 0–4, 9, 13 received"))
     }
 
     func testValidationRejectsBadArchitecturesAndRanges() {
@@ -241,12 +264,15 @@ final class AutoencoderStageTests: XCTestCase {
         XCTAssertEqual(parameters.validate(), [])
         parameters.architecture = Array(LayerSpec.mnistAutoencoder.dropLast(2))
         XCTAssertEqual(parameters.validate().map(\.field), ["architecture"])
-        XCTAssertTrue(parameters.validate()[0].message.contains("returns 3x27x27 but the images are 1x28x28"), "\(parameters.validate())")
+        XCTAssertTrue(
+            parameters.validate()[0].message.contains("returns 3x27x27 but the images are 1x28x28"),
+            "\(parameters.validate())")
         parameters.architecture = LayerSpec.mnistAutoencoder.filter { $0 != .code }
         XCTAssertTrue(parameters.validate()[0].message.contains("exactly one {\"type\": \"code\"} layer"))
         parameters.architecture = [.conv2d(ConvolutionSpec(inChannels: 3, outChannels: 1, kernelSize: 1)), .code]
-        XCTAssertTrue(parameters.validate()[0].message.contains("layer 0: conv2d expects 3 input channels but receives 1x28x28"),
-                      "\(parameters.validate())")
+        XCTAssertTrue(
+            parameters.validate()[0].message.contains("layer 0: conv2d expects 3 input channels but receives 1x28x28"),
+            "\(parameters.validate())")
         parameters = TrainAutoencoderStage.Parameters()
         parameters.epochs = 0
         parameters.batchSize = -1
@@ -261,7 +287,8 @@ final class AutoencoderStageTests: XCTestCase {
         var parameters = EncodeStage.Parameters()
         for (split, count) in [(EncodeStage.Parameters.Split.test, 30), (.all, 90)] {
             parameters.split = split
-            try EncodeStage().run(parameters, context: context("encode-\(split)", inputs: ["model": model, "images": images]))
+            try EncodeStage().run(
+                parameters, context: context("encode-\(split)", inputs: ["model": model, "images": images]))
             let file = try HDF5File.open(folder.appendingPathComponent("encode-\(split).h5"))
             let features = try file.read(Float.self, from: "/features")
             XCTAssertEqual(features.shape, [count, 24])
@@ -271,8 +298,11 @@ final class AutoencoderStageTests: XCTestCase {
             try file.close()
         }
         // Inference mode: the test codes are the same whether encoded alone or after the train split.
-        let test = try HDF5File.open(folder.appendingPathComponent("encode-test.h5")).read(Float.self, from: "/features").values
-        let all = try HDF5File.open(folder.appendingPathComponent("encode-all.h5")).read(Float.self, from: "/features").values
+        let test = try HDF5File.open(folder.appendingPathComponent("encode-test.h5")).read(
+            Float.self, from: "/features"
+        ).values
+        let all = try HDF5File.open(folder.appendingPathComponent("encode-all.h5")).read(Float.self, from: "/features")
+            .values
         XCTAssertLessThan(zip(test, all.suffix(30 * 24)).map { abs($0 - $1) }.max()!, 1e-5)
     }
 
@@ -283,7 +313,8 @@ final class AutoencoderStageTests: XCTestCase {
         try file.write([Float(1)], shape: [1], to: "/x")
         try file.close()
         XCTAssertThrowsError(
-            try EncodeStage().run(EncodeStage.Parameters(), context: context("encode", inputs: ["model": bogus, "images": images]))
+            try EncodeStage().run(
+                EncodeStage.Parameters(), context: context("encode", inputs: ["model": bogus, "images": images]))
         ) { error in
             XCTAssertTrue("\(error)".contains("has no `architecture` attribute"), "\(error)")
         }

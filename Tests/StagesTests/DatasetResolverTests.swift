@@ -14,17 +14,24 @@ final class DatasetResolverTests: XCTestCase {
 
     /// A resolver whose working directory, `H5PIPE_DATA_PATH` and system folder all live in the
     /// scratch folder, with `mirrors` for a dataset called `mnist`.
-    private func resolver(dataPath: [String] = [], mirrors: [URL] = [], hashes: [String: String] = [:], lines: LockedList<String> = LockedList())
+    private func resolver(
+        dataPath: [String] = [], mirrors: [URL] = [], hashes: [String: String] = [:],
+        lines: LockedList<String> = LockedList()
+    )
         -> DatasetResolver
     {
         let catalog = [
-            KnownIDXDataset(name: "mnist", classNames: (0..<10).map(String.init), mirrors: mirrors, decompressedSHA256: hashes),
+            KnownIDXDataset(
+                name: "mnist", classNames: (0..<10).map(String.init), mirrors: mirrors, decompressedSHA256: hashes),
             KnownIDXDataset.fashionMNIST,
         ]
         return DatasetResolver(
             environment: StageEnvironment(
                 workingDirectory: folder.url.appendingPathComponent("project"),
-                variables: ["H5PIPE_DATA_PATH": dataPath.map { folder.url.appendingPathComponent($0).path }.joined(separator: ":")]),
+                variables: [
+                    "H5PIPE_DATA_PATH": dataPath.map { folder.url.appendingPathComponent($0).path }.joined(
+                        separator: ":")
+                ]),
             systemDirectory: folder.url.appendingPathComponent("system"), catalog: catalog, downloadTimeout: 10,
             report: { line, _ in lines.append(line) })
     }
@@ -51,9 +58,13 @@ final class DatasetResolverTests: XCTestCase {
         try folder.writeDataset(in: "project/data/mnist")
         try folder.writeDataset(in: "system/mnist")
         let resolver = resolver(dataPath: ["first", "second"])
-        XCTAssertEqual(try resolver.resolve(dataset: "mnist", directory: nil).directory.path, folder.url.appendingPathComponent("second/mnist").path)
+        XCTAssertEqual(
+            try resolver.resolve(dataset: "mnist", directory: nil).directory.path,
+            folder.url.appendingPathComponent("second/mnist").path)
         try folder.writeDataset(in: "first/mnist")
-        XCTAssertEqual(try resolver.resolve(dataset: "mnist", directory: nil).directory.path, folder.url.appendingPathComponent("first/mnist").path)
+        XCTAssertEqual(
+            try resolver.resolve(dataset: "mnist", directory: nil).directory.path,
+            folder.url.appendingPathComponent("first/mnist").path)
     }
 
     func testProjectDataFolderComesBeforeTheSystemFolder() throws {
@@ -81,11 +92,15 @@ final class DatasetResolverTests: XCTestCase {
 
     func testDebianFashionMNISTIsFoundInTheRealSystemFolder() throws {
         let system = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
-        guard FileManager.default.fileExists(atPath: system.path) else { throw XCTSkip("dataset-fashion-mnist is not installed") }
+        guard FileManager.default.fileExists(atPath: system.path) else {
+            throw XCTSkip("dataset-fashion-mnist is not installed")
+        }
         let resolver = DatasetResolver(
             environment: StageEnvironment(workingDirectory: folder.url, variables: [:]), report: { _, _ in })
         let files = try resolver.resolve(dataset: "fashion-mnist", directory: nil, allowDownload: false)
-        XCTAssertEqual(files.all.map(\.path), IDXDatasetFile.allCases.map { system.appendingPathComponent($0.rawValue + ".gz").path })
+        XCTAssertEqual(
+            files.all.map(\.path),
+            IDXDatasetFile.allCases.map { system.appendingPathComponent($0.rawValue + ".gz").path })
     }
 
     // MARK: - Errors
@@ -103,15 +118,20 @@ final class DatasetResolverTests: XCTestCase {
 
     func testUnknownDatasetName() {
         XCTAssertThrowsError(try resolver().resolve(dataset: "cifar", directory: nil)) { error in
-            XCTAssertEqual("\(error)", "unknown dataset `cifar`; known: mnist, fashion-mnist, or give a `directory` holding IDX files")
+            XCTAssertEqual(
+                "\(error)",
+                "unknown dataset `cifar`; known: mnist, fashion-mnist, or give a `directory` holding IDX files")
         }
     }
 
     func testOfflineErrorListsEveryPlaceLookedAt() throws {
         let root = folder.url.appendingPathComponent("root").path
         try folder.writeDataset(in: "system/mnist")
-        try FileManager.default.removeItem(at: folder.url.appendingPathComponent("system/mnist/train-labels-idx1-ubyte.gz"))
-        XCTAssertThrowsError(try resolver(dataPath: ["root"]).resolve(dataset: "mnist", directory: nil, allowDownload: false)) { error in
+        try FileManager.default.removeItem(
+            at: folder.url.appendingPathComponent("system/mnist/train-labels-idx1-ubyte.gz"))
+        XCTAssertThrowsError(
+            try resolver(dataPath: ["root"]).resolve(dataset: "mnist", directory: nil, allowDownload: false)
+        ) { error in
             XCTAssertEqual(
                 "\(error)",
                 """
@@ -128,7 +148,9 @@ final class DatasetResolverTests: XCTestCase {
 
     func testFashionMNISTErrorSuggestsTheDebianPackage() {
         XCTAssertThrowsError(try resolver().resolve(dataset: "fashion-mnist", directory: nil)) { error in
-            XCTAssertTrue("\(error)".hasSuffix(", or install Debian's package (apt-get install dataset-fashion-mnist)"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".hasSuffix(", or install Debian's package (apt-get install dataset-fashion-mnist)"),
+                "\(error)")
         }
     }
 
@@ -139,7 +161,9 @@ final class DatasetResolverTests: XCTestCase {
             let message = "\(error)"
             XCTAssertTrue(message.hasPrefix("dataset `mnist` not found. Looked in:\n"), message)
             XCTAssertTrue(
-                message.contains("and the download into \(self.folder.url.path)/project/data/mnist/ failed:\n  http://127.0.0.1:9/train-images-idx3-ubyte.gz: "),
+                message.contains(
+                    "and the download into \(self.folder.url.path)/project/data/mnist/ failed:\n  http://127.0.0.1:9/train-images-idx3-ubyte.gz: "
+                ),
                 message)
             XCTAssertTrue(message.contains("\nTo provide the files, put "), message)
         }
@@ -153,7 +177,10 @@ final class DatasetResolverTests: XCTestCase {
         resolver.downloadTimeout = 1
         let start = Date()
         XCTAssertThrowsError(try resolver.resolve(dataset: "mnist", directory: nil)) { error in
-            XCTAssertTrue("\(error)".contains("\n  \(server.baseURL.absoluteString)train-images-idx3-ubyte.gz: no data for 1 s: timed out\n"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains(
+                    "\n  \(server.baseURL.absoluteString)train-images-idx3-ubyte.gz: no data for 1 s: timed out\n"),
+                "\(error)")
         }
         XCTAssertLessThan(Date().timeIntervalSince(start), 10)
     }
@@ -173,15 +200,22 @@ final class DatasetResolverTests: XCTestCase {
         let served = try folder.writeDataset(in: "served")
         let server = try LocalHTTPServer(serving: served)
         let lines = LockedList<String>()
-        let files = try resolver(mirrors: [URL(string: "http://127.0.0.1:9/")!, server.baseURL], hashes: try hashes(of: served), lines: lines)
-            .resolve(dataset: "mnist", directory: nil)
+        let files = try resolver(
+            mirrors: [URL(string: "http://127.0.0.1:9/")!, server.baseURL], hashes: try hashes(of: served), lines: lines
+        )
+        .resolve(dataset: "mnist", directory: nil)
         XCTAssertEqual(files.directory.path, folder.url.appendingPathComponent("project/data/mnist").path)
         for role in IDXDatasetFile.allCases {
             XCTAssertEqual(
-                try Data(contentsOf: files[role]), try Data(contentsOf: served.appendingPathComponent(role.rawValue + ".gz")))
+                try Data(contentsOf: files[role]),
+                try Data(contentsOf: served.appendingPathComponent(role.rawValue + ".gz")))
         }
-        XCTAssertTrue(lines.values.contains("downloading \(server.baseURL.absoluteString)train-images-idx3-ubyte.gz"), "\(lines.values)")
-        XCTAssertTrue(lines.values.contains { $0.hasPrefix("train-images-idx3-ubyte.gz [####################] 100%") }, "\(lines.values)")
+        XCTAssertTrue(
+            lines.values.contains("downloading \(server.baseURL.absoluteString)train-images-idx3-ubyte.gz"),
+            "\(lines.values)")
+        XCTAssertTrue(
+            lines.values.contains { $0.hasPrefix("train-images-idx3-ubyte.gz [####################] 100%") },
+            "\(lines.values)")
     }
 
     func testCorruptedDownloadIsDeletedAndReported() throws {
@@ -189,11 +223,14 @@ final class DatasetResolverTests: XCTestCase {
         let expected = try hashes(of: served)
         // Same header, other labels: a well-formed file with the wrong content.
         let labels = served.appendingPathComponent("train-labels-idx1-ubyte.gz")
-        try IDXFile.write(IDXArray<UInt8>(shape: [5], values: [9, 9, 9, 9, 9]), to: labels, compression: .gzip(level: 6))
+        try IDXFile.write(
+            IDXArray<UInt8>(shape: [5], values: [9, 9, 9, 9, 9]), to: labels, compression: .gzip(level: 6))
         let found = try decompressedSHA256(of: labels)
         XCTAssertNotEqual(found, expected["train-labels-idx1-ubyte"])
         let server = try LocalHTTPServer(serving: served)
-        XCTAssertThrowsError(try resolver(mirrors: [server.baseURL], hashes: expected).resolve(dataset: "mnist", directory: nil)) { error in
+        XCTAssertThrowsError(
+            try resolver(mirrors: [server.baseURL], hashes: expected).resolve(dataset: "mnist", directory: nil)
+        ) { error in
             XCTAssertTrue(
                 "\(error)".contains(
                     "\n  \(server.baseURL.absoluteString)train-labels-idx1-ubyte.gz: SHA-256 of the decompressed download is \(found), "
@@ -201,22 +238,30 @@ final class DatasetResolverTests: XCTestCase {
                 "\(error)")
         }
         let target = folder.url.appendingPathComponent("project/data/mnist")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: target.appendingPathComponent("train-images-idx3-ubyte.gz").path))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: target.appendingPathComponent("train-labels-idx1-ubyte.gz").path))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target.path).filter { $0.contains(".part") }, [])
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: target.appendingPathComponent("train-images-idx3-ubyte.gz").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: target.appendingPathComponent("train-labels-idx1-ubyte.gz").path))
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: target.path).filter { $0.contains(".part") }, [])
     }
 
     func testMissingFileOnTheServerIsReportedWithItsHTTPStatus() throws {
         let served = try folder.writeDataset(in: "served")
         try FileManager.default.removeItem(at: served.appendingPathComponent("t10k-images-idx3-ubyte.gz"))
         let server = try LocalHTTPServer(serving: served)
-        XCTAssertThrowsError(try resolver(mirrors: [server.baseURL]).resolve(dataset: "mnist", directory: nil)) { error in
-            XCTAssertTrue("\(error)".contains("\n  \(server.baseURL.absoluteString)t10k-images-idx3-ubyte.gz: HTTP status 404\n"), "\(error)")
+        XCTAssertThrowsError(try resolver(mirrors: [server.baseURL]).resolve(dataset: "mnist", directory: nil)) {
+            error in
+            XCTAssertTrue(
+                "\(error)".contains("\n  \(server.baseURL.absoluteString)t10k-images-idx3-ubyte.gz: HTTP status 404\n"),
+                "\(error)")
         }
     }
 
     func testDownloadsTheSharedMNISTFilesWithTheirPublishedHashes() throws {
-        guard let shared = TestData.datasetFolder("mnist") else { throw XCTSkip("the shared MNIST files are not on this machine") }
+        guard let shared = TestData.datasetFolder("mnist") else {
+            throw XCTSkip("the shared MNIST files are not on this machine")
+        }
         let server = try LocalHTTPServer(serving: shared)
         let resolver = resolver(mirrors: [server.baseURL], hashes: KnownIDXDataset.mnist.decompressedSHA256)
         let files = try resolver.resolve(dataset: "mnist", directory: nil)

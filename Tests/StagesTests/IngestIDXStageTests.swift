@@ -31,7 +31,8 @@ final class IngestIDXStageTests: XCTestCase {
     func testWritesBothSplitsWithSourcesAndClassNames() throws {
         let directory = try folder.writeDataset(in: "idx", train: 5, test: 3, height: 4, width: 3)
         for threads in [1, 2] {
-            let artifact = try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path), threads: threads)
+            let artifact = try run(
+                IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path), threads: threads)
             defer { try? artifact.close() }
             for (group, prefix) in [("/train", "train"), ("/test", "t10k")] {
                 let imagesFile = directory.appendingPathComponent("\(prefix)-images-idx3-ubyte.gz")
@@ -40,19 +41,26 @@ final class IngestIDXStageTests: XCTestCase {
                 let images = try artifact.read(UInt8.self, from: "\(group)/images")
                 XCTAssertEqual(images.shape, expectedImages.shape)
                 XCTAssertEqual(images.values, expectedImages.values)
-                XCTAssertEqual(try artifact.read(UInt8.self, from: "\(group)/labels").values, try IDXFile.read(UInt8.self, from: labelsFile).values)
+                XCTAssertEqual(
+                    try artifact.read(UInt8.self, from: "\(group)/labels").values,
+                    try IDXFile.read(UInt8.self, from: labelsFile).values)
 
                 let info = try artifact.datasetInfo("\(group)/images")
                 XCTAssertEqual(info.chunkShape, expectedImages.shape)
                 XCTAssertEqual(info.filters, [.gzip(level: IngestIDXStage.compressionLevel)])
 
-                XCTAssertEqual(try string(artifact, "source_file", at: "\(group)/images"), "\(prefix)-images-idx3-ubyte.gz")
-                XCTAssertEqual(try string(artifact, "source_sha256", at: "\(group)/images"), try SHA256.hash(fileAt: imagesFile))
-                XCTAssertEqual(try string(artifact, "source_sha256", at: "\(group)/labels"), try SHA256.hash(fileAt: labelsFile))
                 XCTAssertEqual(
-                    try string(artifact, "source_idx_sha256", at: "\(group)/labels"), try decompressedSHA256(of: labelsFile))
+                    try string(artifact, "source_file", at: "\(group)/images"), "\(prefix)-images-idx3-ubyte.gz")
                 XCTAssertEqual(
-                    try string(artifact, "source_idx_sha256", at: "\(group)/images"), try decompressedSHA256(of: imagesFile))
+                    try string(artifact, "source_sha256", at: "\(group)/images"), try SHA256.hash(fileAt: imagesFile))
+                XCTAssertEqual(
+                    try string(artifact, "source_sha256", at: "\(group)/labels"), try SHA256.hash(fileAt: labelsFile))
+                XCTAssertEqual(
+                    try string(artifact, "source_idx_sha256", at: "\(group)/labels"),
+                    try decompressedSHA256(of: labelsFile))
+                XCTAssertEqual(
+                    try string(artifact, "source_idx_sha256", at: "\(group)/images"),
+                    try decompressedSHA256(of: imagesFile))
             }
             XCTAssertEqual(try string(artifact, "dataset"), "mnist")
             XCTAssertEqual(try string(artifact, "class_names"), #"["0","1","2","3","4","5","6","7","8","9"]"#)
@@ -80,14 +88,18 @@ final class IngestIDXStageTests: XCTestCase {
         let imagesFile = directory.appendingPathComponent("train-images-idx3-ubyte.gz")
         let expected = try IDXFile.read(UInt8.self, from: imagesFile)
         for (threads, limit) in [(1, nil), (2, nil), (2, 15)] as [(Int, Int?)] {
-            let artifact = try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path, limit: limit), threads: threads)
+            let artifact = try run(
+                IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path, limit: limit), threads: threads)
             defer { try? artifact.close() }
             let count = limit ?? 30
             let images = try artifact.read(UInt8.self, from: "/train/images")
             XCTAssertEqual(images.shape, [count, 300, 300])
-            XCTAssertEqual(images.values, Array(expected.values.prefix(count * 90_000)), "threads \(threads), limit \(String(describing: limit))")
+            XCTAssertEqual(
+                images.values, Array(expected.values.prefix(count * 90_000)),
+                "threads \(threads), limit \(String(describing: limit))")
             XCTAssertEqual(try artifact.datasetInfo("/train/images").chunkShape, [11, 300, 300])
-            XCTAssertEqual(try artifact.datasetInfo("/train/images").filters, [.gzip(level: IngestIDXStage.compressionLevel)])
+            XCTAssertEqual(
+                try artifact.datasetInfo("/train/images").filters, [.gzip(level: IngestIDXStage.compressionLevel)])
             XCTAssertEqual(try artifact.read(UInt8.self, from: "/test/images").shape, [min(count, 12), 300, 300])
             let idxHash = try artifact.attribute("source_idx_sha256", at: "/train/images")?.stringValue
             XCTAssertEqual(idxHash, limit == nil ? try decompressedSHA256(of: imagesFile) : nil)
@@ -102,20 +114,32 @@ final class IngestIDXStageTests: XCTestCase {
         let labels = directory.appendingPathComponent("t10k-labels-idx1-ubyte")
         let original = try Data(contentsOf: images)
         let cases: [(String, Data, String)] = [
-            ("truncated", original.dropLast(5),
-             "\(images.path): truncated: the header declares 3 x 4 x 3 unsigned byte values, which take 52 bytes (16-byte header + 36 data bytes), but the file holds 47 bytes"),
-            ("trailing", original + Data([1, 2]),
-             "\(images.path): 2 unexpected trailing bytes: the header declares 3 x 4 x 3 unsigned byte values, which take 52 bytes (16-byte header + 36 data bytes), but the file holds 54 bytes"),
-            ("more images than labels", Data([0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 3]) + original.dropFirst(16),
-             "\(images.path) holds 4 images but \(labels.path) holds 3 labels; images and labels must come in pairs"),
-            ("rank 2", Data([0, 0, 8, 2, 0, 0, 0, 3, 0, 0, 0, 12]) + original.dropFirst(16),
-             "\(images.path): an images file must have 3 dimension(s), found 2 (shape 3 x 12)"),
-            ("int32 values", Data([0, 0, 0x0C, 3, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 3]) + original.dropFirst(16),
-             "\(images.path): holds int values (code 0x0C), expected unsigned byte (code 0x08)"),
+            (
+                "truncated", original.dropLast(5),
+                "\(images.path): truncated: the header declares 3 x 4 x 3 unsigned byte values, which take 52 bytes (16-byte header + 36 data bytes), but the file holds 47 bytes"
+            ),
+            (
+                "trailing", original + Data([1, 2]),
+                "\(images.path): 2 unexpected trailing bytes: the header declares 3 x 4 x 3 unsigned byte values, which take 52 bytes (16-byte header + 36 data bytes), but the file holds 54 bytes"
+            ),
+            (
+                "more images than labels",
+                Data([0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 3]) + original.dropFirst(16),
+                "\(images.path) holds 4 images but \(labels.path) holds 3 labels; images and labels must come in pairs"
+            ),
+            (
+                "rank 2", Data([0, 0, 8, 2, 0, 0, 0, 3, 0, 0, 0, 12]) + original.dropFirst(16),
+                "\(images.path): an images file must have 3 dimension(s), found 2 (shape 3 x 12)"
+            ),
+            (
+                "int32 values", Data([0, 0, 0x0C, 3, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 3]) + original.dropFirst(16),
+                "\(images.path): holds int values (code 0x0C), expected unsigned byte (code 0x08)"
+            ),
         ]
         for (name, content, message) in cases {
             try content.write(to: images)
-            XCTAssertThrowsError(try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path)), name) { error in
+            XCTAssertThrowsError(try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path)), name)
+            { error in
                 XCTAssertEqual("\(error)", message, name)
             }
         }
@@ -134,13 +158,17 @@ final class IngestIDXStageTests: XCTestCase {
         XCTAssertThrowsError(try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path))) { error in
             XCTAssertEqual(
                 "\(error)",
-                "\(images.path): corrupt gzip stream (the compressed data ends before the gzip stream does: the file is truncated); download or decompress the file again")
+                "\(images.path): corrupt gzip stream (the compressed data ends before the gzip stream does: the file is truncated); download or decompress the file again"
+            )
         }
         var corrupted = original
         corrupted[corrupted.count - 6] ^= 0xFF  // inside the CRC-32 trailer
         try corrupted.write(to: images)
         XCTAssertThrowsError(try run(IngestIDXStage.Parameters(dataset: "mnist", directory: directory.path))) { error in
-            XCTAssertEqual("\(error)", "\(images.path): corrupt gzip stream (zlib: incorrect data check); download or decompress the file again")
+            XCTAssertEqual(
+                "\(error)",
+                "\(images.path): corrupt gzip stream (zlib: incorrect data check); download or decompress the file again"
+            )
         }
     }
 
@@ -150,7 +178,9 @@ final class IngestIDXStageTests: XCTestCase {
         defer { try? artifact.close() }
         XCTAssertEqual(try string(artifact, "dataset"), "fashion-mnist")
         let names = try JSONDecoder().decode([String].self, from: Data(try string(artifact, "class_names")!.utf8))
-        XCTAssertEqual(names, ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"])
+        XCTAssertEqual(
+            names,
+            ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"])
     }
 
     func testDirectoryAloneNamesClassesUpToTheLargestLabel() throws {
@@ -177,8 +207,11 @@ final class IngestIDXStageTests: XCTestCase {
             environment: StageEnvironment(workingDirectory: folder.url, variables: [:]))
         XCTAssertEqual(
             files.map(\.path),
-            ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-                .map { directory.appendingPathComponent($0).path })
+            [
+                "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                "t10k-labels-idx1-ubyte.gz",
+            ]
+            .map { directory.appendingPathComponent($0).path })
     }
 
     func testParameterValidation() {
@@ -201,7 +234,9 @@ final class IngestIDXStageTests: XCTestCase {
     }
 
     func testFullMNISTMatchesThePublishedHashes() throws {
-        guard let shared = TestData.datasetFolder("mnist") else { throw XCTSkip("the shared MNIST files are not on this machine") }
+        guard let shared = TestData.datasetFolder("mnist") else {
+            throw XCTSkip("the shared MNIST files are not on this machine")
+        }
         let artifact = try run(IngestIDXStage.Parameters(dataset: "mnist", directory: shared.path))
         defer { try? artifact.close() }
         XCTAssertEqual(try artifact.datasetInfo("/train/images").shape, [60000, 28, 28])
@@ -217,14 +252,19 @@ final class IngestIDXStageTests: XCTestCase {
             let digest = hasher.finalize()
             XCTAssertEqual(digest, published[name], "\(group)/images")
         }
-        XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/train/images"), published["train-images-idx3-ubyte"])
-        XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/train/labels"), published["train-labels-idx1-ubyte"])
-        XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/test/images"), published["t10k-images-idx3-ubyte"])
-        XCTAssertEqual(try string(artifact, "source_idx_sha256", at: "/test/labels"), published["t10k-labels-idx1-ubyte"])
+        XCTAssertEqual(
+            try string(artifact, "source_idx_sha256", at: "/train/images"), published["train-images-idx3-ubyte"])
+        XCTAssertEqual(
+            try string(artifact, "source_idx_sha256", at: "/train/labels"), published["train-labels-idx1-ubyte"])
+        XCTAssertEqual(
+            try string(artifact, "source_idx_sha256", at: "/test/images"), published["t10k-images-idx3-ubyte"])
+        XCTAssertEqual(
+            try string(artifact, "source_idx_sha256", at: "/test/labels"), published["t10k-labels-idx1-ubyte"])
     }
 
     func testFashionMNISTFromTheDebianPackage() throws {
-        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz") else {
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz")
+        else {
             throw XCTSkip("Fashion-MNIST not installed (Debian package dataset-fashion-mnist)")
         }
         let artifact = try run(IngestIDXStage.Parameters(dataset: "fashion-mnist"))

@@ -13,7 +13,9 @@ final class IngestPlanningTests: XCTestCase {
     override func tearDown() { folder = nil }
 
     private var environment: StageEnvironment {
-        StageEnvironment(workingDirectory: folder.url, variables: ["H5PIPE_DATA_PATH": folder.url.appendingPathComponent("none").path])
+        StageEnvironment(
+            workingDirectory: folder.url,
+            variables: ["H5PIPE_DATA_PATH": folder.url.appendingPathComponent("none").path])
     }
 
     func testPlanningFindsTheSameLocalFilesAsRunning() throws {
@@ -29,16 +31,22 @@ final class IngestPlanningTests: XCTestCase {
             throw XCTSkip("/usr/share/datasets/mnist exists, so MNIST is found locally here")
         }
         XCTAssertThrowsError(
-            try IngestIDXStage.externalFilesForPlanning(for: IngestIDXStage.Parameters(dataset: "mnist"), environment: environment)
+            try IngestIDXStage.externalFilesForPlanning(
+                for: IngestIDXStage.Parameters(dataset: "mnist"), environment: environment)
         ) { error in
-            XCTAssertEqual((error as? ExternalFilesUnavailable)?.reason, "dataset `mnist` not found locally: `run` will download it")
+            XCTAssertEqual(
+                (error as? ExternalFilesUnavailable)?.reason,
+                "dataset `mnist` not found locally: `run` will download it")
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.url.appendingPathComponent("data").path), "nothing downloaded")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: folder.url.appendingPathComponent("data").path), "nothing downloaded"
+        )
     }
 
     func testAMissingDirectoryIsAnErrorBecauseNoRunWouldFetchIt() throws {
         XCTAssertThrowsError(
-            try IngestIDXStage.externalFilesForPlanning(for: IngestIDXStage.Parameters(directory: "idx"), environment: environment)
+            try IngestIDXStage.externalFilesForPlanning(
+                for: IngestIDXStage.Parameters(directory: "idx"), environment: environment)
         ) { error in
             XCTAssertFalse(error is ExternalFilesUnavailable)
             XCTAssertTrue("\(error)".hasPrefix("`directory` \(folder.url.path)/idx: "), "\(error)")
@@ -48,7 +56,8 @@ final class IngestPlanningTests: XCTestCase {
     func testOnlyNamedDatasetsWithMirrorsCanBeDownloaded() {
         let resolver = DatasetResolver(environment: environment)
         XCTAssertTrue(resolver.canDownload(dataset: "mnist", directory: nil))
-        XCTAssertFalse(resolver.canDownload(dataset: "mnist", directory: "idx"), "an explicit folder is the only place looked at")
+        XCTAssertFalse(
+            resolver.canDownload(dataset: "mnist", directory: "idx"), "an explicit folder is the only place looked at")
         XCTAssertFalse(resolver.canDownload(dataset: "fashion-mnist", directory: nil), "no mirrors")
         XCTAssertFalse(resolver.canDownload(dataset: "cifar", directory: nil))
         XCTAssertFalse(resolver.canDownload(dataset: nil, directory: nil))

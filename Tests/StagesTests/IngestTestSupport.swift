@@ -54,7 +54,9 @@ final class LocalHTTPServer {
     }
 
     private init(arguments: [String]) throws {
-        let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
         guard let python else { throw XCTSkip("python3 is needed for the local HTTP server") }
         process = Process()
         process.executableURL = URL(fileURLWithPath: python)

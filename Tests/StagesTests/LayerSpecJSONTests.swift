@@ -9,12 +9,15 @@ final class LayerSpecJSONTests: XCTestCase {
     func testJSONRoundTripAndErrors() throws {
         let data = try JSONEncoder().encode(LayerSpec.mnistAutoencoder)
         XCTAssertEqual(try JSONDecoder().decode([LayerSpec].self, from: data), LayerSpec.mnistAutoencoder)
-        let written = #"[{"type": "conv2d", "inChannels": 1, "outChannels": 3, "kernelSize": 2}, {"type": "leakyReLU", "negativeSlope": 0.2}]"#
+        let written =
+            #"[{"type": "conv2d", "inChannels": 1, "outChannels": 3, "kernelSize": 2}, {"type": "leakyReLU", "negativeSlope": 0.2}]"#
         XCTAssertEqual(
             try JSONDecoder().decode([LayerSpec].self, from: Data(written.utf8)),
             [.conv2d(ConvolutionSpec(inChannels: 1, outChannels: 3, kernelSize: 2)), .leakyReLU(negativeSlope: 0.2)])
-        for (bad, expected) in [(#"[{"type": "conv3d"}]"#, "unknown layer type `conv3d`"),
-                                (#"[{"type": "relu", "slope": 1}]"#, "unknown key `slope`")] {
+        for (bad, expected) in [
+            (#"[{"type": "conv3d"}]"#, "unknown layer type `conv3d`"),
+            (#"[{"type": "relu", "slope": 1}]"#, "unknown key `slope`"),
+        ] {
             XCTAssertThrowsError(try JSONDecoder().decode([LayerSpec].self, from: Data(bad.utf8))) { error in
                 XCTAssertTrue("\(error)".contains(expected), "\(error)")
             }

@@ -42,7 +42,9 @@ final class RenderLossStageTests: XCTestCase {
     func testMissingOrEmptyHistoryIsAnError() throws {
         let harness = try RenderStageHarness()
         let missing = try harness.artifact("missing") { try $0.write([Float(1)], shape: [1], to: "/weights") }
-        XCTAssertThrowsError(try harness.run(RenderLossStage(), RenderLossStage.Parameters(), inputs: ["model": missing])) {
+        XCTAssertThrowsError(
+            try harness.run(RenderLossStage(), RenderLossStage.Parameters(), inputs: ["model": missing])
+        ) {
             XCTAssertTrue("\($0)".contains("/history/train_loss"), "\($0)")
         }
         let empty = try harness.artifact("empty") { try $0.write([Float](), shape: [0], to: "/history/train_loss") }

@@ -20,7 +20,9 @@ final class RenderReconstructionsStageTests: XCTestCase {
     /// A one-layer "autoencoder": a 3×3 convolution with padding 1, `weight` at the kernel centre
     /// and `bias`, optionally followed by a sigmoid.
     private func model(_ harness: RenderStageHarness, weight: Float, bias: Float, sigmoid: Bool) throws -> URL {
-        var architecture: [LayerSpec] = [.conv2d(ConvolutionSpec(inChannels: 1, outChannels: 1, kernelSize: 3, padding: 1, bias: true))]
+        var architecture: [LayerSpec] = [
+            .conv2d(ConvolutionSpec(inChannels: 1, outChannels: 1, kernelSize: 3, padding: 1, bias: true))
+        ]
         if sigmoid { architecture.append(.sigmoid) }
         let json = String(decoding: try JSONEncoder().encode(architecture), as: UTF8.self)
         return try harness.artifact("train-\(weight)-\(bias)-\(sigmoid)") { file in
@@ -90,8 +92,11 @@ final class RenderReconstructionsStageTests: XCTestCase {
 
     func testMoreRequestedThanAvailableDrawsThemAll() throws {
         let harness = try RenderStageHarness()
-        let inputs = ["model": try model(harness, weight: 1, bias: 0, sigmoid: false), "images": try images(harness, count: 3)]
-        let context = try harness.run(RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(), inputs: inputs)
+        let inputs = [
+            "model": try model(harness, weight: 1, bias: 0, sigmoid: false), "images": try images(harness, count: 3),
+        ]
+        let context = try harness.run(
+            RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(), inputs: inputs)
         XCTAssertEqual(try HDF5File.open(context.outputURL).attribute("indices", at: "/")?.intsValue, [0, 1, 2])
     }
 
@@ -101,17 +106,25 @@ final class RenderReconstructionsStageTests: XCTestCase {
         let imageURL = try images(harness)
         var parameters = RenderReconstructionsStage.Parameters()
         parameters.indices = [2, 10]
-        XCTAssertThrowsError(try harness.run(RenderReconstructionsStage(), parameters, inputs: ["model": good, "images": imageURL])) {
+        XCTAssertThrowsError(
+            try harness.run(RenderReconstructionsStage(), parameters, inputs: ["model": good, "images": imageURL])
+        ) {
             XCTAssertTrue("\($0)".contains("`indices` has 10"), "\($0)")
         }
         parameters = RenderReconstructionsStage.Parameters()
         parameters.split = "train"
-        XCTAssertThrowsError(try harness.run(RenderReconstructionsStage(), parameters, inputs: ["model": good, "images": imageURL])) {
+        XCTAssertThrowsError(
+            try harness.run(RenderReconstructionsStage(), parameters, inputs: ["model": good, "images": imageURL])
+        ) {
             XCTAssertTrue("\($0)".contains("/train/images"), "\($0)")
         }
-        let noArchitecture = try harness.artifact("bare") { try $0.write([Float(1)], shape: [1], to: "/model/layer00_conv2d/weight") }
+        let noArchitecture = try harness.artifact("bare") {
+            try $0.write([Float(1)], shape: [1], to: "/model/layer00_conv2d/weight")
+        }
         XCTAssertThrowsError(
-            try harness.run(RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(), inputs: ["model": noArchitecture, "images": imageURL])
+            try harness.run(
+                RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(),
+                inputs: ["model": noArchitecture, "images": imageURL])
         ) { XCTAssertTrue("\($0)".contains("architecture"), "\($0)") }
         let shrinking = try harness.artifact("shrinking") { file in
             let json = #"[{"type": "conv2d", "inChannels": 1, "outChannels": 1, "kernelSize": 3}]"#
@@ -120,13 +133,17 @@ final class RenderReconstructionsStageTests: XCTestCase {
             try file.write([Float](repeating: 0, count: 9), shape: [1, 1, 3, 3], to: "/model/layer00_conv2d/weight")
         }
         XCTAssertThrowsError(
-            try harness.run(RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(), inputs: ["model": shrinking, "images": imageURL])
+            try harness.run(
+                RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(),
+                inputs: ["model": shrinking, "images": imageURL])
         ) { XCTAssertTrue("\($0)".contains("cannot reconstruct"), "\($0)") }
         let otherSize = try harness.artifact("other-size") { file in
             try file.write([UInt8](repeating: 0, count: 2 * 28 * 28), shape: [2, 28, 28], to: "/test/images")
         }
         XCTAssertThrowsError(
-            try harness.run(RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(), inputs: ["model": good, "images": otherSize])
+            try harness.run(
+                RenderReconstructionsStage(), RenderReconstructionsStage.Parameters(),
+                inputs: ["model": good, "images": otherSize])
         ) { XCTAssertTrue("\($0)".contains("expects 1x6x5"), "\($0)") }
     }
 

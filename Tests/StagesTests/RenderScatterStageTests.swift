@@ -12,7 +12,9 @@ import XCTest
 
 final class RenderScatterStageTests: XCTestCase {
     /// 3 classes of 4 points on a small grid, with labels stored as uint8.
-    private func embedding(_ harness: RenderStageHarness, name: String = "tsne", classNames: String? = nil) throws -> URL {
+    private func embedding(_ harness: RenderStageHarness, name: String = "tsne", classNames: String? = nil) throws
+        -> URL
+    {
         try harness.artifact(name) { file in
             var points: [Float] = []
             var labels: [UInt8] = []
@@ -35,7 +37,8 @@ final class RenderScatterStageTests: XCTestCase {
         parameters.width = 300
         parameters.height = 200
         parameters.scale = 2
-        let context = try harness.run(RenderScatterStage(), parameters, inputs: ["points": embedding(harness)], id: "scatter")
+        let context = try harness.run(
+            RenderScatterStage(), parameters, inputs: ["points": embedding(harness)], id: "scatter")
         XCTAssertEqual(Set(context.sideFiles.keys), ["png", "svg", "pdf"])
         XCTAssertEqual(try recordedFigureFiles(context), ["scatter.png", "scatter.svg", "scatter.pdf"])
 
@@ -84,7 +87,8 @@ final class RenderScatterStageTests: XCTestCase {
         let broken = try harness.artifact("broken") { try $0.setAttribute("class_names", .string("T-shirt, Trouser")) }
         let unnamed = try embedding(harness, name: "unnamed")
         let context = try harness.run(
-            RenderScatterStage(), RenderScatterStage.Parameters(), inputs: ["points": named, "broken": broken, "unnamed": unnamed])
+            RenderScatterStage(), RenderScatterStage.Parameters(),
+            inputs: ["points": named, "broken": broken, "unnamed": unnamed])
         XCTAssertEqual(try context.openInput("points").readClassNames(), ["T-shirt/top", "Trouser", "Pullover"])
 
         XCTAssertNil(try context.openInput("broken").readClassNames())
@@ -94,13 +98,16 @@ final class RenderScatterStageTests: XCTestCase {
 
     func testUnlabelledSinglePointAndDoubleEmbeddings() throws {
         let harness = try RenderStageHarness()
-        let single = try harness.artifact("single") { try $0.write([Double(1.5), -2], shape: [1, 2], to: "/embedding") }
+        let single = try harness.artifact("single") {
+            try $0.write([Double(1.5), -2], shape: [1, 2], to: "/embedding")
+        }
         let wide = try harness.artifact("wide") { file in
             try file.write((0..<15).map { Float($0) }, shape: [5, 3], to: "/embedding")
             try file.write([Int32](repeating: 4, count: 5), shape: [5], to: "/labels")
         }
         for input in [single, wide] {
-            let context = try harness.run(RenderScatterStage(), RenderScatterStage.Parameters(), inputs: ["points": input])
+            let context = try harness.run(
+                RenderScatterStage(), RenderScatterStage.Parameters(), inputs: ["points": input])
             XCTAssertEqual(try recordedFigureFiles(context).count, 2)
         }
         XCTAssertTrue(harness.logs.contains { $0.contains("first two") })
@@ -112,18 +119,26 @@ final class RenderScatterStageTests: XCTestCase {
             ("missing", { try $0.write([Float(1)], shape: [1], to: "/features") }, "no dataset `/embedding`"),
             ("flat", { try $0.write([Float(1), 2], shape: [2], to: "/embedding") }, "expected [N, 2]"),
             ("narrow", { try $0.write([Float(1), 2], shape: [2, 1], to: "/embedding") }, "expected [N, 2]"),
-            ("short", { file in
-                try file.write([Float](repeating: 0, count: 6), shape: [3, 2], to: "/embedding")
-                try file.write([UInt8(1), 2], shape: [2], to: "/labels")
-            }, "2 values for 3 points"),
-            ("fractional", { file in
-                try file.write([Float](repeating: 0, count: 4), shape: [2, 2], to: "/embedding")
-                try file.write([Float(0.5), 1], shape: [2], to: "/labels")
-            }, "non-integer"),
+            (
+                "short",
+                { file in
+                    try file.write([Float](repeating: 0, count: 6), shape: [3, 2], to: "/embedding")
+                    try file.write([UInt8(1), 2], shape: [2], to: "/labels")
+                }, "2 values for 3 points"
+            ),
+            (
+                "fractional",
+                { file in
+                    try file.write([Float](repeating: 0, count: 4), shape: [2, 2], to: "/embedding")
+                    try file.write([Float(0.5), 1], shape: [2], to: "/labels")
+                }, "non-integer"
+            ),
         ]
         for (name, fill, message) in cases {
             let input = try harness.artifact(name, fill)
-            XCTAssertThrowsError(try harness.run(RenderScatterStage(), RenderScatterStage.Parameters(), inputs: ["points": input])) {
+            XCTAssertThrowsError(
+                try harness.run(RenderScatterStage(), RenderScatterStage.Parameters(), inputs: ["points": input])
+            ) {
                 XCTAssertTrue("\($0)".contains(message), "\(name): \($0)")
                 XCTAssertTrue("\($0)".contains(input.path), "\(name): \($0)")
                 XCTAssertFalse("\($0)".contains("stage `"), "the engine names the stage, not the error: \($0)")

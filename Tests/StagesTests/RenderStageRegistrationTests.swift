@@ -32,7 +32,8 @@ final class RenderStageRegistrationTests: XCTestCase {
         let defaults = try reconstructions.decodeParameters(nil).get()
         XCTAssertNil((defaults.value as? RenderReconstructionsStage.Parameters)?.indices)
 
-        guard case .failure(let problems) = scatter.decodeParameters(try JSONValue.parse(#"{"colormap": "jet"}"#)) else {
+        guard case .failure(let problems) = scatter.decodeParameters(try JSONValue.parse(#"{"colormap": "jet"}"#))
+        else {
             return XCTFail("an unknown colormap must be rejected")
         }
         XCTAssertEqual(problems.problems.map(\.field), ["colormap"])

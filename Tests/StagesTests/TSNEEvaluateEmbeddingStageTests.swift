@@ -21,7 +21,9 @@ final class TSNEEvaluateEmbeddingStageTests: XCTestCase {
         return url
     }
 
-    private func run(_ inputs: [String: URL], _ parameters: EvaluateEmbeddingStage.Parameters = .init()) throws -> HDF5File {
+    private func run(_ inputs: [String: URL], _ parameters: EvaluateEmbeddingStage.Parameters = .init()) throws
+        -> HDF5File
+    {
         let context = StageContext(
             stageID: "evaluate", pipelineName: "test", inputs: inputs,
             outputURL: folder.appendingPathComponent("evaluate-\(UUID().uuidString).h5"), sideFileDirectory: folder,

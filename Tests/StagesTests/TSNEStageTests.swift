@@ -34,7 +34,8 @@ final class TSNEStageTests: XCTestCase {
         return url
     }
 
-    private func context(_ input: URL, progress: @escaping @Sendable (StageProgress) -> Void = { _ in }) -> StageContext {
+    private func context(_ input: URL, progress: @escaping @Sendable (StageProgress) -> Void = { _ in }) -> StageContext
+    {
         StageContext(
             stageID: "tsne", pipelineName: "test", inputs: ["features": input],
             outputURL: folder.appendingPathComponent("tsne-\(UUID().uuidString).h5"), sideFileDirectory: folder,
@@ -64,7 +65,9 @@ final class TSNEStageTests: XCTestCase {
         XCTAssertEqual(embedding.shape, [120, 2])
         let labels = try output.read(UInt8.self, from: "/labels")
         XCTAssertEqual(labels.values, (0..<120).map { UInt8($0 / 40) })
-        XCTAssertEqual(try output.read(Int64.self, from: "/history/iteration").values, Array(stride(from: 50, through: 400, by: 50)))
+        XCTAssertEqual(
+            try output.read(Int64.self, from: "/history/iteration").values,
+            Array(stride(from: 50, through: 400, by: 50)))
         let history = try output.read(Double.self, from: "/history/kl").values
         XCTAssertEqual(history.count, 8)
         XCTAssertEqual(try output.attribute("kl_divergence", at: "/"), .double(history[7]))
@@ -101,7 +104,11 @@ final class TSNEStageTests: XCTestCase {
 
     func testParametersDecodeAndValidate() throws {
         let decoder = JSONDecoder()
-        let automatic = try decoder.decode(TSNEStage.Parameters.self, from: Data(#"{"perplexity": 30, "iterations": 1000, "earlyExaggeration": 12, "earlyExaggerationIterations": 250, "learningRate": "auto", "method": "barnes-hut", "theta": 0.5, "initialization": "random", "seed": 3, "dimensions": 2}"#.utf8))
+        let automatic = try decoder.decode(
+            TSNEStage.Parameters.self,
+            from: Data(
+                #"{"perplexity": 30, "iterations": 1000, "earlyExaggeration": 12, "earlyExaggerationIterations": 250, "learningRate": "auto", "method": "barnes-hut", "theta": 0.5, "initialization": "random", "seed": 3, "dimensions": 2}"#
+                    .utf8))
         XCTAssertEqual(automatic.learningRate, .auto)
         XCTAssertEqual(automatic.method, .barnesHut)
         XCTAssertEqual(automatic.initialization, .random)
@@ -119,7 +126,9 @@ final class TSNEStageTests: XCTestCase {
         bad.dimensions = 3
         bad.learningRate = .value(-5)
         bad.seed = -1
-        XCTAssertEqual(bad.validate().map(\.field), ["perplexity", "iterations", "earlyExaggerationIterations", "learningRate", "method", "seed"])
+        XCTAssertEqual(
+            bad.validate().map(\.field),
+            ["perplexity", "iterations", "earlyExaggerationIterations", "learningRate", "method", "seed"])
         XCTAssertEqual(bad.validate()[0].description, "`perplexity` must be greater than 1, got 1.0")
     }
 

@@ -43,8 +43,10 @@ final class ThreadCountTests: XCTestCase {
             let directory = folder.appendingPathComponent("\(name)-\(threads)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let context = StageContext(
-                stageID: name, pipelineName: "test", inputs: inputs, outputURL: directory.appendingPathComponent("\(name).h5"),
-                sideFileDirectory: directory, scratchDirectory: directory.appendingPathComponent("scratch"), threads: threads)
+                stageID: name, pipelineName: "test", inputs: inputs,
+                outputURL: directory.appendingPathComponent("\(name).h5"),
+                sideFileDirectory: directory, scratchDirectory: directory.appendingPathComponent("scratch"),
+                threads: threads)
             try stage.run(parameters, context: context)
             return context
         }
@@ -82,8 +84,10 @@ final class ThreadCountTests: XCTestCase {
         guard url.pathExtension == "svg" else { return data }
         let text = String(decoding: data, as: UTF8.self)
         let pattern = try NSRegularExpression(pattern: "(surface|image)[0-9]+")
-        return Data(pattern.stringByReplacingMatches(
-            in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1").utf8)
+        return Data(
+            pattern.stringByReplacingMatches(
+                in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1"
+            ).utf8)
     }
 
     /// Asserts that every run wrote what the first did, naming what differs; returns the first output.
@@ -130,19 +134,22 @@ final class ThreadCountTests: XCTestCase {
             tsne.iterations = 60
             tsne.earlyExaggerationIterations = 20
             let embedding = try assertIdentical(
-                runEach(TSNEStage(), tsne, inputs: ["features": codes], name: "tsne-\(method.rawValue)"), "tsne \(method)")
+                runEach(TSNEStage(), tsne, inputs: ["features": codes], name: "tsne-\(method.rawValue)"),
+                "tsne \(method)")
             var evaluation = EvaluateEmbeddingStage.Parameters()
             evaluation.k = 5
             try assertIdentical(
-                runEach(EvaluateEmbeddingStage(), evaluation, inputs: ["embedding": embedding, "features": codes],
-                        name: "evaluate-\(method.rawValue)"),
+                runEach(
+                    EvaluateEmbeddingStage(), evaluation, inputs: ["embedding": embedding, "features": codes],
+                    name: "evaluate-\(method.rawValue)"),
                 "evaluate-embedding after tsne \(method)")
             if method == .fft {
                 var scatter = RenderScatterStage.Parameters()
                 scatter.width = 200
                 scatter.height = 160
                 try assertIdentical(
-                    runEach(RenderScatterStage(), scatter, inputs: ["points": embedding], name: "scatter"), figures: true,
+                    runEach(RenderScatterStage(), scatter, inputs: ["points": embedding], name: "scatter"),
+                    figures: true,
                     "render-scatter")
             }
         }
@@ -150,10 +157,13 @@ final class ThreadCountTests: XCTestCase {
         var reconstructions = RenderReconstructionsStage.Parameters()
         reconstructions.count = 8
         try assertIdentical(
-            runEach(RenderReconstructionsStage(), reconstructions, inputs: ["model": model, "images": images], name: "reconstructions"),
+            runEach(
+                RenderReconstructionsStage(), reconstructions, inputs: ["model": model, "images": images],
+                name: "reconstructions"),
             figures: true, "render-reconstructions")
         try assertIdentical(
-            runEach(RenderLossStage(), RenderLossStage.Parameters(), inputs: ["model": model], name: "loss"), figures: true,
+            runEach(RenderLossStage(), RenderLossStage.Parameters(), inputs: ["model": model], name: "loss"),
+            figures: true,
             "render-loss")
     }
 }

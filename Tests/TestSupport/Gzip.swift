@@ -6,7 +6,9 @@ public func gzip(_ bytes: [UInt8]) -> [UInt8] {
     repeat {
         let length = min(bytes.count - offset, 65_535)
         let final: UInt8 = offset + length == bytes.count ? 1 : 0
-        stream += [final, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF)]
+        stream += [
+            final, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF),
+        ]
         stream += bytes[offset..<offset + length]
         offset += length
     } while offset < bytes.count

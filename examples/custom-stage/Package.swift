@@ -6,12 +6,12 @@ let package = Package(
     name: "custom-stage",
     platforms: [.macOS(.v13)],
     dependencies: [
-        .package(name: "h5pipe", path: "../.."),
+        .package(name: "h5pipe", path: "../..")
     ],
     targets: [
         .executableTarget(
             name: "my-h5pipe",
-            dependencies: [.product(name: "H5Pipe", package: "h5pipe")]),
+            dependencies: [.product(name: "H5Pipe", package: "h5pipe")])
     ],
     swiftLanguageModes: [.v5]
 )

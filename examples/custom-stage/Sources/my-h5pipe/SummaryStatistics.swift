@@ -9,7 +9,12 @@ struct SummaryStatistics: Stage {
         var dataset = "/data"
 
         func validate() -> [ParameterProblem] {
-            dataset.hasPrefix("/") ? [] : [ParameterProblem(field: "dataset", message: "must be an absolute HDF5 path like \"/data\", got \"\(dataset)\"")]
+            dataset.hasPrefix("/")
+                ? []
+                : [
+                    ParameterProblem(
+                        field: "dataset", message: "must be an absolute HDF5 path like \"/data\", got \"\(dataset)\"")
+                ]
         }
     }
 
@@ -22,7 +27,9 @@ struct SummaryStatistics: Stage {
     func run(_ parameters: Parameters, context: StageContext) throws {
         let input = try context.openInput("data")
         guard input.contains(parameters.dataset) else {
-            throw StageError("\(input.url.path) has no dataset \(parameters.dataset); set `dataset` to one of \(try input.file.children(of: "/"))")
+            throw StageError(
+                "\(input.url.path) has no dataset \(parameters.dataset); set `dataset` to one of \(try input.file.children(of: "/"))"
+            )
         }
         // Whatever integer or float type the dataset is stored as.
         let values = try input.readDoubles(parameters.dataset).values
