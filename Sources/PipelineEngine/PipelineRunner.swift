@@ -132,7 +132,9 @@ public final class PipelineRunner: @unchecked Sendable {
     /// Runs the plan's stages, each on its own thread as soon as the scheduler says so.
     private func execute(_ plan: Plan, observer: @escaping @Sendable (RunEvent) -> Void) -> [StageRunRecord] {
         let progress = Progress(
-            Scheduler(order: plan.steps.map(\.id), graph: pipeline.graph, jobs: options.jobs, threads: options.threads))
+            Scheduler(
+                order: plan.steps.map(\.id), graph: pipeline.graph, jobs: options.jobs, threads: options.threads,
+                executing: Set(plan.executing)))
         progress.condition.lock()
         while !progress.scheduler.isFinished {
             for decision in progress.scheduler.next() {

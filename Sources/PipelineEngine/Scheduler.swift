@@ -16,6 +16,8 @@ struct Scheduler {
     private let graph: PipelineGraph
     private let jobs: Int
     private let threads: Int
+    /// The stages the plan expects to execute (nil: all); only they share the threads.
+    private let executing: Set<String>?
     /// Planned stages not yet started or skipped, in topological order.
     private var waiting: [String]
     private var total: Int
@@ -30,12 +32,15 @@ struct Scheduler {
     ///   - graph: the pipeline's wiring.
     ///   - jobs: at most this many stages run at once.
     ///   - threads: the thread budget shared by the stages that can run at once.
-    init(order: [String], graph: PipelineGraph, jobs: Int, threads: Int) {
+    ///   - executing: the stages the plan expects to execute, nil for all. Only they share the
+    ///     threads: a stage that is up to date or restored computes nothing.
+    init(order: [String], graph: PipelineGraph, jobs: Int, threads: Int, executing: Set<String>? = nil) {
         self.graph = graph
         self.jobs = max(1, jobs)
         self.threads = max(1, threads)
         self.waiting = order
         self.total = order.count
+        self.executing = executing
     }
 
     /// True when every planned stage has ended.
@@ -63,8 +68,9 @@ struct Scheduler {
             guard running.count < jobs else { break }
             var inputHashes: [String: String] = [:]
             for edge in graph.inputs[id] ?? [] { inputHashes[edge.port] = ended[edge.upstream]! }
-            // Threads are shared among the stages that can run now, up to `jobs` of them.
-            let sharers = min(jobs, running.count + waiting.filter(isReady).count)
+            // Threads are shared among the stages that execute and can run now, up to `jobs` of them.
+            let sharers = min(
+                jobs, running.filter(executes).count + waiting.filter { isReady($0) && executes($0) }.count)
             let budget = max(1, threads / max(1, sharers))
             waiting.remove(at: position)
             running.insert(id)
@@ -79,6 +85,8 @@ struct Scheduler {
         running.remove(id)
         ended[id] = .some(hash)
     }
+
+    private func executes(_ id: String) -> Bool { executing?.contains(id) ?? true }
 
     private func isReady(_ id: String) -> Bool { graph.upstreams(of: id).allSatisfy { ended[$0] != nil } }
 }

@@ -60,4 +60,14 @@ final class SchedulerTests: XCTestCase {
         scheduler.complete("e", published: "E")
         XCTAssertTrue(scheduler.isFinished)
     }
+
+    func testStagesThatComputeNothingDoNotShareTheThreads() {
+        // Only c executes: a, b and e are up to date and d is restored.
+        var scheduler = Scheduler(
+            order: ["e", "a", "c", "b", "d"], graph: diamond, jobs: 2, threads: 8, executing: ["c"])
+        XCTAssertEqual(started(scheduler.next()), ["e", "a"])
+        scheduler.complete("a", published: "A")
+        // c starts while e still runs (a cache check): c gets every thread.
+        XCTAssertEqual(scheduler.next(), [.start(id: "c", inputHashes: ["x": "A"], threads: 8)])
+    }
 }
