@@ -14,6 +14,8 @@ public struct PipelineStage: Sendable {
     public var inputs: [String: String]
     /// The kind of artifact this stage produces.
     public var outputKind: ArtifactKind
+    /// What it asks of the machine that runs it (`resources` in the pipeline file).
+    public var resources = StageResources()
 }
 
 /// A pipeline file that passed validation: every stage known, every parameter decoded, every

@@ -24,6 +24,7 @@ struct PipelineValidation {
         TopLevelValidator.self,
         StageIDValidator.self,
         StageDefinitionValidator.self,
+        ResourcesValidator.self,
         WiringValidator.self,
         CycleValidator.self,
     ]
@@ -47,6 +48,8 @@ struct PipelineValidation {
     var resolved: [String: (descriptor: StageDescriptor, parameters: DecodedParameters, kind: ArtifactKind)] = [:]
     /// The `inputs` members of each stage, as written.
     var wiring: [String: [JSONMember]] = [:]
+    /// The `resources` of each stage that has valid ones.
+    var resources: [String: StageResources] = [:]
     /// Input port → upstream id of each stage, for the wires that name an existing stage.
     var inputsByStage: [String: [String: String]] = [:]
 
@@ -66,7 +69,7 @@ struct PipelineValidation {
             guard let stage = resolved[id] else { return nil }
             return PipelineStage(
                 id: id, descriptor: stage.descriptor, parameters: stage.parameters, inputs: inputsByStage[id] ?? [:],
-                outputKind: stage.kind)
+                outputKind: stage.kind, resources: resources[id] ?? StageResources())
         }
         return Pipeline(name: name, stages: stages, sourcePath: path)
     }
@@ -182,7 +185,7 @@ enum StageIDValidator: PipelineValidator {
 /// Each stage is an object with known fields, `uses` names a registered stage, and its `params`
 /// decode against that stage's parameters (types, unknown keys, semantic checks).
 enum StageDefinitionValidator: PipelineValidator {
-    static let fields = ["uses", "inputs", "params", "description"]
+    static let fields = ["uses", "inputs", "params", "resources", "description"]
 
     static func check(_ validation: inout PipelineValidation) -> Bool {
         // The first definition of each id; duplicates are reported by StageIDValidator.
@@ -198,7 +201,7 @@ enum StageDefinitionValidator: PipelineValidator {
         guard case .object(let fields) = member.value else {
             validation.report(
                 member.location, id, nil,
-                "must be an object with `uses`, and optionally `inputs` and `params`, got \(member.value.typeDescription)"
+                "must be an object with `uses`, and optionally `inputs`, `params` and `resources`, got \(member.value.typeDescription)"
             )
             return
         }
