@@ -9,9 +9,11 @@ struct PipelineOptions: ParsableArguments {
 
     @OptionGroup var artifactsFolder: ArtifactsFolderOption
 
+    /// The pipeline file, absolute.
+    var url: URL { URL(fileURLWithPath: pipeline, relativeTo: workingDirectory()).standardizedFileURL }
+
     /// Reads and validates the pipeline file against the current registry.
     func load() throws -> Pipeline {
-        let url = URL(fileURLWithPath: pipeline, relativeTo: workingDirectory())
         return try Pipeline.load(contentsOf: url, displayPath: pipeline, registry: try StageCatalog.shared.current())
     }
 }

@@ -16,6 +16,7 @@ public struct H5PipeCommand: ParsableCommand {
             StagesCommand.self,
             GCCommand.self,
             InspectCommand.self,
+            RunStageCommand.self,
         ])
 
     public init() {}

@@ -36,6 +36,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Plain log lines even on a terminal.")
     var plain = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Where stages run: `local` (threads of this process) or `process` (each stage in an h5pipe process of its own).",
+            valueName: "name"))
+    var executor: ExecutorChoice = .local
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -48,10 +54,13 @@ struct RunCommand: ParsableCommand {
             if let jobs { invocation += ["--jobs", String(jobs)] }
             // The resume command keeps the thread count: it sets the speed (the results do not depend on it).
             if let threads { invocation += ["--threads", String(threads)] }
+            if executor != .local { invocation += ["--executor", executor.rawValue] }
             let runOptions = RunOptions(
                 targets: stages.isEmpty ? nil : stages, force: force, jobs: jobs, threads: threads,
                 artifactsDirectory: options.artifactsFolder.url, invocation: invocation)
-            let runner = PipelineRunner(pipeline: pipeline, options: runOptions)
+            let runner = PipelineRunner(
+                pipeline: pipeline, options: runOptions,
+                executor: try executor.make(options: runOptions, pipelineFile: options.url))
             if dryRun {
                 try printPlan(try runner.plan())
                 return
@@ -125,4 +134,32 @@ final class InterruptHandler: @unchecked Sendable {
         source.cancel()
         signal(SIGINT, SIG_DFL)
     }
+}
+
+/// `--executor`: where stages run.
+enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable {
+    case local
+    case process
+
+    /// The executor; nil for the runner's default (local).
+    func make(options: RunOptions, pipelineFile: URL) throws -> (any StageExecutor)? {
+        switch self {
+        case .local: return nil
+        case .process:
+            return ProcessExecutor(
+                command: [try currentExecutable().path, "run-stage"], pipelineFile: pipelineFile,
+                environment: options.environment, layout: ArtifactLayout(root: options.artifactsDirectory))
+        }
+    }
+}
+
+/// This executable, so that a job runs the same binary (with the same stages) as the coordinator.
+func currentExecutable() throws -> URL {
+    if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        return URL(fileURLWithPath: path)
+    }
+    guard let url = Bundle.main.executableURL else {
+        throw ValidationError("--executor process: cannot find this executable to start its jobs")
+    }
+    return url
 }

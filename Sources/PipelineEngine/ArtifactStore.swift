@@ -14,6 +14,7 @@ import Foundation
 ///   .h5pipe/cache/<cache-key>.json    run-cache: cache key → content hashes of a stage's outputs
 ///   .h5pipe/scratch/<cache-key>/      a stage's checkpoint folder, removed after it succeeds
 ///   .h5pipe/tmp/                      outputs being written (cleared at the start of a run)
+///   .h5pipe/jobs/<cache-key>.*.json   a stage job's spec and result record, while it runs elsewhere
 ///   .h5pipe/file-hashes.json          hashes of external files (datasets, scripts) by stat fingerprint
 ///   .h5pipe/lock                      flock'ed by the run that owns the folder
 /// ```
@@ -29,6 +30,7 @@ public struct ArtifactLayout: Sendable {
     var cacheDirectory: URL { internalDirectory.appendingPathComponent("cache", isDirectory: true) }
     var scratchRoot: URL { internalDirectory.appendingPathComponent("scratch", isDirectory: true) }
     var temporaryRoot: URL { internalDirectory.appendingPathComponent("tmp", isDirectory: true) }
+    var jobsDirectory: URL { internalDirectory.appendingPathComponent("jobs", isDirectory: true) }
     var lockFile: URL { internalDirectory.appendingPathComponent("lock") }
     var fileHashesFile: URL { internalDirectory.appendingPathComponent("file-hashes.json") }
 

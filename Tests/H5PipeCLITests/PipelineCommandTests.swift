@@ -82,6 +82,53 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertTrue(record.contains(#""outcome": "ran""#) && !record.contains(#""stage": "copy""#), record)
     }
 
+    func testProcessExecutorRunsEachStageInItsOwnProcessWithTheSameResult() throws {
+        let first = try h5pipe.run("run", "pipeline.json", "--executor", "process", "--plain")
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("demo: 2 ran in"), first.stdout)
+        let copied = try HDF5File.open(folder.appendingPathComponent("artifacts/demo/copy.h5"))
+        XCTAssertEqual(try copied.read(Int32.self, from: "/data").values, [1, 2, 3])
+        XCTAssertEqual(try copied.attribute("h5pipe.stage_id", at: "/"), .string("copy"))
+        try copied.close()
+        // What the jobs stored and the coordinator published is what a local run trusts.
+        let local = try h5pipe.run("run", "pipeline.json")
+        XCTAssertTrue(local.stdout.contains("demo: 2 cached in"), local.stdout)
+        let jobs = folder.appendingPathComponent("artifacts/.h5pipe/jobs").path
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: jobs), [], "no spec or result left behind")
+    }
+
+    func testProcessExecutorReportsTheJobsFailureAndAJobThatDied() throws {
+        try write("pipeline.json", pipeline(value: 1, failCopy: true))
+        let failed = try h5pipe.run("run", "pipeline.json", "--executor", "process")
+        XCTAssertEqual(failed.status, 1)
+        XCTAssertTrue(
+            failed.stderr.contains(
+                """
+                stage `copy` (command) failed: command `sh -c echo 'copy: disk full' >&2; exit 4 {output}` exited with status 4; end of its stderr:
+                    copy: disk full
+                fix the problem, then resume with:
+                  h5pipe run pipeline.json --executor process
+                """), failed.stderr)
+
+        // The job's own process dies (as on a lost node): no result record, so the stage fails
+        // with how the process ended, and nothing is published.
+        let killer =
+            #""copy": {"uses": "command", "inputs": {"data": "source"}, "params": {"run": ["sh", "-c", "kill -9 $PPID", "{output}"]}}"#
+        try write(
+            "pipeline.json",
+            pipeline(value: 1).replacingOccurrences(
+                of:
+                    #""copy": {"uses": "command", "inputs": {"data": "source"}, "params": {"run": ["cp", "{inputs.data}", "{output}"]}}"#,
+                with: killer))
+        let died = try h5pipe.run("run", "pipeline.json", "--executor", "process")
+        XCTAssertEqual(died.status, 1)
+        XCTAssertTrue(
+            died.stderr.contains("stage `copy` (command) failed: its process (`h5pipe run-stage`, pid "), died.stderr)
+        XCTAssertTrue(died.stderr.contains(") was killed by signal 9 before it wrote a result"), died.stderr)
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent("artifacts/demo/copy.h5").path))
+    }
+
     func testFailureExitsOneAndPrintsTheResumeCommand() throws {
         try write("pipeline.json", pipeline(value: 1, failCopy: true))
         let result = try h5pipe.run("run", "pipeline.json", "--artifacts", "out", "--threads", "1")

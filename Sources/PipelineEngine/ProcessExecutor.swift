@@ -1,0 +1,150 @@
+import Foundation
+
+/// Runs each stage in a process of its own (`h5pipe run-stage SPEC`) on this machine: a stage that
+/// crashes takes only its own process down, and the coordinator learns the outcome from the job's
+/// result record alone, as it does from a cluster job.
+public final class ProcessExecutor: StageExecutor, @unchecked Sendable {
+    private let command: [String]
+    private let pipelineFile: URL
+    private let environment: StageEnvironment
+    private let layout: ArtifactLayout
+    private let lock = NSLock()
+    private var running: [String: Process] = [:]
+    private var cancelled = false
+
+    /// - Parameters:
+    ///   - command: the program and arguments that run one stage from a spec file given as the
+    ///     last argument, e.g. `[path of this h5pipe, "run-stage"]` (the same executable, so that
+    ///     it knows the same stages).
+    ///   - pipelineFile: the pipeline file, which the job reads again.
+    ///   - environment: working directory and variables of the jobs.
+    ///   - layout: the artifacts folder.
+    public init(command: [String], pipelineFile: URL, environment: StageEnvironment, layout: ArtifactLayout) {
+        self.command = command
+        self.pipelineFile = pipelineFile.standardizedFileURL
+        self.environment = environment
+        self.layout = layout
+    }
+
+    public func cancel() {
+        lock.lock()
+        cancelled = true
+        let processes = Array(running.values)
+        lock.unlock()
+        for process in processes where process.isRunning { process.terminate() }
+    }
+
+    public func execute(_ job: StageJob, events: @escaping @Sendable (RunEvent) -> Void) throws -> CacheEntry {
+        let folder = layout.jobsDirectory
+        try FileOperations.createDirectory(folder)
+        let specURL = folder.appendingPathComponent("\(job.cacheKey.key).job.json")
+        let resultURL = folder.appendingPathComponent("\(job.cacheKey.key).result.json")
+        FileOperations.removeItem(resultURL)
+        let spec = StageJobSpec(
+            pipelineFile: pipelineFile.path, workingDirectory: environment.workingDirectory.path,
+            artifactsDirectory: layout.root.path, stage: job.stage.id, cacheKey: job.cacheKey.key,
+            inputHashes: job.inputHashes, threads: job.threads, resultFile: resultURL.path)
+        try FileOperations.writeJSON(spec, to: specURL, pretty: true)
+        defer {
+            FileOperations.removeItem(specURL)
+            FileOperations.removeItem(resultURL)
+        }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst()) + [specURL.path]
+        process.environment = environment.variables
+        process.currentDirectoryURL = environment.workingDirectory
+        process.standardInput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let id = job.stage.id
+        let lines = LineCollector { events(.log(stage: id, message: $0)) }
+        let drained = DispatchSemaphore(value: 0)
+        let reading = output.fileHandleForReading
+        Thread {
+            while case let data = reading.availableData, !data.isEmpty { lines.append(data) }
+            lines.finish()
+            drained.signal()
+        }.start()
+        let started = try withLock { () -> Bool in
+            if cancelled { return false }
+            try process.run()
+            running[id] = process
+            return true
+        }
+        guard started else {
+            try? output.fileHandleForWriting.close()
+            throw StageError.cancelled
+        }
+        process.waitUntilExit()
+        withLock { running[id] = nil }
+        try? output.fileHandleForWriting.close()
+        drained.wait()
+
+        guard let result = FileOperations.readJSON(StageJobResult.self, from: resultURL) else {
+            if withLock({ cancelled }) { throw StageError.cancelled }
+            let how =
+                process.terminationReason == .uncaughtSignal
+                ? "was killed by signal \(process.terminationStatus)"
+                : "exited with status \(process.terminationStatus)"
+            let tail = lines.last(5)
+            let program = ([URL(fileURLWithPath: command[0]).lastPathComponent] + command.dropFirst()).joined(
+                separator: " ")
+            throw StageError(
+                "its process (`\(program)`, pid \(process.processIdentifier)) \(how) before it wrote a result"
+                    + (tail.isEmpty ? "" : "; its last lines:\n" + tail.map { "    \($0)" }.joined(separator: "\n")))
+        }
+        guard result.succeeded, let entry = result.entry else {
+            throw StageError(result.message ?? "the job failed without saying why")
+        }
+        return entry
+    }
+
+    private func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
+/// Splits a child's output into lines as it arrives, and keeps the last ones.
+private final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = Data()
+    private var recent: [String] = []
+    private let line: (String) -> Void
+
+    init(_ line: @escaping (String) -> Void) { self.line = line }
+
+    func append(_ data: Data) {
+        lock.lock()
+        defer { lock.unlock() }
+        pending.append(data)
+        while let newline = pending.firstIndex(of: 0x0A) {
+            emit(pending[pending.startIndex..<newline])
+            pending.removeSubrange(pending.startIndex...newline)
+        }
+    }
+
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        if !pending.isEmpty { emit(pending[...]) }
+        pending.removeAll()
+    }
+
+    func last(_ count: Int) -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(recent.suffix(count))
+    }
+
+    private func emit(_ bytes: Data) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        recent.append(text)
+        if recent.count > 50 { recent.removeFirst(recent.count - 50) }
+        line(text)
+    }
+}

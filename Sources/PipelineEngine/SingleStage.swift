@@ -1,0 +1,116 @@
+import Foundation
+
+/// One planned stage, as a file that the process running it reads (`h5pipe run-stage SPEC`): what
+/// every executor that runs stages outside the coordinator's process hands over.
+public struct StageJobSpec: Codable, Sendable, Hashable {
+    /// The pipeline file, absolute.
+    public var pipelineFile: String
+    /// The working directory relative paths of the pipeline resolve against.
+    public var workingDirectory: String
+    /// The artifacts folder, absolute; it must be the same folder the coordinator sees.
+    public var artifactsDirectory: String
+    /// The stage id.
+    public var stage: String
+    /// The cache key the coordinator computed; the job refuses to run under another.
+    public var cacheKey: String
+    /// The content hash of each input artifact, by port.
+    public var inputHashes: [String: String]
+    /// Threads the stage may use.
+    public var threads: Int
+    /// Where the job writes its ``StageJobResult``.
+    public var resultFile: String
+}
+
+/// What a job that ran one stage reports: the durable record the coordinator trusts.
+public struct StageJobResult: Codable, Sendable, Hashable {
+    /// True when the stage's outputs are in the run-cache under the job's cache key.
+    public var succeeded: Bool
+    /// Why it failed, as the stage or the engine said it.
+    public var message: String?
+    /// Wall seconds the job took.
+    public var seconds: Double
+    /// The machine that ran it.
+    public var host: String
+    /// The run-cache entry of the outputs, when it succeeded.
+    public var entry: CacheEntry?
+}
+
+/// Runs one stage of a pipeline in this process, from a ``StageJobSpec``: what `h5pipe run-stage`
+/// does on the machine an executor chose.
+public enum SingleStage {
+    /// Runs the stage the spec names into the run-cache and writes its result record (also when
+    /// it fails).
+    ///
+    /// - Parameters:
+    ///   - registry: the stages this executable knows (the coordinator's, for the same binary).
+    ///   - variables: the environment the stage sees.
+    ///   - log: receives the stage's log lines.
+    /// - Returns: the result, as written to `spec.resultFile`.
+    /// - Throws: only when the result record cannot be written.
+    @discardableResult
+    public static func run(
+        _ spec: StageJobSpec, registry: StageRegistry, variables: [String: String],
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws -> StageJobResult {
+        let started = Date()
+        var result = StageJobResult(succeeded: false, message: nil, seconds: 0, host: hostName(), entry: nil)
+        do {
+            result.entry = try execute(spec, registry: registry, variables: variables, log: log)
+            result.succeeded = true
+        } catch {
+            result.message = describe(error)
+        }
+        result.seconds = Date().timeIntervalSince(started)
+        try FileOperations.writeJSON(result, to: URL(fileURLWithPath: spec.resultFile), pretty: true)
+        return result
+    }
+
+    private static func execute(
+        _ spec: StageJobSpec, registry: StageRegistry, variables: [String: String],
+        log: @escaping @Sendable (String) -> Void
+    ) throws -> CacheEntry {
+        let pipeline = try Pipeline.load(contentsOf: URL(fileURLWithPath: spec.pipelineFile), registry: registry)
+        guard let stage = pipeline[spec.stage] else {
+            throw StageError(
+                "\(spec.pipelineFile) has no stage `\(spec.stage)` any more: it changed after the job was submitted; "
+                    + "run the pipeline again")
+        }
+        let environment = StageEnvironment(
+            workingDirectory: URL(fileURLWithPath: spec.workingDirectory, isDirectory: true), variables: variables)
+        let layout = ArtifactLayout(root: URL(fileURLWithPath: spec.artifactsDirectory, isDirectory: true))
+        let runCache = RunCache(layout: layout)
+        let published = PublishedArtifacts(layout: layout, pipeline: pipeline.name)
+        var inputs: [String: URL] = [:]
+        for (port, upstream) in stage.inputs {
+            let url = published.artifact(upstream)
+            guard FileOperations.exists(url) else {
+                throw StageError(
+                    "input `\(port)` (\(url.path)) is not there: the artifacts folder \(layout.root.path) must be the "
+                        + "coordinator's, shared with \(hostName())")
+            }
+            inputs[port] = url
+        }
+        let assessor = StageAssessor(
+            pipeline: pipeline, environment: environment, published: published, runCache: runCache)
+        let key = try assessor.cacheKey(stage, inputHashes: spec.inputHashes, planning: false)
+        guard key.key == spec.cacheKey else {
+            throw StageError(
+                "the stage's definition or one of its files changed after the job was submitted (cache key "
+                    + "\(key.key.prefix(12)) instead of \(spec.cacheKey.prefix(12))); run the pipeline again")
+        }
+        let job = StageJob(
+            stage: stage, pipeline: pipeline.name, cacheKey: key, inputHashes: spec.inputHashes, inputs: inputs,
+            threads: spec.threads)
+        let executor = LocalExecutor(runCache: runCache, environment: environment)
+        return try executor.execute(job) { event in
+            if case .log(_, let message) = event { log(message) }
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let localized = error as? LocalizedError, let description = localized.errorDescription { return description }
+        return String(describing: error)
+    }
+
+    static func hostName() -> String { ProcessInfo.processInfo.hostName }
+}
