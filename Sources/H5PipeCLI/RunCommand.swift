@@ -38,13 +38,28 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Where stages run: `local` (threads of this process) or `process` (each stage in an h5pipe process of its own).",
+            "Where stages run: `local` (threads of this process), `process` (each stage in an h5pipe process of its own) or `slurm` (each stage a Slurm job).",
             valueName: "name"))
     var executor: ExecutorChoice = .local
+
+    @Option(
+        help: ArgumentHelp(
+            "With --executor slurm: the partition of stages whose resources name none.", valueName: "name"))
+    var partition: String?
+
+    @Option(
+        name: .customLong("slurm-arg"),
+        help: ArgumentHelp(
+            "With --executor slurm: one more sbatch argument for every job (e.g. --account=x); repeatable.",
+            valueName: "arg"))
+    var slurmArguments: [String] = []
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if executor != .slurm, partition != nil || !slurmArguments.isEmpty {
+            throw ValidationError("--partition and --slurm-arg go with --executor slurm")
+        }
     }
 
     func run() throws {
@@ -55,12 +70,16 @@ struct RunCommand: ParsableCommand {
             // The resume command keeps the thread count: it sets the speed (the results do not depend on it).
             if let threads { invocation += ["--threads", String(threads)] }
             if executor != .local { invocation += ["--executor", executor.rawValue] }
+            if let partition { invocation += ["--partition", partition] }
+            for argument in slurmArguments { invocation += ["--slurm-arg", argument] }
             let runOptions = RunOptions(
                 targets: stages.isEmpty ? nil : stages, force: force, jobs: jobs, threads: threads,
                 artifactsDirectory: options.artifactsFolder.url, invocation: invocation)
             let runner = PipelineRunner(
                 pipeline: pipeline, options: runOptions,
-                executor: try executor.make(options: runOptions, pipelineFile: options.url))
+                executor: try executor.make(
+                    options: runOptions, pipelineFile: options.url,
+                    slurm: SlurmExecutor.Settings(partition: partition, extraArguments: slurmArguments)))
             if dryRun {
                 try printPlan(try runner.plan())
                 return
@@ -140,15 +159,21 @@ final class InterruptHandler: @unchecked Sendable {
 enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable {
     case local
     case process
+    case slurm
 
     /// The executor; nil for the runner's default (local).
-    func make(options: RunOptions, pipelineFile: URL) throws -> (any StageExecutor)? {
+    func make(options: RunOptions, pipelineFile: URL, slurm: SlurmExecutor.Settings) throws -> (any StageExecutor)? {
+        let layout = ArtifactLayout(root: options.artifactsDirectory)
         switch self {
         case .local: return nil
         case .process:
             return ProcessExecutor(
                 command: [try currentExecutable().path, "run-stage"], pipelineFile: pipelineFile,
-                environment: options.environment, layout: ArtifactLayout(root: options.artifactsDirectory))
+                environment: options.environment, layout: layout)
+        case .slurm:
+            return SlurmExecutor(
+                command: [try currentExecutable().path, "run-stage"], pipelineFile: pipelineFile,
+                environment: options.environment, layout: layout, settings: slurm)
         }
     }
 }

@@ -35,20 +35,10 @@ public final class ProcessExecutor: StageExecutor, @unchecked Sendable {
     }
 
     public func execute(_ job: StageJob, events: @escaping @Sendable (RunEvent) -> Void) throws -> CacheEntry {
-        let folder = layout.jobsDirectory
-        try FileOperations.createDirectory(folder)
-        let specURL = folder.appendingPathComponent("\(job.cacheKey.key).job.json")
-        let resultURL = folder.appendingPathComponent("\(job.cacheKey.key).result.json")
-        FileOperations.removeItem(resultURL)
-        let spec = StageJobSpec(
-            pipelineFile: pipelineFile.path, workingDirectory: environment.workingDirectory.path,
-            artifactsDirectory: layout.root.path, stage: job.stage.id, cacheKey: job.cacheKey.key,
-            inputHashes: job.inputHashes, threads: job.threads, resultFile: resultURL.path)
-        try FileOperations.writeJSON(spec, to: specURL, pretty: true)
-        defer {
-            FileOperations.removeItem(specURL)
-            FileOperations.removeItem(resultURL)
-        }
+        let files = try JobFiles(
+            job, threads: job.threads, pipelineFile: pipelineFile, environment: environment, layout: layout)
+        defer { files.remove(keepLog: false) }
+        let specURL = files.spec
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
@@ -83,7 +73,7 @@ public final class ProcessExecutor: StageExecutor, @unchecked Sendable {
         try? output.fileHandleForWriting.close()
         drained.wait()
 
-        guard let result = FileOperations.readJSON(StageJobResult.self, from: resultURL) else {
+        guard let result = files.readResult() else {
             if withLock({ cancelled }) { throw StageError.cancelled }
             let how =
                 process.terminationReason == .uncaughtSignal
@@ -96,10 +86,7 @@ public final class ProcessExecutor: StageExecutor, @unchecked Sendable {
                 "its process (`\(program)`, pid \(process.processIdentifier)) \(how) before it wrote a result"
                     + (tail.isEmpty ? "" : "; its last lines:\n" + tail.map { "    \($0)" }.joined(separator: "\n")))
         }
-        guard result.succeeded, let entry = result.entry else {
-            throw StageError(result.message ?? "the job failed without saying why")
-        }
-        return entry
+        return try JobFiles.entry(of: result)
     }
 
     private func withLock<T>(_ body: () throws -> T) rethrows -> T {

@@ -114,3 +114,46 @@ public enum SingleStage {
 
     static func hostName() -> String { ProcessInfo.processInfo.hostName }
 }
+
+/// The files of one stage job in `<artifacts>/.h5pipe/jobs/`: its spec, its result record and its
+/// log, named by the cache key.
+struct JobFiles {
+    let spec: URL
+    let result: URL
+    let log: URL
+
+    /// Writes the spec of `job` (removing an old result), for a job that gets `threads` threads.
+    init(
+        _ job: StageJob, threads: Int, pipelineFile: URL, environment: StageEnvironment, layout: ArtifactLayout
+    ) throws {
+        let folder = layout.jobsDirectory
+        try FileOperations.createDirectory(folder)
+        spec = folder.appendingPathComponent("\(job.cacheKey.key).job.json")
+        result = folder.appendingPathComponent("\(job.cacheKey.key).result.json")
+        log = folder.appendingPathComponent("\(job.cacheKey.key).log")
+        FileOperations.removeItem(result)
+        let contents = StageJobSpec(
+            pipelineFile: pipelineFile.standardizedFileURL.path, workingDirectory: environment.workingDirectory.path,
+            artifactsDirectory: layout.root.path, stage: job.stage.id, cacheKey: job.cacheKey.key,
+            inputHashes: job.inputHashes, threads: threads, resultFile: result.path)
+        try FileOperations.writeJSON(contents, to: spec, pretty: true)
+    }
+
+    /// The job's result record, when it wrote one.
+    func readResult() -> StageJobResult? { FileOperations.readJSON(StageJobResult.self, from: result) }
+
+    /// The entry of a succeeded result; the job's own message as the error otherwise.
+    static func entry(of result: StageJobResult) throws -> CacheEntry {
+        guard result.succeeded, let entry = result.entry else {
+            throw StageError(result.message ?? "the job failed without saying why")
+        }
+        return entry
+    }
+
+    /// Removes the spec and the result (the log stays when `keepLog`).
+    func remove(keepLog: Bool) {
+        FileOperations.removeItem(spec)
+        FileOperations.removeItem(result)
+        if !keepLog { FileOperations.removeItem(log) }
+    }
+}

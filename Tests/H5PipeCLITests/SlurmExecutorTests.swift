@@ -1,0 +1,168 @@
+import Foundation
+import HDF5
+import TestSupport
+import XCTest
+
+/// `h5pipe run --executor slurm` against a real single-node Slurm that the tests start in a
+/// temporary folder (`scripts/slurm-cluster`) and stop afterwards, also when a test fails.
+final class SlurmExecutorTests: XCTestCase {
+    /// The running cluster's folder, or why it could not start.
+    nonisolated(unsafe) static var cluster: Result<URL, ClusterError>?
+
+    struct ClusterError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static let script = TestData.repositoryRoot.appendingPathComponent("scripts/slurm-cluster").path
+
+    override class func setUp() {
+        super.setUp()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("h5pipe-slurm-\(UUID().uuidString)")
+        let (status, output) = shell(["bash", script, "start", folder.path])
+        cluster = status == 0 ? .success(folder) : .failure(ClusterError(description: output))
+    }
+
+    override class func tearDown() {
+        if case .success(let folder)? = cluster {
+            _ = shell(["bash", script, "stop", folder.path])
+            try? FileManager.default.removeItem(at: folder)
+        }
+        cluster = nil
+        super.tearDown()
+    }
+
+    /// Runs a command, returning its status and everything it printed.
+    @discardableResult
+    static func shell(_ command: [String], environment: [String: String] = [:]) -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch { return (-1, "cannot start \(command): \(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    var folder: URL!
+    var h5pipe: H5PipeProcess!
+    var slurmConf = ""
+
+    override func setUpWithError() throws {
+        try H5PipeProcess.requireExecutable()
+        switch Self.cluster {
+        case .success(let cluster)?:
+            slurmConf = cluster.appendingPathComponent("slurm.conf").path
+        case .failure(let error)?:
+            XCTFail("the test cluster did not start:\n\(error)")
+            throw error
+        case nil:
+            throw ClusterError(description: "the test cluster was not started")
+        }
+        folder = try makeTemporaryFolder("h5pipe-slurm-run").url
+        h5pipe = H5PipeProcess(folder: folder, environment: ["SLURM_CONF": slurmConf])
+        try Data("PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 3\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n".utf8)
+            .write(to: folder.appendingPathComponent("ints.cfg"))
+    }
+
+    func write(_ stages: String) throws {
+        try Data(#"{"name": "demo", "stages": {\#(stages)}}"#.utf8).write(to: folder.appendingPathComponent("p.json"))
+    }
+
+    /// source (writes 1 2 3 with h5import) → copy.
+    let chain = """
+        "source": {"uses": "command", "params": {
+          "run": ["sh", "-c", "echo '1 2 3' > $0.txt && h5import $0.txt -c ints.cfg -o $0", "{output}"],
+          "files": ["ints.cfg"], "kind": "numbers"},
+          "resources": {"cpus": 1, "memory": "100M", "time": "00:05:00"}},
+        "copy": {"uses": "command", "inputs": {"data": "source"}, "params": {"run": ["cp", "{inputs.data}", "{output}"]}}
+        """
+
+    func jobLines(_ text: String) -> [String] {
+        text.split(separator: "\n").map(String.init).filter { $0.contains(": Slurm job ") }
+    }
+
+    func testAPipelineRunsAsSlurmJobsWithTheSameArtifactsAsLocally() throws {
+        try write(chain)
+        let first = try h5pipe.run("run", "p.json", "--executor", "slurm", "--plain")
+        XCTAssertEqual(first.status, 0, first.output)
+        XCTAssertEqual(jobLines(first.stderr).count, 2, first.stderr)
+        let local = try h5pipe.run("run", "p.json", "--artifacts", "local", "--plain")
+        XCTAssertEqual(local.status, 0, local.output)
+        for stage in ["source", "copy"] {
+            let onSlurm = try HDF5File.open(folder.appendingPathComponent("artifacts/demo/\(stage).h5"))
+            let here = try HDF5File.open(folder.appendingPathComponent("local/demo/\(stage).h5"))
+            XCTAssertEqual(try onSlurm.read(Int32.self, from: "/data").values, [1, 2, 3])
+            XCTAssertEqual(
+                try onSlurm.read(Int32.self, from: "/data").values, try here.read(Int32.self, from: "/data").values)
+            XCTAssertEqual(
+                try onSlurm.attribute("h5pipe.cache_key", at: "/"), try here.attribute("h5pipe.cache_key", at: "/"))
+        }
+
+        let unchanged = try h5pipe.run("run", "p.json", "--executor", "slurm", "--plain")
+        XCTAssertTrue(unchanged.stdout.contains("demo: 2 cached in"), unchanged.output)
+        XCTAssertEqual(jobLines(unchanged.stderr), [], "an unchanged rerun submits nothing")
+
+        let forced = try h5pipe.run("run", "p.json", "--executor", "slurm", "--plain", "--stage", "copy", "--force")
+        XCTAssertEqual(forced.status, 0, forced.output)
+        XCTAssertEqual(jobLines(forced.stderr).count, 1, forced.stderr)
+        XCTAssertTrue(jobLines(forced.stderr)[0].hasPrefix("  copy: Slurm job "), forced.stderr)
+    }
+
+    func testAFailingStageAndAJobThatDiedSayWhatHappened() throws {
+        try write(
+            """
+            "fails": {"uses": "command", "params": {"run": ["sh", "-c", "echo 'disk full' >&2; exit 4", "{output}"]}},
+            "dies": {"uses": "command", "params": {"run": ["sh", "-c", "kill -9 $PPID", "{output}"]}},
+            "after": {"uses": "command", "inputs": {"data": "dies"}, "params": {"run": ["cp", "{inputs.data}", "{output}"]}}
+            """)
+        let result = try h5pipe.run("run", "p.json", "--executor", "slurm")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(
+            result.stderr.contains(
+                "stage `fails` (command) failed: command `sh -c echo 'disk full' >&2; exit 4 {output}` exited with status 4; end of its stderr:\n    disk full"
+            ), result.stderr)
+        // The job of `dies` was killed before its run-stage wrote a result: Slurm's word is all there is.
+        let died = try XCTUnwrap(
+            result.stderr.split(separator: "\n").first { $0.hasPrefix("stage `dies` (command) failed:") })
+        XCTAssertTrue(died.contains(" ended FAILED"), String(died))
+        XCTAssertTrue(died.contains("exit code 0:9"), String(died))
+        XCTAssertTrue(died.contains("; log artifacts/.h5pipe/jobs/"), String(died))
+        XCTAssertTrue(result.stderr.contains("skipped: `after`"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("h5pipe run p.json --executor slurm"), result.stderr)
+    }
+
+    func testACancelledJobFailsItsStageAndInterruptingCancelsTheJobs() throws {
+        try write(#""slow": {"uses": "command", "params": {"run": ["sh", "-c", "sleep 120", "{output}"]}}"#)
+        // Cancelled from outside: the stage fails with Slurm's state.
+        let running = try h5pipe.start(["run", "p.json", "--executor", "slurm", "--plain"])
+        XCTAssertTrue(running.waitForStderr(timeout: 30) { !self.jobLines($0).isEmpty }, running.stderrSoFar)
+        let id = try jobID(running.stderrSoFar)
+        Self.shell(["scancel", id], environment: ["SLURM_CONF": slurmConf])
+        let cancelled = running.finish()
+        XCTAssertEqual(cancelled.status, 1)
+        XCTAssertTrue(
+            cancelled.stderr.contains("stage `slow` (command) failed: Slurm job \(id) ended CANCELLED"),
+            cancelled.stderr)
+
+        // Ctrl-C of the coordinator cancels its job.
+        let interrupted = try h5pipe.start(["run", "p.json", "--executor", "slurm", "--plain"])
+        XCTAssertTrue(interrupted.waitForStderr(timeout: 30) { !self.jobLines($0).isEmpty }, interrupted.stderrSoFar)
+        let second = try jobID(interrupted.stderrSoFar)
+        kill(interrupted.process.processIdentifier, SIGINT)
+        let ended = interrupted.finish()
+        XCTAssertNotEqual(ended.status, 0)
+        let (_, state) = Self.shell(
+            ["squeue", "-h", "-t", "all", "-j", second, "-o", "%T"], environment: ["SLURM_CONF": slurmConf])
+        XCTAssertEqual(state.trimmingCharacters(in: .whitespacesAndNewlines), "CANCELLED", ended.output)
+    }
+
+    private func jobID(_ text: String) throws -> String {
+        let line = try XCTUnwrap(jobLines(text).first)
+        let after = try XCTUnwrap(line.range(of: "Slurm job "))
+        return String(line[after.upperBound...].prefix { $0.isNumber })
+    }
+}
