@@ -122,15 +122,20 @@ struct JobFiles {
     let result: URL
     let log: URL
 
+    /// A job's files, without writing any.
+    init(key: String, layout: ArtifactLayout) {
+        let folder = layout.jobsDirectory
+        spec = folder.appendingPathComponent("\(key).job.json")
+        result = folder.appendingPathComponent("\(key).result.json")
+        log = folder.appendingPathComponent("\(key).log")
+    }
+
     /// Writes the spec of `job` (removing an old result), for a job that gets `threads` threads.
     init(
         _ job: StageJob, threads: Int, pipelineFile: URL, environment: StageEnvironment, layout: ArtifactLayout
     ) throws {
-        let folder = layout.jobsDirectory
-        try FileOperations.createDirectory(folder)
-        spec = folder.appendingPathComponent("\(job.cacheKey.key).job.json")
-        result = folder.appendingPathComponent("\(job.cacheKey.key).result.json")
-        log = folder.appendingPathComponent("\(job.cacheKey.key).log")
+        self.init(key: job.cacheKey.key, layout: layout)
+        try FileOperations.createDirectory(layout.jobsDirectory)
         FileOperations.removeItem(result)
         let contents = StageJobSpec(
             pipelineFile: pipelineFile.standardizedFileURL.path, workingDirectory: environment.workingDirectory.path,

@@ -64,6 +64,14 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
 
     public func execute(_ job: StageJob, events: @escaping @Sendable (RunEvent) -> Void) throws -> CacheEntry {
         let resources = job.stage.resources
+        let jobIDFile = layout.jobsDirectory.appendingPathComponent("\(job.cacheKey.key).slurm-job")
+        // A job an earlier coordinator submitted for this very cache key, and that is still
+        // queued, running or finished within MinJobAge, is adopted rather than submitted twice.
+        if let adopted = try adoptableJob(jobIDFile) {
+            events(.log(stage: job.stage.id, message: "adopting Slurm job \(adopted), submitted by an earlier run"))
+            return try follow(
+                adopted, job: job, files: JobFiles(key: job.cacheKey.key, layout: layout), idFile: jobIDFile)
+        }
         let cpus = resources.cpus ?? job.threads
         let files = try JobFiles(
             job, threads: cpus, pipelineFile: pipelineFile, environment: environment, layout: layout)
@@ -92,11 +100,39 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
                     "sbatch answered `\(output.trimmingCharacters(in: .whitespacesAndNewlines))` instead of a job id")
             }
             submitted[job.stage.id] = id
+            try? FileOperations.writeAtomically(Data((id + "\n").utf8), to: jobIDFile)
             return id
         }
         events(.log(stage: job.stage.id, message: "Slurm job \(jobID), log \(environment.displayPath(files.log))"))
+        return try follow(jobID, job: job, files: files, idFile: jobIDFile)
+    }
+
+    /// The id recorded in `idFile` when Slurm still knows that job and it has not failed.
+    private func adoptableJob(_ idFile: URL) throws -> String? {
+        guard let data = try? Data(contentsOf: idFile) else { return nil }
+        let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !id.isEmpty, id.allSatisfy(\.isNumber),
+            let output = try? SlurmQueue.command(
+                "squeue", ["-h", "-t", "all", "-j", id, "-o", "%T"], environment: environment)
+        else {
+            FileOperations.removeItem(idFile)
+            return nil
+        }
+        let state = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard ["PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "COMPLETED"].contains(state) else {
+            FileOperations.removeItem(idFile)
+            return nil
+        }
+        return id
+    }
+
+    /// Waits for job `jobID` to end and turns its result record (or Slurm's state) into the outcome.
+    private func follow(_ jobID: String, job: StageJob, files: JobFiles, idFile: URL) throws -> CacheEntry {
+        let resources = job.stage.resources
+        withLock { submitted[job.stage.id] = jobID }
         defer {
             _ = withLock { submitted.removeValue(forKey: job.stage.id) }
+            FileOperations.removeItem(idFile)
         }
 
         let final = queue.waitUntilGone(jobID)

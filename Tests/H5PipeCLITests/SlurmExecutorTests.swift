@@ -101,7 +101,8 @@ final class SlurmExecutorTests: XCTestCase {
         }
         // The same definition and inputs give the same cache key wherever the stage runs.
         let keys = try ["artifacts", "local"].map {
-            try HDF5File.open(folder.appendingPathComponent("\($0)/demo/source.h5")).attribute("h5pipe.cache_key", at: "/")
+            try HDF5File.open(folder.appendingPathComponent("\($0)/demo/source.h5")).attribute(
+                "h5pipe.cache_key", at: "/")
         }
         XCTAssertEqual(keys[0], keys[1])
 
@@ -161,6 +162,24 @@ final class SlurmExecutorTests: XCTestCase {
         let (_, state) = Self.shell(
             ["squeue", "-h", "-t", "all", "-j", second, "-o", "%T"], environment: ["SLURM_CONF": slurmConf])
         XCTAssertEqual(state.trimmingCharacters(in: .whitespacesAndNewlines), "CANCELLED", ended.output)
+    }
+
+    func testARerunAfterTheCoordinatorWasKilledAdoptsTheRunningJob() throws {
+        try write(
+            #""slow": {"uses": "command", "params": {"run": ["sh", "-c", "sleep 4; echo '1 2 3' > $0.txt && h5import $0.txt -c ints.cfg -o $0", "{output}"], "files": ["ints.cfg"]}}"#
+        )
+        let first = try h5pipe.start(["run", "p.json", "--executor", "slurm", "--plain"])
+        XCTAssertTrue(first.waitForStderr(timeout: 30) { !self.jobLines($0).isEmpty }, first.stderrSoFar)
+        let id = try jobID(first.stderrSoFar)
+        first.killHard()
+
+        let rerun = try h5pipe.run("run", "p.json", "--executor", "slurm", "--plain")
+        XCTAssertEqual(rerun.status, 0, rerun.output)
+        XCTAssertTrue(
+            rerun.stderr.contains("slow: adopting Slurm job \(id), submitted by an earlier run"), rerun.stderr)
+        XCTAssertEqual(jobLines(rerun.stderr), [], "nothing submitted twice")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent("artifacts/demo/slow.h5").path))
     }
 
     private func jobID(_ text: String) throws -> String {
