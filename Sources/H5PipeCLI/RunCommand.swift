@@ -79,7 +79,8 @@ struct RunCommand: ParsableCommand {
                 pipeline: pipeline, options: runOptions,
                 executor: try executor.make(
                     options: runOptions, pipelineFile: options.url,
-                    slurm: SlurmExecutor.Settings(partition: partition, extraArguments: slurmArguments)))
+                    slurm: SlurmExecutor.Settings(
+                        partition: partition, extraArguments: slurmArguments, defaultCPUs: runOptions.threads)))
             if dryRun {
                 try printPlan(try runner.plan())
                 return

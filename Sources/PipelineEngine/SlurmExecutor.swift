@@ -13,12 +13,18 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         /// How long a job that left the queue without a result record is waited for, in seconds,
         /// before it is called lost (a network filesystem can show a file late).
         public var gracePeriod: Double
+        /// CPUs of a job whose stage asks for none; nil gives it the coordinator's share of
+        /// `--threads`. Slurm, not the coordinator, then decides which jobs fit on a node at once.
+        public var defaultCPUs: Int?
 
         /// Settings with no partition, no extra argument and a 30 s grace period.
-        public init(partition: String? = nil, extraArguments: [String] = [], gracePeriod: Double = 30) {
+        public init(
+            partition: String? = nil, extraArguments: [String] = [], gracePeriod: Double = 30, defaultCPUs: Int? = nil
+        ) {
             self.partition = partition
             self.extraArguments = extraArguments
             self.gracePeriod = gracePeriod
+            self.defaultCPUs = defaultCPUs
         }
     }
 
@@ -72,7 +78,7 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
             return try follow(
                 adopted, job: job, files: JobFiles(key: job.cacheKey.key, layout: layout), idFile: jobIDFile)
         }
-        let cpus = resources.cpus ?? job.threads
+        let cpus = resources.cpus ?? settings.defaultCPUs ?? job.threads
         let files = try JobFiles(
             job, threads: cpus, pipelineFile: pipelineFile, environment: environment, layout: layout)
         FileOperations.removeItem(files.log)
@@ -103,7 +109,11 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
             try? FileOperations.writeAtomically(Data((id + "\n").utf8), to: jobIDFile)
             return id
         }
-        events(.log(stage: job.stage.id, message: "Slurm job \(jobID), log \(environment.displayPath(files.log))"))
+        let request = "\(cpus) CPU" + (cpus == 1 ? "" : "s")
+        events(
+            .log(
+                stage: job.stage.id,
+                message: "Slurm job \(jobID) (\(request)), log \(environment.displayPath(files.log))"))
         return try follow(jobID, job: job, files: files, idFile: jobIDFile)
     }
 

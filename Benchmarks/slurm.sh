@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The Slurm executor against local execution, on a throw-away single-node Slurm started here
+# (scripts/slurm-cluster): per-stage overhead on a chain of trivial command stages, and the wall
+# time of a pipeline (pipelines/mnist.json unless PIPELINE is set).
+#
+#  1. a 20-stage chain of trivial `command` stages (each copies its input), run forced with
+#     --executor local and --executor slurm, REPEATS times alternating; the added seconds per
+#     stage = (median slurm wall - median local wall) / 20 (goal: under 1.5 s);
+#  2. PIPELINE cold with each executor (goal: slurm within 10 % of local).
+#
+# Usage: Benchmarks/slurm.sh               (builds .build/release/h5pipe unless H5PIPE_BINARY is set)
+#        REPEATS=5 PIPELINE=pipelines/mnist-quick.json Benchmarks/slurm.sh
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+binary="${H5PIPE_BINARY:-}"
+if [ -z "$binary" ]; then
+  bench_build h5pipe
+  binary="$PWD/.build/release/h5pipe"
+fi
+repeats=${REPEATS:-3}
+pipeline=$(realpath "${PIPELINE:-pipelines/mnist.json}")
+work=$(mktemp -d)
+cluster="$work/cluster"
+trap 'scripts/slurm-cluster stop "$cluster" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+eval "$(scripts/slurm-cluster start "$cluster")"
+# The scheduler's first pass comes about 3 s after slurmctld starts: let it pass before timing.
+sbatch --parsable --wait --wrap true >/dev/null
+
+cd "$work"
+printf 'PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 3\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n' > ints.cfg
+{
+  echo '{"name": "chain", "stages": {'
+  echo '  "s0": {"uses": "command", "params": {"run": ["sh", "-c", "echo 1 2 3 > $0.txt && h5import $0.txt -c ints.cfg -o $0", "{output}"], "files": ["ints.cfg"]}},'
+  for i in $(seq 1 19); do
+    comma=$([ "$i" -lt 19 ] && echo , || true)
+    echo "  \"s$i\": {\"uses\": \"command\", \"inputs\": {\"data\": \"s$((i - 1))\"}, \"params\": {\"run\": [\"cp\", \"{inputs.data}\", \"{output}\"]}}$comma"
+  done
+  echo '}}'
+} > chain.json
+
+wall() { # wall seconds of `h5pipe run ARGS...`
+  local start end
+  start=$(date +%s.%N)
+  "$binary" run "$@" --plain >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
+}
+
+times="$work/times"
+: > "$times"
+for _ in $(seq 1 "$repeats"); do
+  for executor in local slurm; do
+    echo "chain-$executor $(wall chain.json --executor "$executor" --force --artifacts "a-$executor")" >> "$times"
+  done
+done
+for executor in local slurm; do
+  echo "pipeline-$executor $(wall "$pipeline" --executor "$executor" --artifacts "p-$executor")" >> "$times"
+done
+bench_medians "$times" > "$work/medians"
+cat "$work/medians"
+awk '
+  { m[$1] = $2 }
+  END {
+    printf "20-stage chain, forced: local %.2f s, slurm %.2f s: %.2f s added per stage (goal < 1.5 s)\n",
+      m["chain-local"], m["chain-slurm"], (m["chain-slurm"] - m["chain-local"]) / 20
+    printf "pipeline, cold: local %.1f s, slurm %.1f s: ratio %.3f (goal <= 1.10)\n",
+      m["pipeline-local"], m["pipeline-slurm"], m["pipeline-slurm"] / m["pipeline-local"]
+  }' "$work/medians"
