@@ -11,11 +11,7 @@
 #        REPEATS=20 Benchmarks/engine.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-binary="${H5PIPE_BINARY:-}"
-if [ -z "$binary" ]; then
-  bench_build h5pipe
-  binary="$PWD/.build/release/h5pipe"
-fi
+bench_h5pipe
 command -v h5import >/dev/null || { echo "engine.sh: h5import (hdf5-tools) is required" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -27,6 +27,15 @@ bench_build() {
   done
 }
 
+# bench_h5pipe: sets $binary to $H5PIPE_BINARY, or else to a fresh release build of h5pipe.
+bench_h5pipe() {
+  binary="${H5PIPE_BINARY:-}"
+  if [ -z "$binary" ]; then
+    bench_build h5pipe
+    binary="$PWD/.build/release/h5pipe"
+  fi
+}
+
 # bench_medians FILE: for lines "KEY VALUE", prints "KEY MEDIAN" once per key, keys sorted.
 bench_medians() {
   sort -k1,1 -k2,2g "$1" | awk '

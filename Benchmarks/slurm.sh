@@ -12,11 +12,7 @@
 #        REPEATS=5 PIPELINE=pipelines/mnist-quick.json Benchmarks/slurm.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-binary="${H5PIPE_BINARY:-}"
-if [ -z "$binary" ]; then
-  bench_build h5pipe
-  binary="$PWD/.build/release/h5pipe"
-fi
+bench_h5pipe
 repeats=${REPEATS:-3}
 pipeline=$(realpath "${PIPELINE:-pipelines/mnist.json}")
 work=$(mktemp -d)
