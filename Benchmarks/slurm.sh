@@ -17,8 +17,9 @@ repeats=${REPEATS:-3}
 pipeline=$(realpath "${PIPELINE:-pipelines/mnist.json}")
 work=$(mktemp -d)
 cluster="$work/cluster"
-trap 'scripts/slurm-cluster stop "$cluster" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-eval "$(scripts/slurm-cluster start "$cluster")"
+slurm_cluster="$PWD/scripts/slurm-cluster"
+trap '"$slurm_cluster" stop "$cluster" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+eval "$("$slurm_cluster" start "$cluster")"
 # The scheduler's first pass comes about 3 s after slurmctld starts: let it pass before timing.
 sbatch --parsable --wait --wrap true >/dev/null
 
