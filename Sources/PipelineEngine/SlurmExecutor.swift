@@ -37,6 +37,7 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
     private let queue: SlurmQueue
     private let lock = NSLock()
     private var submitted: [String: String] = [:]
+    private var reporters: [String: @Sendable (RunEvent) -> Void] = [:]
     private var cancelled = false
 
     /// - Parameters:
@@ -59,13 +60,23 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         self.queue = SlurmQueue(environment: environment)
     }
 
-    /// Cancels every job of this run that is still queued or running (`scancel`).
+    /// Cancels every job of this run that is still queued or running (`scancel`), and says which
+    /// in each stage's log.
     public func cancel() {
         lock.lock()
         cancelled = true
-        let jobs = Array(submitted.values)
+        let jobs = submitted
+        let report = reporters
         lock.unlock()
-        if !jobs.isEmpty { _ = try? SlurmQueue.command("scancel", jobs, environment: environment) }
+        guard !jobs.isEmpty else { return }
+        let done = (try? SlurmQueue.command("scancel", jobs.values.sorted(), environment: environment)) != nil
+        for (stage, id) in jobs.sorted(by: { $0.key < $1.key }) {
+            report[stage]?(
+                .log(
+                    stage: stage,
+                    message: done
+                        ? "cancelled Slurm job \(id)" : "could not cancel Slurm job \(id): run `scancel \(id)`"))
+        }
     }
 
     public func execute(_ job: StageJob, events: @escaping @Sendable (RunEvent) -> Void) throws -> CacheEntry {
@@ -76,7 +87,8 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         if let adopted = try adoptableJob(jobIDFile) {
             events(.log(stage: job.stage.id, message: "adopting Slurm job \(adopted), submitted by an earlier run"))
             return try follow(
-                adopted, job: job, files: JobFiles(key: job.cacheKey.key, layout: layout), idFile: jobIDFile)
+                adopted, job: job, files: JobFiles(key: job.cacheKey.key, layout: layout), idFile: jobIDFile,
+                events: events)
         }
         let cpus = resources.cpus ?? settings.defaultCPUs ?? job.threads
         let files = try JobFiles(
@@ -114,7 +126,7 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
             .log(
                 stage: job.stage.id,
                 message: "Slurm job \(jobID) (\(request)), log \(environment.displayPath(files.log))"))
-        return try follow(jobID, job: job, files: files, idFile: jobIDFile)
+        return try follow(jobID, job: job, files: files, idFile: jobIDFile, events: events)
     }
 
     /// The id recorded in `idFile` when Slurm still knows that job and it has not failed.
@@ -137,11 +149,19 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
     }
 
     /// Waits for job `jobID` to end and turns its result record (or Slurm's state) into the outcome.
-    private func follow(_ jobID: String, job: StageJob, files: JobFiles, idFile: URL) throws -> CacheEntry {
+    private func follow(
+        _ jobID: String, job: StageJob, files: JobFiles, idFile: URL, events: @escaping @Sendable (RunEvent) -> Void
+    ) throws -> CacheEntry {
         let resources = job.stage.resources
-        withLock { submitted[job.stage.id] = jobID }
+        withLock {
+            submitted[job.stage.id] = jobID
+            reporters[job.stage.id] = events
+        }
         defer {
-            _ = withLock { submitted.removeValue(forKey: job.stage.id) }
+            withLock {
+                submitted[job.stage.id] = nil
+                reporters[job.stage.id] = nil
+            }
             FileOperations.removeItem(idFile)
         }
 

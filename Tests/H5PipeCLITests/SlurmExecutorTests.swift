@@ -162,6 +162,7 @@ final class SlurmExecutorTests: XCTestCase {
         let (_, state) = Self.shell(
             ["squeue", "-h", "-t", "all", "-j", second, "-o", "%T"], environment: ["SLURM_CONF": slurmConf])
         XCTAssertEqual(state.trimmingCharacters(in: .whitespacesAndNewlines), "CANCELLED", ended.output)
+        XCTAssertTrue(ended.stderr.contains("slow: cancelled Slurm job \(second)"), ended.stderr)
     }
 
     func testARerunAfterTheCoordinatorWasKilledAdoptsTheRunningJob() throws {
