@@ -21,7 +21,7 @@ slurm_cluster="$PWD/scripts/slurm-cluster"
 trap '"$slurm_cluster" stop "$cluster" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 eval "$("$slurm_cluster" start "$cluster")"
 # The scheduler's first pass comes about 3 s after slurmctld starts: let it pass before timing.
-sbatch --parsable --wait --wrap true >/dev/null
+sbatch --parsable --wait --output=/dev/null --wrap true >/dev/null
 
 cd "$work"
 printf 'PATH /data\nINPUT-CLASS TEXTIN\nRANK 1\nDIMENSION-SIZES 3\nOUTPUT-CLASS IN\nOUTPUT-SIZE 32\n' > ints.cfg

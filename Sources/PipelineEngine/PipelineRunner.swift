@@ -194,7 +194,7 @@ public final class PipelineRunner: @unchecked Sendable {
         do {
             key = try assessor.cacheKey(stage, inputHashes: inputHashes, planning: false)
         } catch {
-            return result(.failed, describe(error), key: nil)
+            return result(.failed, errorMessage(error), key: nil)
         }
         var reason = "forced with --force"
         if !forced {
@@ -230,15 +230,8 @@ public final class PipelineRunner: @unchecked Sendable {
             try published.publish(stage, key: key, entry: entry, inputHashes: inputHashes)
             return result(.ran, reason, key: key.key, hash: entry.artifact, seconds: Date().timeIntervalSince(started))
         } catch {
-            return result(.failed, describe(error), key: key.key, seconds: Date().timeIntervalSince(started))
+            return result(.failed, errorMessage(error), key: key.key, seconds: Date().timeIntervalSince(started))
         }
-    }
-
-    /// The error's text for a stage's record. Stages do not name themselves in their errors: the
-    /// record, and every line printed from it, names the stage id and what it uses.
-    private func describe(_ error: Error) -> String {
-        if let localized = error as? LocalizedError, let description = localized.errorDescription { return description }
-        return String(describing: error)
     }
 
     // MARK: - Records

@@ -50,14 +50,7 @@ public final class ProcessExecutor: StageExecutor, @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         let id = job.stage.id
-        let lines = LineCollector { events(.log(stage: id, message: $0)) }
-        let drained = DispatchSemaphore(value: 0)
-        let reading = output.fileHandleForReading
-        Thread {
-            while case let data = reading.availableData, !data.isEmpty { lines.append(data) }
-            lines.finish()
-            drained.signal()
-        }.start()
+        let lines = LineReader(output.fileHandleForReading) { events(.log(stage: id, message: $0)) }
         let started = try withLock { () -> Bool in
             if cancelled { return false }
             try process.run()
@@ -71,7 +64,7 @@ public final class ProcessExecutor: StageExecutor, @unchecked Sendable {
         process.waitUntilExit()
         withLock { running[id] = nil }
         try? output.fileHandleForWriting.close()
-        drained.wait()
+        lines.wait()
 
         guard let result = files.readResult() else {
             if withLock({ cancelled }) { throw StageError.cancelled }
@@ -79,7 +72,7 @@ public final class ProcessExecutor: StageExecutor, @unchecked Sendable {
                 process.terminationReason == .uncaughtSignal
                 ? "was killed by signal \(process.terminationStatus)"
                 : "exited with status \(process.terminationStatus)"
-            let tail = lines.last(5)
+            let tail = lines.lastLines.suffix(5)
             let program = ([URL(fileURLWithPath: command[0]).lastPathComponent] + command.dropFirst()).joined(
                 separator: " ")
             throw StageError(
@@ -93,45 +86,5 @@ public final class ProcessExecutor: StageExecutor, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return try body()
-    }
-}
-
-/// Splits a child's output into lines as it arrives, and keeps the last ones.
-private final class LineCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pending = Data()
-    private var recent: [String] = []
-    private let line: (String) -> Void
-
-    init(_ line: @escaping (String) -> Void) { self.line = line }
-
-    func append(_ data: Data) {
-        lock.lock()
-        defer { lock.unlock() }
-        pending.append(data)
-        while let newline = pending.firstIndex(of: 0x0A) {
-            emit(pending[pending.startIndex..<newline])
-            pending.removeSubrange(pending.startIndex...newline)
-        }
-    }
-
-    func finish() {
-        lock.lock()
-        defer { lock.unlock() }
-        if !pending.isEmpty { emit(pending[...]) }
-        pending.removeAll()
-    }
-
-    func last(_ count: Int) -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return Array(recent.suffix(count))
-    }
-
-    private func emit(_ bytes: Data) {
-        let text = String(decoding: bytes, as: UTF8.self)
-        recent.append(text)
-        if recent.count > 50 { recent.removeFirst(recent.count - 50) }
-        line(text)
     }
 }

@@ -58,7 +58,7 @@ public enum SingleStage {
             result.entry = try execute(spec, registry: registry, variables: variables, log: log)
             result.succeeded = true
         } catch {
-            result.message = describe(error)
+            result.message = errorMessage(error)
         }
         result.seconds = Date().timeIntervalSince(started)
         try FileOperations.writeJSON(result, to: URL(fileURLWithPath: spec.resultFile), pretty: true)
@@ -105,11 +105,6 @@ public enum SingleStage {
         return try executor.execute(job) { event in
             if case .log(_, let message) = event { log(message) }
         }
-    }
-
-    static func describe(_ error: Error) -> String {
-        if let localized = error as? LocalizedError, let description = localized.errorDescription { return description }
-        return String(describing: error)
     }
 
     static func hostName() -> String { ProcessInfo.processInfo.hostName }
@@ -161,4 +156,12 @@ struct JobFiles {
         FileOperations.removeItem(result)
         if !keepLog { FileOperations.removeItem(log) }
     }
+}
+
+/// An error's text for a stage's record: its `errorDescription` when it has one. Stages do not
+/// name themselves in their errors: the record, and every line printed from it, names the stage
+/// id and what it uses.
+func errorMessage(_ error: Error) -> String {
+    if let localized = error as? LocalizedError, let description = localized.errorDescription { return description }
+    return String(describing: error)
 }

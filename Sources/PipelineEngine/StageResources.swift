@@ -110,8 +110,7 @@ public struct StageResources: Sendable, Hashable {
 /// size, time as a Slurm duration, partition as a name.
 enum ResourcesValidator: PipelineValidator {
     static func check(_ validation: inout PipelineValidation) -> Bool {
-        var checked: Set<String> = []
-        for member in validation.stageMembers where checked.insert(member.key).inserted {
+        for member in validation.firstDefinitions {
             guard case .object(let fields) = member.value,
                 let resources = fields.first(where: { $0.key == "resources" })
             else { continue }

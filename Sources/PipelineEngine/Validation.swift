@@ -74,6 +74,12 @@ struct PipelineValidation {
         return Pipeline(name: name, stages: stages, sourcePath: path)
     }
 
+    /// The first definition of each stage id; later duplicates are reported by ``StageIDValidator``.
+    var firstDefinitions: [JSONMember] {
+        var seen: Set<String> = []
+        return stageMembers.filter { seen.insert($0.key).inserted }
+    }
+
     mutating func report(_ location: SourceLocation?, _ stageID: String?, _ field: String?, _ message: String) {
         problems.append(PipelineProblem(location: location, stageID: stageID, field: field, message: message))
     }
@@ -188,11 +194,7 @@ enum StageDefinitionValidator: PipelineValidator {
     static let fields = ["uses", "inputs", "params", "resources", "description"]
 
     static func check(_ validation: inout PipelineValidation) -> Bool {
-        // The first definition of each id; duplicates are reported by StageIDValidator.
-        var checked: Set<String> = []
-        for member in validation.stageMembers where checked.insert(member.key).inserted {
-            checkStage(member, &validation)
-        }
+        for member in validation.firstDefinitions { checkStage(member, &validation) }
         return true
     }
 
