@@ -133,26 +133,41 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Ctrl-C once asks running stages to stop (they get no artifact); twice exits at once.
+/// Ctrl-C or SIGTERM (what `kill` and a batch system send) once asks running stages to stop (they
+/// get no artifact; Slurm jobs are cancelled); a second signal exits at once.
 final class InterruptHandler: @unchecked Sendable {
-    private let source: DispatchSourceSignal
+    private static let signals: [Int32] = [SIGINT, SIGTERM]
+    private let sources: [DispatchSourceSignal]
+    private let lock = NSLock()
     private var count = 0
 
     init(onInterrupt: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [unowned self] in
-            self.count += 1
-            if self.count > 1 { exit(130) }
-            printError("\ninterrupted: stopping running stages (Ctrl-C again to quit at once)")
-            onInterrupt()
+        let queue = DispatchQueue(label: "h5pipe.signals")
+        var sources: [DispatchSourceSignal] = []
+        for number in Self.signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            sources.append(source)
         }
-        source.resume()
+        self.sources = sources
+        for (number, source) in zip(Self.signals, sources) {
+            source.setEventHandler { [unowned self] in
+                self.lock.lock()
+                self.count += 1
+                let count = self.count
+                self.lock.unlock()
+                if count > 1 { exit(128 + number) }
+                let name = number == SIGINT ? "interrupted" : "terminated"
+                printError("\n\(name): stopping running stages (Ctrl-C again to quit at once)")
+                onInterrupt()
+            }
+            source.resume()
+        }
     }
 
     deinit {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
+        for source in sources { source.cancel() }
+        for number in Self.signals { signal(number, SIG_DFL) }
     }
 }
 

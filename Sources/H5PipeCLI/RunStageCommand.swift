@@ -13,20 +13,21 @@ struct RunStageCommand: ParsableCommand {
     @Argument(help: "The job spec (JSON) an executor wrote.")
     var spec: String
 
+    @Option(
+        help: "The coordinator's run token, which the spec must carry (the job then sees the same artifacts folder).")
+    var token: String?
+
     func run() throws {
         try reportingErrors {
             let url = URL(fileURLWithPath: spec, relativeTo: workingDirectory())
-            let data: Data
-            do {
-                data = try Data(contentsOf: url)
-            } catch {
-                throw ValidationError("cannot read the job spec \(url.path): \(error.localizedDescription)")
-            }
             let jobSpec: StageJobSpec
             do {
-                jobSpec = try JSONDecoder().decode(StageJobSpec.self, from: data)
+                jobSpec = try SingleStage.readSpec(url, token: token)
+            } catch let error as ArtifactsNotSharedError {
+                printError("h5pipe run-stage: \(error.errorDescription ?? "")")
+                throw ExitCode(SingleStage.notSharedExitStatus)
             } catch {
-                throw ValidationError("\(url.path) is not a job spec: \(error)")
+                throw ValidationError(error.localizedDescription)
             }
             let result = try SingleStage.run(
                 jobSpec, registry: try StageCatalog.shared.current(),
@@ -34,7 +35,7 @@ struct RunStageCommand: ParsableCommand {
                 log: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) })
             if !result.succeeded {
                 printError("stage `\(jobSpec.stage)` failed: \(result.message ?? "no reason given")")
-                throw ExitCode(1)
+                throw ExitCode(result.exitStatus)
             }
         }
     }

@@ -273,6 +273,36 @@ final class ArtifactsLock {
         flock(descriptor, LOCK_UN)
         close(descriptor)
     }
+
+    /// The pid of the process holding the lock on `layout`'s folder, from the kernel's list of
+    /// locks (`/proc/locks`), without touching the lock; nil when nobody holds it or it cannot
+    /// be known (another OS, a network filesystem's lock held on another machine).
+    static func holder(layout: ArtifactLayout) -> Int32? {
+        var info = stat()
+        guard stat(layout.lockFile.path, &info) == 0,
+            let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8)
+        else { return nil }
+        // `1: FLOCK  ADVISORY  WRITE 4242 08:01:123456 0 EOF`: pid, then major:minor:inode.
+        let device = info.st_dev
+        let wanted = ":\(info.st_ino)"
+        for line in locks.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE", fields[5].hasSuffix(wanted),
+                let pid = Int32(fields[4])
+            else { continue }
+            let parts = fields[5].split(separator: ":")
+            guard parts.count == 3, let major = UInt64(parts[0], radix: 16), let minor = UInt64(parts[1], radix: 16),
+                UInt64(device) == makeDevice(major: major, minor: minor)
+            else { continue }
+            return pid
+        }
+        return nil
+    }
+
+    /// glibc's `makedev`.
+    private static func makeDevice(major: UInt64, minor: UInt64) -> UInt64 {
+        ((major & 0xffff_f000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffff_ff00) << 12) | (minor & 0xff)
+    }
 }
 
 // MARK: - Hashes of files, trusted by fingerprint

@@ -27,8 +27,10 @@ public final class LocalExecutor: StageExecutor, @unchecked Sendable {
         let layout = runCache.layout
         let stage = job.stage
         let started = Date()
+        // Named by the cache key: a run that starts while a cluster job of an earlier run is
+        // still writing here knows the folder is that job's (see `PipelineRunner.run`).
         let temporary = layout.temporaryRoot.appendingPathComponent(
-            "\(stage.id)-\(UUID().uuidString)", isDirectory: true)
+            "\(job.cacheKey.key)-\(UUID().uuidString)", isDirectory: true)
         try FileOperations.createDirectory(temporary)
         defer { FileOperations.removeItem(temporary) }
         let scratch = layout.scratch(job.cacheKey.key)

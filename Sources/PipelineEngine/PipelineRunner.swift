@@ -60,6 +60,22 @@ public final class PipelineRunner: @unchecked Sendable {
         }
     }
 
+    /// Removes what killed runs left in the temporary folder (safe while holding the lock), except
+    /// the folders of cluster jobs an earlier run submitted and that may still be writing: those
+    /// whose cache key has a job record (the run that adopts the job, or sees it end, removes it).
+    private func removeLeftoverTemporaries() {
+        let root = layout.temporaryRoot
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        let jobs = Set(
+            ((try? FileManager.default.contentsOfDirectory(atPath: layout.jobsDirectory.path)) ?? []).compactMap {
+                $0.hasSuffix(SlurmJobRecord.suffix) ? String($0.dropLast(SlurmJobRecord.suffix.count)) : nil
+            })
+        for name in names {
+            let key = name.split(separator: "-", maxSplits: 1).first.map(String.init) ?? name
+            if !jobs.contains(key) { FileOperations.removeItem(root.appendingPathComponent(name)) }
+        }
+    }
+
     /// Asks running stages to stop at their next check (e.g. on Ctrl-C); stages not started yet
     /// do not start.
     public func cancel() {
@@ -83,8 +99,7 @@ public final class PipelineRunner: @unchecked Sendable {
             observer(.waitingForLock(path: self.displayPath(self.layout.root), holder: holder))
         }
         defer { withExtendedLifetime(folderLock) {} }
-        // Leftovers of killed runs; safe to remove while holding the lock.
-        FileOperations.removeItem(layout.temporaryRoot)
+        removeLeftoverTemporaries()
         try FileOperations.createDirectory(layout.temporaryRoot)
         try FileOperations.createDirectory(layout.pipelineDirectory(pipeline.name))
         published.removeUnfinishedPublications()
@@ -218,13 +233,15 @@ public final class PipelineRunner: @unchecked Sendable {
         // The published result no longer matches the pipeline file: withdraw it, so a failure
         // leaves no artifact at all (the old result stays in the run-cache, restorable).
         published.unpublish(stage.id)
-        observer(.started(stage: stage.id, uses: stage.descriptor.name, reason: reason, threads: threads))
-        let started = Date()
         var inputs: [String: URL] = [:]
         for (port, upstream) in stage.inputs { inputs[port] = published.artifact(upstream) }
         let job = StageJob(
             stage: stage, pipeline: pipeline.name, cacheKey: key, inputHashes: inputHashes, inputs: inputs,
             threads: threads)
+        observer(
+            .started(
+                stage: stage.id, uses: stage.descriptor.name, reason: reason, threads: executor.threads(for: job)))
+        let started = Date()
         do {
             let entry = try executor.execute(job, events: observer)
             try published.publish(stage, key: key, entry: entry, inputHashes: inputHashes)

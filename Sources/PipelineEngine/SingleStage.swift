@@ -19,6 +19,10 @@ public struct StageJobSpec: Codable, Sendable, Hashable {
     public var threads: Int
     /// Where the job writes its ``StageJobResult``.
     public var resultFile: String
+    /// The coordinator's token for this run, also given to the job on its command line: a job
+    /// that reads another token (or no spec at all) sees another artifacts folder than the
+    /// coordinator's, and says so instead of running.
+    public var token: String?
 }
 
 /// What a job that ran one stage reports: the durable record the coordinator trusts.
@@ -27,6 +31,8 @@ public struct StageJobResult: Codable, Sendable, Hashable {
     public var succeeded: Bool
     /// Why it failed, as the stage or the engine said it.
     public var message: String?
+    /// The status `h5pipe run-stage` exits with: 0 when it succeeded, 1 when the stage failed.
+    public var exitStatus: Int32
     /// Wall seconds the job took.
     public var seconds: Double
     /// The machine that ran it.
@@ -53,10 +59,12 @@ public enum SingleStage {
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws -> StageJobResult {
         let started = Date()
-        var result = StageJobResult(succeeded: false, message: nil, seconds: 0, host: hostName(), entry: nil)
+        var result = StageJobResult(
+            succeeded: false, message: nil, exitStatus: 1, seconds: 0, host: hostName(), entry: nil)
         do {
             result.entry = try execute(spec, registry: registry, variables: variables, log: log)
             result.succeeded = true
+            result.exitStatus = 0
         } catch {
             result.message = errorMessage(error)
         }
@@ -107,7 +115,59 @@ public enum SingleStage {
         }
     }
 
+    /// The status `h5pipe run-stage` exits with when this machine does not see the coordinator's
+    /// artifacts folder (EX_CONFIG): the coordinator, which gets no result record then, knows it
+    /// from the job's exit code.
+    public static let notSharedExitStatus: Int32 = 78
+
+    /// Reads the spec at `url` and checks that it carries `token`, the one the coordinator gave
+    /// the job on its command line.
+    ///
+    /// - Throws: ``ArtifactsNotSharedError`` when the spec is missing or carries another token
+    ///   (this machine sees another folder at that path), ``StageError`` when it is not a spec.
+    public static func readSpec(_ url: URL, token: String?) throws -> StageJobSpec {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            if token != nil {
+                throw ArtifactsNotSharedError(host: hostName(), folder: url.deletingLastPathComponent(), missing: url)
+            }
+            throw StageError("cannot read the job spec \(url.path): \(error.localizedDescription)")
+        }
+        let spec: StageJobSpec
+        do {
+            spec = try JSONDecoder().decode(StageJobSpec.self, from: data)
+        } catch {
+            throw StageError("\(url.path) is not a job spec: \(error)")
+        }
+        if let token, spec.token != token {
+            throw ArtifactsNotSharedError(
+                host: hostName(), folder: URL(fileURLWithPath: spec.artifactsDirectory), missing: nil)
+        }
+        return spec
+    }
+
     static func hostName() -> String { ProcessInfo.processInfo.hostName }
+}
+
+/// A job that does not see the coordinator's artifacts folder: its spec is missing there, or is
+/// another run's.
+public struct ArtifactsNotSharedError: Error, LocalizedError, Sendable {
+    /// The machine the job ran on.
+    public var host: String
+    /// The folder the job looked in.
+    public var folder: URL
+    /// The spec file it did not find, when it found none.
+    public var missing: URL?
+
+    public var errorDescription: String? {
+        let what =
+            missing.map { "its job spec \($0.path) is not there" }
+            ?? "the job spec there belongs to another run (another folder at the same path)"
+        return "the artifacts folder is not shared with node \(host): \(what); put the artifacts folder on a "
+            + "filesystem every node mounts at the same path (--artifacts)"
+    }
 }
 
 /// The files of one stage job in `<artifacts>/.h5pipe/jobs/`: its spec, its result record and its
@@ -127,7 +187,8 @@ struct JobFiles {
 
     /// Writes the spec of `job` (removing an old result), for a job that gets `threads` threads.
     init(
-        _ job: StageJob, threads: Int, pipelineFile: URL, environment: StageEnvironment, layout: ArtifactLayout
+        _ job: StageJob, threads: Int, pipelineFile: URL, environment: StageEnvironment, layout: ArtifactLayout,
+        token: String? = nil
     ) throws {
         self.init(key: job.cacheKey.key, layout: layout)
         try FileOperations.createDirectory(layout.jobsDirectory)
@@ -135,7 +196,7 @@ struct JobFiles {
         let contents = StageJobSpec(
             pipelineFile: pipelineFile.standardizedFileURL.path, workingDirectory: environment.workingDirectory.path,
             artifactsDirectory: layout.root.path, stage: job.stage.id, cacheKey: job.cacheKey.key,
-            inputHashes: job.inputHashes, threads: threads, resultFile: result.path)
+            inputHashes: job.inputHashes, threads: threads, resultFile: result.path, token: token)
         try FileOperations.writeJSON(contents, to: spec, pretty: true)
     }
 

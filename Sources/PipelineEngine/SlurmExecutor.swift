@@ -34,6 +34,7 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
     private let layout: ArtifactLayout
     private let settings: Settings
     private let runID: String
+    private let token: String
     private let queue: SlurmQueue
     private let lock = NSLock()
     private var submitted: [String: String] = [:]
@@ -57,6 +58,7 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         self.layout = layout
         self.settings = settings
         self.runID = String(UUID().uuidString.prefix(8)).lowercased()
+        self.token = UUID().uuidString.lowercased()
         self.queue = SlurmQueue(environment: environment)
     }
 
@@ -81,18 +83,18 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
 
     public func execute(_ job: StageJob, events: @escaping @Sendable (RunEvent) -> Void) throws -> CacheEntry {
         let resources = job.stage.resources
-        let jobIDFile = layout.jobsDirectory.appendingPathComponent("\(job.cacheKey.key).slurm-job")
+        let jobIDFile = layout.jobsDirectory.appendingPathComponent("\(job.cacheKey.key)\(SlurmJobRecord.suffix)")
         // A job an earlier coordinator submitted for this very cache key, and that is still
         // queued, running or finished within MinJobAge, is adopted rather than submitted twice.
-        if let adopted = try adoptableJob(jobIDFile) {
+        if let adopted = adoptableJob(jobIDFile) {
             events(.log(stage: job.stage.id, message: "adopting Slurm job \(adopted), submitted by an earlier run"))
             return try follow(
                 adopted, job: job, files: JobFiles(key: job.cacheKey.key, layout: layout), idFile: jobIDFile,
                 events: events)
         }
-        let cpus = resources.cpus ?? settings.defaultCPUs ?? job.threads
+        let cpus = threads(for: job)
         let files = try JobFiles(
-            job, threads: cpus, pipelineFile: pipelineFile, environment: environment, layout: layout)
+            job, threads: cpus, pipelineFile: pipelineFile, environment: environment, layout: layout, token: token)
         FileOperations.removeItem(files.log)
         var arguments = [
             "--parsable", "--job-name=h5pipe:\(job.pipeline):\(job.stage.id):\(runID)",
@@ -104,7 +106,7 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         if let partition = resources.partition ?? settings.partition { arguments.append("--partition=\(partition)") }
         if let gpus = resources.gpus { arguments.append("--gres=gpu:\(gpus)") }
         arguments += settings.extraArguments
-        let runStage = (command + [files.spec.path]).map(shellQuoted).joined(separator: " ")
+        let runStage = (command + [files.spec.path, "--token", token]).map(shellQuoted).joined(separator: " ")
         arguments.append("--wrap=exec \(runStage)")
 
         let jobID: String = try withLock {
@@ -118,7 +120,9 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
                     "sbatch answered `\(output.trimmingCharacters(in: .whitespacesAndNewlines))` instead of a job id")
             }
             submitted[job.stage.id] = id
-            try? FileOperations.writeAtomically(Data((id + "\n").utf8), to: jobIDFile)
+            let record = SlurmJobRecord(
+                job: id, pipeline: job.pipeline, stage: job.stage.id, run: runID, submitted: timestamp(Date()))
+            try? FileOperations.writeJSON(record, to: jobIDFile)
             return id
         }
         let request = "\(cpus) CPU" + (cpus == 1 ? "" : "s")
@@ -129,10 +133,15 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         return try follow(jobID, job: job, files: files, idFile: jobIDFile, events: events)
     }
 
+    /// The job's CPUs: its stage's `resources.cpus`, else the default of the settings, else the
+    /// coordinator's share.
+    public func threads(for job: StageJob) -> Int {
+        job.stage.resources.cpus ?? settings.defaultCPUs ?? job.threads
+    }
+
     /// The id recorded in `idFile` when Slurm still knows that job and it has not failed.
-    private func adoptableJob(_ idFile: URL) throws -> String? {
-        guard let data = try? Data(contentsOf: idFile) else { return nil }
-        let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    private func adoptableJob(_ idFile: URL) -> String? {
+        guard let id = FileOperations.readJSON(SlurmJobRecord.self, from: idFile)?.job else { return nil }
         guard !id.isEmpty, id.allSatisfy(\.isNumber),
             let output = try? SlurmQueue.command(
                 "squeue", ["-h", "-t", "all", "-j", id, "-o", "%T"], environment: environment)
@@ -165,7 +174,7 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
             FileOperations.removeItem(idFile)
         }
 
-        let final = queue.waitUntilGone(jobID)
+        let final = queue.waitUntilGone(jobID) { FileOperations.exists(files.result) }
         // A job that completed wrote its record, which a network filesystem may show late; one
         // that failed, was cancelled or timed out most likely wrote none.
         let grace = final == nil || final?.state == "COMPLETED" ? settings.gracePeriod : min(2, settings.gracePeriod)
@@ -192,10 +201,21 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
     private func failure(_ jobID: String, _ state: SlurmJobState?, requested: Int?, log: URL) -> String {
         var text: String
         if let state {
-            text = "Slurm job \(jobID) ended \(state.state)"
-            if state.state == "TIMEOUT", let requested { text += " after \(StageResources.formatTime(requested))" }
-            if !state.reason.isEmpty, state.reason != "None" { text += " (\(state.reason))" }
-            if let exit = state.exitCode, exit != "0:0" { text += ", exit code \(exit)" }
+            if state.exitCode == "\(SingleStage.notSharedExitStatus):0" {
+                // run-stage found no spec, or another run's, in the folder it was given.
+                text =
+                    "Slurm job \(jobID): the artifacts folder \(layout.root.path) is not shared with node "
+                    + "\(state.node.isEmpty ? "(unknown)" : state.node): the job did not find this run's spec there; "
+                    + "put the artifacts folder on a filesystem every node mounts at the same path (--artifacts)"
+            } else {
+                text = "Slurm job \(jobID) ended \(state.state)"
+                if !state.node.isEmpty { text += " on \(state.node)" }
+                if state.state == "TIMEOUT", let requested {
+                    text += " after \(StageResources.formatTime(requested))"
+                }
+                if !state.reason.isEmpty, state.reason != "None" { text += " (\(state.reason))" }
+                if let exit = state.exitCode, exit != "0:0" { text += ", exit code \(exit)" }
+            }
         } else {
             text =
                 "Slurm job \(jobID) left the queue without writing a result within \(Int(settings.gracePeriod)) s: "
@@ -225,6 +245,10 @@ struct SlurmJobState: Sendable, Hashable {
     var state: String
     /// Slurm's reason (`TimeLimit`, `NonZeroExitCode`, `None`, …).
     var reason: String
+    /// The node it ran on (or will), empty while pending.
+    var node: String = ""
+    /// Time it has run, as Slurm writes it.
+    var elapsed: String = ""
     /// `exit:signal`, when known.
     var exitCode: String?
 
@@ -246,15 +270,23 @@ final class SlurmQueue: @unchecked Sendable {
 
     init(environment: StageEnvironment) { self.environment = environment }
 
-    /// Blocks until job `id` is finished or no longer known to Slurm; returns its last state seen.
-    func waitUntilGone(_ id: String) -> SlurmJobState? {
+    /// Blocks until job `id` is finished or no longer known to Slurm, or until `finished` says the
+    /// job is done (checked every 0.1 s: a job's own record is seen long before the back-off
+    /// lets `squeue` notice that a long job ended); returns its last state seen.
+    func waitUntilGone(_ id: String, orUntil finished: () -> Bool = { false }) -> SlurmJobState? {
         condition.lock()
         watched.insert(id)
         if !polling {
             polling = true
             Thread { self.poll() }.start()
         }
-        while !gone.contains(id) { condition.wait() }
+        while !gone.contains(id) {
+            condition.unlock()
+            let done = finished()
+            condition.lock()
+            if done || gone.contains(id) { break }
+            _ = condition.wait(until: Date().addingTimeInterval(0.1))
+        }
         watched.remove(id)
         gone.remove(id)
         let state = states.removeValue(forKey: id)
@@ -276,7 +308,8 @@ final class SlurmQueue: @unchecked Sendable {
             let seen = query(ids)
             condition.lock()
             var changed = false
-            for id in ids {
+            // A job whose record was seen first is no longer watched: leave no state behind for it.
+            for id in ids where watched.contains(id) {
                 if let state = seen?[id] {
                     if states[id] != state { changed = true }
                     states[id] = state
@@ -298,23 +331,18 @@ final class SlurmQueue: @unchecked Sendable {
     private func query(_ ids: [String]) -> [String: SlurmJobState]? {
         guard
             let output = try? SlurmQueue.command(
-                "squeue", ["-h", "-t", "all", "-j", ids.joined(separator: ","), "-o", "%i|%T|%r"],
+                "squeue", ["-h", "-t", "all", "-j", ids.joined(separator: ","), "-o", SlurmJobState.format],
                 environment: environment)
         else { return nil }
-        var states: [String: SlurmJobState] = [:]
-        for line in output.split(separator: "\n") {
-            let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 3 else { continue }
-            states[fields[0]] = SlurmJobState(state: fields[1], reason: fields[2], exitCode: nil)
-        }
+        var states = SlurmJobState.parse(output)
         for (id, state) in states where state.isFinal {
-            states[id]?.exitCode = exitCode(id) ?? state.exitCode
+            states[id]?.exitCode = SlurmQueue.exitCode(id, environment: environment) ?? state.exitCode
         }
         return states
     }
 
     /// `ExitCode=N:S` of `scontrol show job ID`.
-    private func exitCode(_ id: String) -> String? {
+    static func exitCode(_ id: String, environment: StageEnvironment) -> String? {
         guard let output = try? SlurmQueue.command("scontrol", ["show", "job", id], environment: environment),
             let range = output.range(of: "ExitCode=")
         else { return nil }

@@ -34,4 +34,12 @@ public protocol StageExecutor: AnyObject, Sendable {
 
     /// Asks every running job to stop at its next check; jobs given after this fail at once.
     func cancel()
+
+    /// The threads `job` will run with where this executor runs it (what the progress shows).
+    func threads(for job: StageJob) -> Int
+}
+
+extension StageExecutor {
+    /// The coordinator's share, `job.threads`.
+    public func threads(for job: StageJob) -> Int { job.threads }
 }

@@ -159,10 +159,90 @@ final class SlurmExecutorTests: XCTestCase {
         kill(interrupted.process.processIdentifier, SIGINT)
         let ended = interrupted.finish()
         XCTAssertNotEqual(ended.status, 0)
-        let (_, state) = Self.shell(
-            ["squeue", "-h", "-t", "all", "-j", second, "-o", "%T"], environment: ["SLURM_CONF": slurmConf])
-        XCTAssertEqual(state.trimmingCharacters(in: .whitespacesAndNewlines), "CANCELLED", ended.output)
+        XCTAssertEqual(slurmState(second), "CANCELLED", ended.output)
         XCTAssertTrue(ended.stderr.contains("slow: cancelled Slurm job \(second)"), ended.stderr)
+
+        // So does SIGTERM, what `kill` and a batch system send.
+        let terminated = try h5pipe.start(["run", "p.json", "--executor", "slurm", "--plain"])
+        XCTAssertTrue(terminated.waitForStderr(timeout: 30) { !self.jobLines($0).isEmpty }, terminated.stderrSoFar)
+        let third = try jobID(terminated.stderrSoFar)
+        kill(terminated.process.processIdentifier, SIGTERM)
+        let stopped = terminated.finish()
+        XCTAssertNotEqual(stopped.status, 0)
+        XCTAssertTrue(stopped.stderr.contains("terminated: stopping running stages"), stopped.stderr)
+        XCTAssertTrue(stopped.stderr.contains("slow: cancelled Slurm job \(third)"), stopped.stderr)
+        XCTAssertEqual(slurmState(third), "CANCELLED", stopped.output)
+    }
+
+    func testAJobOverItsTimeLimitFailsWithTIMEOUT() throws {
+        try write(
+            #""slow": {"uses": "command", "params": {"run": ["sh", "-c", "sleep 300", "{output}"]}, "resources": {"time": "00:05:00"}}"#
+        )
+        let running = try h5pipe.start(["run", "p.json", "--executor", "slurm", "--plain"])
+        XCTAssertTrue(running.waitForStderr(timeout: 30) { !self.jobLines($0).isEmpty }, running.stderrSoFar)
+        let id = try jobID(running.stderrSoFar)
+        XCTAssertTrue(waitUntil(timeout: 30) { self.slurmState(id) == "RUNNING" })
+        // A limit of 0 minutes: slurmctld's time-limit check (every 30 s) ends the job as TIMEOUT,
+        // as it would after the 5 minutes asked for.
+        Self.shell(["scontrol", "update", "JobId=\(id)", "TimeLimit=0"], environment: ["SLURM_CONF": slurmConf])
+        let ended = running.finish()
+        XCTAssertEqual(ended.status, 1, ended.output)
+        XCTAssertTrue(
+            ended.stderr.contains("stage `slow` (command) failed: Slurm job \(id) ended TIMEOUT on "), ended.stderr)
+        XCTAssertTrue(ended.stderr.contains(" after 00:05:00 (TimeLimit)"), ended.stderr)
+        XCTAssertTrue(ended.stderr.contains("; log artifacts/.h5pipe/jobs/"), ended.stderr)
+    }
+
+    func testAJobThatDoesNotSeeTheArtifactsFolderSaysSo() throws {
+        try write(#""gen": {"uses": "command", "params": {"run": ["sh", "-c", "exit 0", "{output}"]}}"#)
+        // The job is held in the queue while its spec disappears, as it would be missing from a
+        // node-local folder that only has the same path as the coordinator's.
+        let running = try h5pipe.start(["run", "p.json", "--executor", "slurm", "--plain", "--slurm-arg=--hold"])
+        XCTAssertTrue(running.waitForStderr(timeout: 30) { !self.jobLines($0).isEmpty }, running.stderrSoFar)
+        let id = try jobID(running.stderrSoFar)
+        let jobs = folder.appendingPathComponent("artifacts/.h5pipe/jobs")
+        let specs = try FileManager.default.contentsOfDirectory(atPath: jobs.path).filter { $0.hasSuffix(".job.json") }
+        XCTAssertEqual(specs.count, 1)
+        for spec in specs { try FileManager.default.removeItem(at: jobs.appendingPathComponent(spec)) }
+        Self.shell(["scontrol", "release", id], environment: ["SLURM_CONF": slurmConf])
+        let ended = running.finish()
+        XCTAssertEqual(ended.status, 1, ended.output)
+        let host = ProcessInfo.processInfo.hostName
+        XCTAssertTrue(
+            ended.stderr.contains(
+                ": the artifacts folder \(folder.appendingPathComponent("artifacts").path) is not shared with node "),
+            ended.stderr)
+        XCTAssertTrue(ended.stderr.contains("is not shared with node \(host.split(separator: ".")[0])"), ended.stderr)
+        // The job's own words, in its log.
+        XCTAssertTrue(
+            ended.stderr.contains("h5pipe run-stage: the artifacts folder is not shared with node"), ended.stderr)
+    }
+
+    func testQuickMNISTOnSlurmGivesTheDatasetsOfALocalRun() throws {
+        let dataPath = try TestData.requireMNISTRoot().path
+        h5pipe = H5PipeProcess(folder: folder, environment: ["SLURM_CONF": slurmConf, "H5PIPE_DATA_PATH": dataPath])
+        try FileManager.default.copyItem(
+            at: TestData.repositoryRoot.appendingPathComponent("pipelines/mnist-quick.json"),
+            to: folder.appendingPathComponent("quick.json"))
+        let onSlurm = try h5pipe.run("run", "quick.json", "--executor", "slurm", "--plain")
+        XCTAssertEqual(onSlurm.status, 0, onSlurm.output)
+        XCTAssertEqual(jobLines(onSlurm.stderr).count, 8, onSlurm.stderr)
+        let local = try h5pipe.run("run", "quick.json", "--artifacts", "local", "--plain")
+        XCTAssertEqual(local.status, 0, local.output)
+        // Every dataset and every attribute below the root is equal; the root's provenance
+        // (times, hosts, input hashes) and the training's epoch times may differ.
+        func same(_ a: String, _ b: String) -> Int32 {
+            Self.shell([
+                "h5diff", "--exclude-attribute", "/", "--exclude-path", "/history/epoch_seconds",
+                folder.appendingPathComponent(a).path, folder.appendingPathComponent(b).path,
+            ]).0
+        }
+        for stage in ["ingest", "train", "encode", "tsne", "evaluate", "scatter", "loss", "reconstructions"] {
+            XCTAssertEqual(
+                same("artifacts/mnist-quick/\(stage).h5", "local/mnist-quick/\(stage).h5"), 0,
+                "\(stage) differs between Slurm and local")
+        }
+        XCTAssertNotEqual(same("artifacts/mnist-quick/tsne.h5", "local/mnist-quick/encode.h5"), 0)
     }
 
     func testARerunAfterTheCoordinatorWasKilledAdoptsTheRunningJob() throws {
@@ -172,7 +252,26 @@ final class SlurmExecutorTests: XCTestCase {
         let first = try h5pipe.start(["run", "p.json", "--executor", "slurm", "--plain"])
         XCTAssertTrue(first.waitForStderr(timeout: 30) { !self.jobLines($0).isEmpty }, first.stderrSoFar)
         let id = try jobID(first.stderrSoFar)
+        // `status` shows the job of the run in progress, and its state.
+        XCTAssertTrue(waitUntil(timeout: 30) { self.slurmState(id) == "RUNNING" })
+        let during = try h5pipe.run("status", "p.json")
+        XCTAssertEqual(during.status, 0, during.output)
+        XCTAssertTrue(
+            during.stdout.contains(
+                "run in progress (coordinator pid \(first.process.processIdentifier)), its Slurm jobs:"),
+            during.stdout)
+        let jobTable = try XCTUnwrap(during.stdout.components(separatedBy: "its Slurm jobs:\n").last)
+        let row = try XCTUnwrap(jobTable.split(separator: "\n").first { $0.hasPrefix("slow ") }.map(String.init))
+        XCTAssertTrue(row.contains(" \(id) "), row)
+        XCTAssertTrue(row.contains(" RUNNING "), row)
+        let json = try h5pipe.run("status", "p.json", "--json")
+        XCTAssertTrue(json.stdout.contains(#""job": "\#(id)""#), json.stdout)
         first.killHard()
+
+        let orphaned = try h5pipe.run("status", "p.json")
+        XCTAssertTrue(
+            orphaned.stdout.contains("Slurm jobs submitted by a run that ended without seeing them finish"),
+            orphaned.stdout)
 
         let rerun = try h5pipe.run("run", "p.json", "--executor", "slurm", "--plain")
         XCTAssertEqual(rerun.status, 0, rerun.output)
@@ -181,6 +280,12 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertEqual(jobLines(rerun.stderr), [], "nothing submitted twice")
         XCTAssertTrue(
             FileManager.default.fileExists(atPath: folder.appendingPathComponent("artifacts/demo/slow.h5").path))
+    }
+
+    /// Slurm's state of job `id` (`squeue -t all`), empty when it does not know it.
+    func slurmState(_ id: String) -> String {
+        Self.shell(["squeue", "-h", "-t", "all", "-j", id, "-o", "%T"], environment: ["SLURM_CONF": slurmConf]).1
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private func jobID(_ text: String) throws -> String {

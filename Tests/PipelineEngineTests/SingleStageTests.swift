@@ -44,6 +44,33 @@ final class SingleStageTests: XCTestCase {
         XCTAssertTrue(message.hasSuffix("instead of 000000000000); run the pipeline again"), message)
     }
 
+    func testAJobThatReadsAnotherRunsSpecOrNoneSaysTheFolderIsNotShared() throws {
+        let workspace = try Workspace()
+        var written = spec(workspace, key: "k")
+        written.token = "coordinator-token"
+        let url = workspace.directory.appendingPathComponent("k.job.json")
+        try FileOperations.writeJSON(written, to: url)
+        XCTAssertEqual(try SingleStage.readSpec(url, token: "coordinator-token"), written)
+        XCTAssertEqual(try SingleStage.readSpec(url, token: nil), written, "no token, no check")
+
+        XCTAssertThrowsError(try SingleStage.readSpec(url, token: "another-run")) { error in
+            let message = (error as? ArtifactsNotSharedError)?.errorDescription ?? "\(error)"
+            XCTAssertEqual(
+                message,
+                "the artifacts folder is not shared with node \(ProcessInfo.processInfo.hostName): the job spec there "
+                    + "belongs to another run (another folder at the same path); put the artifacts folder on a "
+                    + "filesystem every node mounts at the same path (--artifacts)")
+        }
+        let missing = workspace.directory.appendingPathComponent("gone.job.json")
+        XCTAssertThrowsError(try SingleStage.readSpec(missing, token: "coordinator-token")) { error in
+            let message = (error as? ArtifactsNotSharedError)?.errorDescription ?? "\(error)"
+            XCTAssertTrue(message.contains(": its job spec \(missing.path) is not there; "), message)
+        }
+        XCTAssertThrowsError(try SingleStage.readSpec(missing, token: nil)) { error in
+            XCTAssertTrue(error is StageError, "\(error)")
+        }
+    }
+
     /// The key the coordinator would give the `gen` job.
     private func cacheKey(_ runner: PipelineRunner) throws -> String {
         let published = PublishedArtifacts(layout: runner.layout, pipeline: runner.pipeline.name)
