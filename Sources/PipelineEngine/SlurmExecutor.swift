@@ -372,7 +372,15 @@ final class SlurmQueue: @unchecked Sendable {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let message = String(decoding: errorData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw StageError("`\(name)` failed (exit \(process.terminationStatus)): \(message)")
+            var hint = ""
+            if message.contains("Could not establish a configuration source") {
+                hint =
+                    "\n(Slurm's client found no slurm.conf: run h5pipe where `sinfo` works, or set SLURM_CONF to "
+                    + "the cluster's slurm.conf)"
+            } else if message.contains("Unable to contact slurm controller") {
+                hint = "\n(slurmctld does not answer: is the cluster up? `sinfo` tells)"
+            }
+            throw StageError("`\(name)` failed (exit \(process.terminationStatus)): \(message)\(hint)")
         }
         return String(decoding: outputData, as: UTF8.self)
     }

@@ -16,10 +16,15 @@ final class SlurmExecutorTests: XCTestCase {
         workspace = try Workspace()
         fakes = workspace.directory.appendingPathComponent("bin")
         try FileManager.default.createDirectory(at: fakes, withIntermediateDirectories: true)
-        // Each command prints the file of its name in the fakes folder, when there is one.
+        // Each command prints the files of its name in the fakes folder (`.out` to stdout, `.err`
+        // to stderr) and exits with the number in its `.status` file, when there are such files.
         for command in ["sbatch", "squeue", "scontrol", "scancel"] {
             let script = fakes.appendingPathComponent(command)
-            try Data("#!/bin/sh\ncat \"$(dirname \"$0\")/\(command).out\" 2>/dev/null\nexit 0\n".utf8).write(to: script)
+            let folder = "$(dirname \"$0\")/\(command)"
+            try Data(
+                "#!/bin/sh\ncat \"\(folder).out\" 2>/dev/null\ncat \"\(folder).err\" >&2 2>/dev/null\nexit $(cat \"\(folder).status\" 2>/dev/null || echo 0)\n"
+                    .utf8
+            ).write(to: script)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
         }
         try answer("sbatch", "42\n")
@@ -105,6 +110,18 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertTrue(
             record.reason.hasPrefix("Slurm job 42 ended FAILED on node7 (NonZeroExitCode), exit code 137:0; log "),
             record.reason)
+    }
+
+    func testASubmissionWithoutSlurmConfigurationSaysWhatToSet() throws {
+        try answer("sbatch", "")
+        try Data("sbatch: fatal: Could not establish a configuration source\n".utf8).write(
+            to: fakes.appendingPathComponent("sbatch.err"))
+        try Data("1\n".utf8).write(to: fakes.appendingPathComponent("sbatch.status"))
+        let record = try runOneStage(gracePeriod: 0.5)
+        XCTAssertEqual(
+            record.reason,
+            "`sbatch` failed (exit 1): sbatch: fatal: Could not establish a configuration source\n(Slurm's client "
+                + "found no slurm.conf: run h5pipe where `sinfo` works, or set SLURM_CONF to the cluster's slurm.conf)")
     }
 
     func testSqueueOutputIsParsedByField() {
