@@ -9,12 +9,34 @@ struct PipelineOptions: ParsableArguments {
 
     @OptionGroup var artifactsFolder: ArtifactsFolderOption
 
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Override a parameter: STAGE.PARAM=VALUE, VALUE read as JSON when it parses (5, true, [1,2], \"x\"), else as a string; repeatable.",
+            valueName: "stage.param=value"))
+    var overrides: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Allow more stage variants than this (from `matrix` sweeps and the stages that consume them).",
+            valueName: "n"))
+    var maxVariants: Int = Pipeline.defaultMaxVariants
+
     /// The pipeline file, absolute.
     var url: URL { URL(fileURLWithPath: pipeline, relativeTo: workingDirectory()).standardizedFileURL }
 
-    /// Reads and validates the pipeline file against the current registry.
+    /// `--set` and `--max-variants` arguments as typed, for commands printed back to the user.
+    var overrideArguments: [String] {
+        overrides.flatMap { ["--set", $0] }
+            + (maxVariants == Pipeline.defaultMaxVariants ? [] : ["--max-variants", String(maxVariants)])
+    }
+
+    /// Reads and validates the pipeline file against the current registry, with the `--set` values.
     func load() throws -> Pipeline {
-        return try Pipeline.load(contentsOf: url, displayPath: pipeline, registry: try StageCatalog.shared.current())
+        let parsed = try overrides.map { try ParameterOverride(parsing: $0) }
+        return try Pipeline.load(
+            contentsOf: url, displayPath: pipeline, registry: try StageCatalog.shared.current(), overrides: parsed,
+            maxVariants: maxVariants)
     }
 }
 
@@ -46,6 +68,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw error
     } catch let error as PipelineValidationError {
         printError(error.description)
+        throw ExitCode(2)
+    } catch let error as OverrideSyntaxError {
+        printError("h5pipe: \(error)")
         throw ExitCode(2)
     } catch let error as Planner.UnknownTargetError {
         printError("h5pipe: --stage: \(error)")

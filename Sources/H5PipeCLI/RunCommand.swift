@@ -65,7 +65,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let pipeline = try options.load()
-            var invocation = ["h5pipe", "run", options.pipeline] + options.artifactsFolder.arguments
+            var invocation =
+                ["h5pipe", "run", options.pipeline] + options.artifactsFolder.arguments + options.overrideArguments
             if let jobs { invocation += ["--jobs", String(jobs)] }
             // The resume command keeps the thread count: it sets the speed (the results do not depend on it).
             if let threads { invocation += ["--threads", String(threads)] }

@@ -39,14 +39,15 @@ public struct ArtifactLayout: Sendable {
         root.appendingPathComponent(pipeline, isDirectory: true)
     }
 
-    /// The published artifact of a stage: `<root>/<pipeline>/<stage-id>.h5`.
+    /// The published artifact of a stage: `<root>/<pipeline>/<stage-id>.h5`; a variant's is
+    /// `<root>/<pipeline>/tsne@perplexity=5,seed=0.h5` (``VariantNaming/fileStem(_:)``).
     public func artifact(pipeline: String, stage: String) -> URL {
-        pipelineDirectory(pipeline).appendingPathComponent("\(stage).h5")
+        pipelineDirectory(pipeline).appendingPathComponent("\(VariantNaming.fileStem(stage)).h5")
     }
 
-    /// A published side file: `<root>/<pipeline>/<stage-id>.<suffix>`.
+    /// A published side file: `<root>/<pipeline>/<stage-id>.<suffix>` (the same stem as the artifact).
     public func sideFile(pipeline: String, stage: String, suffix: String) -> URL {
-        pipelineDirectory(pipeline).appendingPathComponent("\(stage).\(suffix)")
+        pipelineDirectory(pipeline).appendingPathComponent("\(VariantNaming.fileStem(stage)).\(suffix)")
     }
 
     /// The run record: `<root>/<pipeline>/run.json`.

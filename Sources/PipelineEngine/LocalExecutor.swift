@@ -41,7 +41,14 @@ public final class LocalExecutor: StageExecutor, @unchecked Sendable {
         let context = StageContext(
             stageID: id, pipelineName: job.pipeline, inputs: job.inputs, outputURL: outputURL,
             sideFileDirectory: temporary, scratchDirectory: scratch, threads: job.threads,
-            environment: environment,
+            environment: environment, coordinates: stage.coordinates,
+            gathered: stage.gathered.mapValues { inputs in
+                inputs.compactMap { input in
+                    job.inputs[input.key].map {
+                        VariantInput(stage: input.stage, coordinates: input.coordinates, url: $0)
+                    }
+                }
+            },
             progress: { events(.progress(stage: id, $0)) },
             log: { events(.log(stage: id, message: $0)) })
         let cancelledAlready = withLock { () -> Bool in

@@ -16,6 +16,17 @@ public struct PipelineStage: Sendable {
     public var outputKind: ArtifactKind
     /// What it asks of the machine that runs it (`resources` in the pipeline file).
     public var resources = StageResources()
+    /// The id under `stages` in the file; ``id`` differs for a variant (`tsne[perplexity=5]`).
+    public var declaredID: String = ""
+    /// The swept values this variant was made with (its own `matrix` and its upstreams'), in the
+    /// order of the stages in the file; empty for a stage that is not a variant.
+    public var coordinates: [VariantCoordinate] = []
+    /// The inputs of each gathering port, in variant order; each is also in ``inputs`` under its
+    /// key.
+    public var gathered: [String: [GatheredInput]] = [:]
+
+    /// The id without the variant's values, for a stage that is not a variant its id.
+    public var baseID: String { declaredID.isEmpty ? id : declaredID }
 }
 
 /// A pipeline file that passed validation: every stage known, every parameter decoded, every
@@ -23,13 +34,44 @@ public struct PipelineStage: Sendable {
 public struct Pipeline: Sendable {
     /// The pipeline's name: artifacts go to `<artifacts>/<name>/`.
     public var name: String
-    /// Stages in file order.
-    public var stages: [PipelineStage]
+    /// Stages in file order, each variant of a swept stage where the stage is declared.
+    public private(set) var stages: [PipelineStage]
     /// The pipeline file it came from, for messages and the resume command.
     public var sourcePath: String
+    /// The `--set` values applied over the file, in the order given.
+    public var overrides: [ParameterOverride] = []
 
     /// The stage with `id`, or nil.
-    public subscript(id: String) -> PipelineStage? { stages.first { $0.id == id } }
+    public subscript(id: String) -> PipelineStage? {
+        if let index = index[id] { return stages[index] }
+        return nil
+    }
+
+    /// Position of each stage id in ``stages``.
+    private var index: [String: Int] = [:]
+
+    /// A pipeline of validated stages.
+    public init(name: String, stages: [PipelineStage], sourcePath: String, overrides: [ParameterOverride] = []) {
+        self.name = name
+        self.stages = stages
+        self.sourcePath = sourcePath
+        self.overrides = overrides
+        self.index = Dictionary(stages.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The stages a `--stage` target names: a stage id or variant id, every variant of a declared
+    /// id (`tsne`), or the variants with some values (`tsne[perplexity=30]`).
+    /// - Throws: ``Planner/UnknownTargetError`` when it names none.
+    public func stages(targetedBy target: String) throws -> [String] {
+        if self[target] != nil { return [target] }
+        if let reference = InputReference(target) {
+            let matches = stages.filter { $0.baseID == reference.stage && reference.selects($0.coordinates) }
+            if !matches.isEmpty { return matches.map(\.id) }
+        }
+        var candidates: [String] = []
+        for stage in stages where !candidates.contains(stage.baseID) { candidates.append(stage.baseID) }
+        throw Planner.UnknownTargetError(target: target, candidates: candidates + stages.map(\.id))
+    }
 
     /// The wiring, for planning.
     public var graph: PipelineGraph {
@@ -51,13 +93,19 @@ public struct PipelineProblem: Sendable, Hashable, CustomStringConvertible {
     public var field: String?
     /// What is wrong and what to do.
     public var message: String
+    /// Where the problem comes from when it is not the file: `--set tsne.perplexity=abc`.
+    public var origin: String?
 
     /// Creates a problem.
-    public init(location: SourceLocation? = nil, stageID: String? = nil, field: String? = nil, message: String) {
+    public init(
+        location: SourceLocation? = nil, stageID: String? = nil, field: String? = nil, message: String,
+        origin: String? = nil
+    ) {
         self.location = location
         self.stageID = stageID
         self.field = field
         self.message = message
+        self.origin = origin
     }
 
     /// `stage `tsne`: params.perplexty: is not a parameter of `tsne`; did you mean `perplexity`?`
@@ -91,10 +139,13 @@ public struct PipelineValidationError: Error, Sendable, CustomStringConvertible,
     /// Every problem, in file order (cycles last).
     public var problems: [PipelineProblem]
 
-    /// One line per problem, compiler style: `path:line:column: stage `id`: field: message`.
+    /// One line per problem, compiler style: `path:line:column: stage `id`: field: message`; a
+    /// problem with a `--set` value starts with that argument instead of the file.
     public var description: String {
         problems.map { problem in
-            let prefix = problem.location.map { "\(path):\($0.line):\($0.column)" } ?? path
+            let prefix =
+                problem.origin.map { escapingControlCharacters($0) }
+                ?? problem.location.map { "\(path):\($0.line):\($0.column)" } ?? path
             return "\(prefix): \(problem)"
         }.joined(separator: "\n")
     }
@@ -108,10 +159,16 @@ extension Pipeline {
     /// The only pipeline file format version this h5pipe reads.
     public static let formatVersion = 1
 
+    /// More stage variants than this (from `matrix` and fan-out) must be asked for
+    /// (`--max-variants`): a typo in a matrix should not submit ten thousand jobs.
+    public static let defaultMaxVariants = 256
+
     /// Reads and validates a pipeline file.
     /// - Throws: ``PipelineValidationError`` listing every problem (also for an unreadable file).
-    public static func load(contentsOf url: URL, displayPath: String? = nil, registry: StageRegistry) throws -> Pipeline
-    {
+    public static func load(
+        contentsOf url: URL, displayPath: String? = nil, registry: StageRegistry, overrides: [ParameterOverride] = [],
+        maxVariants: Int = defaultMaxVariants
+    ) throws -> Pipeline {
         let path = displayPath ?? url.path
         let data: Data
         do {
@@ -123,13 +180,19 @@ extension Pipeline {
                     PipelineProblem(message: "cannot read the pipeline file (\(describeReadError(error, at: url)))")
                 ])
         }
-        return try parse(data, path: path, registry: registry)
+        return try parse(data, path: path, registry: registry, overrides: overrides, maxVariants: maxVariants)
     }
 
     /// Validates pipeline JSON text, reporting every problem at once.
-    /// - Parameter path: the file name used in messages.
+    /// - Parameters:
+    ///   - path: the file name used in messages.
+    ///   - overrides: `--set` values that replace the file's, checked like them.
+    ///   - maxVariants: more stage variants than this are refused.
     /// - Throws: ``PipelineValidationError``.
-    public static func parse(_ data: Data, path: String, registry: StageRegistry) throws -> Pipeline {
+    public static func parse(
+        _ data: Data, path: String, registry: StageRegistry, overrides: [ParameterOverride] = [],
+        maxVariants: Int = defaultMaxVariants
+    ) throws -> Pipeline {
         let root: JSONValue
         do {
             root = try JSONValue.parse(data)
@@ -139,6 +202,8 @@ extension Pipeline {
                 problems: [PipelineProblem(location: error.location, message: "invalid JSON: \(error.message)")])
         }
         var validation = PipelineValidation(root: root, path: path, registry: registry)
+        validation.overrides = overrides
+        validation.maxVariants = maxVariants
         let pipeline = validation.run()
         guard let pipeline, validation.problems.isEmpty else {
             // In file order (stable: problems at one place keep the order they were found in).

@@ -121,7 +121,16 @@ public final class PipelineRunner: @unchecked Sendable {
     // MARK: - Planning
 
     private func makePlan(targets: [String]?, force: Bool) throws -> Plan {
-        try Planner.plan(graph: pipeline.graph, targets: targets, force: force) { id, inputHashes in
+        // `--stage tsne` names every variant of `tsne`.
+        var resolved: [String]?
+        if let targets {
+            var ids: [String] = []
+            for target in targets {
+                for id in try pipeline.stages(targetedBy: target) where !ids.contains(id) { ids.append(id) }
+            }
+            resolved = ids
+        }
+        return try Planner.plan(graph: pipeline.graph, targets: resolved, force: force) { id, inputHashes in
             assessor.assess(pipeline[id]!, inputHashes: inputHashes)
         }
     }
@@ -237,7 +246,7 @@ public final class PipelineRunner: @unchecked Sendable {
         for (port, upstream) in stage.inputs { inputs[port] = published.artifact(upstream) }
         let job = StageJob(
             stage: stage, pipeline: pipeline.name, cacheKey: key, inputHashes: inputHashes, inputs: inputs,
-            threads: threads)
+            threads: threads, overrides: pipeline.overrides.map(\.text))
         observer(
             .started(
                 stage: stage.id, uses: stage.descriptor.name, reason: reason, threads: executor.threads(for: job)))
@@ -261,6 +270,7 @@ public final class PipelineRunner: @unchecked Sendable {
             JSONMember(key: "started", value: .string(timestamp(started))),
             JSONMember(key: "seconds", value: JSONValue((report.seconds * 1000).rounded() / 1000)),
             JSONMember(key: "succeeded", value: .bool(report.succeeded)),
+            JSONMember(key: "overrides", value: .array(pipeline.overrides.map { .string($0.text) })),
             JSONMember(key: "stages", value: .array(report.records.map(\.json))),
         ])
         try FileOperations.writeAtomically(

@@ -23,6 +23,8 @@ public struct StageJobSpec: Codable, Sendable, Hashable {
     /// that reads another token (or no spec at all) sees another artifacts folder than the
     /// coordinator's, and says so instead of running.
     public var token: String?
+    /// The `--set` arguments the coordinator applied over the pipeline file.
+    public var overrides: [String]?
 }
 
 /// What a job that ran one stage reports: the durable record the coordinator trusts.
@@ -77,7 +79,11 @@ public enum SingleStage {
         _ spec: StageJobSpec, registry: StageRegistry, variables: [String: String],
         log: @escaping @Sendable (String) -> Void
     ) throws -> CacheEntry {
-        let pipeline = try Pipeline.load(contentsOf: URL(fileURLWithPath: spec.pipelineFile), registry: registry)
+        let overrides = try (spec.overrides ?? []).map { try ParameterOverride(parsing: $0) }
+        // The coordinator checked the number of variants already.
+        let pipeline = try Pipeline.load(
+            contentsOf: URL(fileURLWithPath: spec.pipelineFile), registry: registry, overrides: overrides,
+            maxVariants: .max)
         guard let stage = pipeline[spec.stage] else {
             throw StageError(
                 "\(spec.pipelineFile) has no stage `\(spec.stage)` any more: it changed after the job was submitted; "
@@ -108,7 +114,7 @@ public enum SingleStage {
         }
         let job = StageJob(
             stage: stage, pipeline: pipeline.name, cacheKey: key, inputHashes: spec.inputHashes, inputs: inputs,
-            threads: spec.threads)
+            threads: spec.threads, overrides: spec.overrides ?? [])
         let executor = LocalExecutor(runCache: runCache, environment: environment)
         return try executor.execute(job) { event in
             if case .log(_, let message) = event { log(message) }
@@ -196,7 +202,8 @@ struct JobFiles {
         let contents = StageJobSpec(
             pipelineFile: pipelineFile.standardizedFileURL.path, workingDirectory: environment.workingDirectory.path,
             artifactsDirectory: layout.root.path, stage: job.stage.id, cacheKey: job.cacheKey.key,
-            inputHashes: job.inputHashes, threads: threads, resultFile: result.path, token: token)
+            inputHashes: job.inputHashes, threads: threads, resultFile: result.path, token: token,
+            overrides: job.overrides.isEmpty ? nil : job.overrides)
         try FileOperations.writeJSON(contents, to: spec, pretty: true)
     }
 

@@ -37,12 +37,16 @@ public struct InputPort: Sendable, Hashable {
     public var accepts: [ArtifactKind]
     /// One line for `h5pipe stages`.
     public var help: String
+    /// True when the port takes every variant of a swept upstream stage at once (the stage reads
+    /// them with ``StageContext/gatheredInputs(_:)``); false when the stage runs once per variant.
+    public var gathers: Bool
 
     /// Creates a port named `name` accepting `accepts`.
-    public init(_ name: String, accepts: [ArtifactKind], help: String = "") {
+    public init(_ name: String, accepts: [ArtifactKind], help: String = "", gathers: Bool = false) {
         self.name = name
         self.accepts = accepts
         self.help = help
+        self.gathers = gathers
     }
 }
 
@@ -251,6 +255,11 @@ public final class StageContext: @unchecked Sendable {
     public let threads: Int
     /// Working directory and environment of the run.
     public let environment: StageEnvironment
+    /// The swept values of this stage variant (its own `matrix` and its upstreams'); empty for a
+    /// stage that is not a variant.
+    public let coordinates: [VariantCoordinate]
+    /// The inputs of each gathering port (``InputPort/gathers``), in variant order.
+    public let gathered: [String: [VariantInput]]
 
     private let sideFileDirectory: URL
     private let lock = NSLock()
@@ -263,10 +272,13 @@ public final class StageContext: @unchecked Sendable {
         stageID: String, pipelineName: String, inputs: [String: URL], outputURL: URL,
         sideFileDirectory: URL, scratchDirectory: URL, threads: Int,
         environment: StageEnvironment = StageEnvironment(),
+        coordinates: [VariantCoordinate] = [], gathered: [String: [VariantInput]] = [:],
         progress: @escaping @Sendable (StageProgress) -> Void = { _ in },
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.stageID = stageID
+        self.coordinates = coordinates
+        self.gathered = gathered
         self.pipelineName = pipelineName
         self.inputs = inputs
         self.outputURL = outputURL
@@ -285,6 +297,16 @@ public final class StageContext: @unchecked Sendable {
             throw StageError("input port `\(port)` is not connected")
         }
         return url
+    }
+
+    /// Every artifact wired to gathering port `port`, one per upstream variant, in the order of
+    /// the variants (the first swept parameter changing slowest).
+    /// - Throws: ``StageError`` if the port is not a wired gathering port.
+    public func gatheredInputs(_ port: String) throws -> [VariantInput] {
+        guard let inputs = gathered[port] else {
+            throw StageError("input port `\(port)` is not a connected gathering port")
+        }
+        return inputs
     }
 
     /// A temporary path for a side file (a figure) the stage writes beside its artifact.
@@ -326,6 +348,28 @@ public final class StageContext: @unchecked Sendable {
         lock.lock()
         _cancelled = true
         lock.unlock()
+    }
+}
+
+/// One input of a gathering port: the artifact of one upstream variant.
+public struct VariantInput: Sendable, Hashable {
+    /// The upstream variant's id (`tsne[perplexity=5,seed=0]`).
+    public var stage: String
+    /// The values it was made with.
+    public var coordinates: [VariantCoordinate]
+    /// Its artifact.
+    public var url: URL
+
+    /// Creates an input.
+    public init(stage: String, coordinates: [VariantCoordinate], url: URL) {
+        self.stage = stage
+        self.coordinates = coordinates
+        self.url = url
+    }
+
+    /// `perplexity=5, seed=0`, or the stage id when it is not a variant: a panel's title.
+    public var label: String {
+        coordinates.isEmpty ? stage : coordinates.map(\.label).joined(separator: ", ")
     }
 }
 

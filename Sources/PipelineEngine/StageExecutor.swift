@@ -15,6 +15,9 @@ public struct StageJob: Sendable {
     public var inputs: [String: URL]
     /// The threads the stage may use.
     public var threads: Int
+    /// The `--set` arguments the pipeline was loaded with, which a job that loads the pipeline
+    /// file again applies too.
+    public var overrides: [String] = []
 }
 
 /// Where stages execute: this process (``LocalExecutor``), or a cluster's jobs.

@@ -23,7 +23,9 @@ struct PipelineValidation {
     static let validators: [any PipelineValidator.Type] = [
         TopLevelValidator.self,
         StageIDValidator.self,
+        OverrideValidator.self,
         StageDefinitionValidator.self,
+        MatrixValidator.self,
         ResourcesValidator.self,
         WiringValidator.self,
         CycleValidator.self,
@@ -32,6 +34,10 @@ struct PipelineValidation {
     let root: JSONValue
     let path: String
     let registry: StageRegistry
+    /// The `--set` values to apply over the file.
+    var overrides: [ParameterOverride] = []
+    /// Stage id → parameter → the `--set` argument that gave its value.
+    var overridden: [String: [String: String]] = [:]
     /// Every problem found so far, in the order found.
     private(set) var problems: [PipelineProblem] = []
 
@@ -52,6 +58,17 @@ struct PipelineValidation {
     var resources: [String: StageResources] = [:]
     /// Input port → upstream id of each stage, for the wires that name an existing stage.
     var inputsByStage: [String: [String: String]] = [:]
+    /// Input port → what the wire names (stage and variants), for those same wires.
+    var references: [String: [String: InputReference]] = [:]
+    /// Where each wire is written, by stage and port.
+    var wireLocations: [String: [String: SourceLocation?]] = [:]
+    /// The `params` of each stage as written (after `--set`), for the variants of its `matrix`.
+    var paramsWritten: [String: JSONValue] = [:]
+    /// The swept parameters of each stage with a valid `matrix`.
+    var matrices: [String: [MatrixAxis]] = [:]
+    var matrixLocations: [String: SourceLocation?] = [:]
+    /// More stage variants than this is refused (`--max-variants`).
+    var maxVariants = Pipeline.defaultMaxVariants
 
     init(root: JSONValue, path: String, registry: StageRegistry) {
         self.root = root
@@ -65,13 +82,11 @@ struct PipelineValidation {
             guard validator.check(&self) else { break }
         }
         guard let name, problems.isEmpty else { return nil }
-        let stages = ids.compactMap { id -> PipelineStage? in
-            guard let stage = resolved[id] else { return nil }
-            return PipelineStage(
-                id: id, descriptor: stage.descriptor, parameters: stage.parameters, inputs: inputsByStage[id] ?? [:],
-                outputKind: stage.kind, resources: resources[id] ?? StageResources())
-        }
-        return Pipeline(name: name, stages: stages, sourcePath: path)
+        let graph = PipelineGraph(ids: ids, inputs: inputsByStage)
+        guard let order = graph.topologicalOrder() else { return nil }
+        let stages = expand(order: order)
+        guard problems.isEmpty else { return nil }
+        return Pipeline(name: name, stages: stages, sourcePath: path, overrides: overrides)
     }
 
     /// The first definition of each stage id; later duplicates are reported by ``StageIDValidator``.
@@ -82,6 +97,12 @@ struct PipelineValidation {
 
     mutating func report(_ location: SourceLocation?, _ stageID: String?, _ field: String?, _ message: String) {
         problems.append(PipelineProblem(location: location, stageID: stageID, field: field, message: message))
+    }
+
+    /// Reports a problem that comes from outside the file (a `--set` argument).
+    mutating func report(origin: String, _ stageID: String?, _ field: String?, _ message: String) {
+        problems.append(
+            PipelineProblem(location: nil, stageID: stageID, field: field, message: message, origin: origin))
     }
 
     /// Reports every key of `members` given more than once.
@@ -191,7 +212,7 @@ enum StageIDValidator: PipelineValidator {
 /// Each stage is an object with known fields, `uses` names a registered stage, and its `params`
 /// decode against that stage's parameters (types, unknown keys, semantic checks).
 enum StageDefinitionValidator: PipelineValidator {
-    static let fields = ["uses", "inputs", "params", "resources", "description"]
+    static let fields = ["uses", "inputs", "params", "matrix", "resources", "description"]
 
     static func check(_ validation: inout PipelineValidation) -> Bool {
         for member in validation.firstDefinitions { checkStage(member, &validation) }
@@ -250,6 +271,7 @@ enum StageDefinitionValidator: PipelineValidator {
         if case .object(let members)? = params?.value {
             validation.checkDuplicateKeys(members, stageID: id, prefix: "params.")
         }
+        validation.paramsWritten[id] = params?.value
         switch descriptor.decodeParameters(params?.value) {
         case .success(let parameters):
             validation.resolved[id] = (descriptor, parameters, descriptor.outputKind(for: parameters))
@@ -264,7 +286,11 @@ enum StageDefinitionValidator: PipelineValidator {
                     location = params?.location ?? definition.location
                 }
                 let field = problem.field == "params" ? "params" : "params.\(problem.field)"
-                validation.report(location, id, field, problem.message)
+                if let key, let origin = validation.overridden[id]?[key] {
+                    validation.report(origin: "--set \(origin)", id, field, problem.message)
+                } else {
+                    validation.report(location, id, field, problem.message)
+                }
             }
         }
     }
@@ -280,25 +306,46 @@ enum WiringValidator: PipelineValidator {
         for id in validation.ids {
             let ports = validation.wiring[id] ?? []
             var wired: [String: String] = [:]
+            var references: [String: InputReference] = [:]
             for port in ports {
-                guard case .string(let upstream) = port.value else {
+                validation.wireLocations[id, default: [:]][port.key] = port.location
+                guard case .string(let text) = port.value else {
                     validation.report(
                         port.location, id, "inputs.\(port.key)",
                         "must be a string naming an upstream stage id, got \(port.value.typeDescription)")
                     continue
                 }
+                guard let reference = InputReference(text) else {
+                    validation.report(
+                        port.location, id, "inputs.\(port.key)",
+                        "cannot read \"\(text)\": write a stage id (`tsne`), all its variants (`tsne[*]`) or some "
+                            + "(`tsne[perplexity=30,seed=0]`)")
+                    continue
+                }
+                let upstream = reference.stage
                 guard known.contains(upstream) else {
                     let hint = didYouMean(upstream, among: validation.ids)
                     validation.report(
                         port.location, id, "inputs.\(port.key)", "no stage `\(upstream)` in this pipeline" + hint)
                     continue
                 }
+                if let descriptor = validation.descriptors[id], reference.selection == .all,
+                    !(descriptor.configuration.inputs.first { $0.name == port.key }?.gathers ?? false)
+                {
+                    validation.report(
+                        port.location, id, "inputs.\(port.key)",
+                        "`[*]` gathers every variant, but this port takes one artifact: name the stage (`\(upstream)`) "
+                            + "to run once per variant, or pick one (`\(upstream)[name=value]`)")
+                    continue
+                }
                 wired[port.key] = upstream
+                references[port.key] = reference
                 if let descriptor = validation.descriptors[id] {
                     checkKind(of: port, upstream: upstream, stage: id, descriptor, &validation)
                 }
             }
             validation.inputsByStage[id] = wired
+            validation.references[id] = references
             if let descriptor = validation.descriptors[id] {
                 for port in descriptor.configuration.inputs where !ports.contains(where: { $0.key == port.name }) {
                     validation.report(

@@ -149,6 +149,31 @@ struct AddMatrices: Stage {
     }
 }
 
+/// Stacks every variant of its gathering port's upstream, in order, and records their labels.
+struct StackMatrices: Stage {
+    static let configuration = StageConfiguration(
+        name: "stack-matrices", version: 1, summary: "Stacks the matrices of every variant it gathers.",
+        inputs: [InputPort("matrices", accepts: [.matrix], gathers: true)], output: .matrix)
+
+    func run(_ parameters: Parameters, context: StageContext) throws {
+        RunCounter.shared.increment(context.stageID)
+        var values: [Float] = []
+        var rows = 0
+        var columns = 0
+        for input in try context.gatheredInputs("matrices") {
+            let matrix = try readMatrix(input.url)
+            values += matrix.values
+            rows += matrix.shape[0]
+            columns = matrix.shape[1]
+        }
+        let file = try HDF5File.create(context.outputURL)
+        try file.write(values, shape: [rows, columns], to: "/matrix")
+        let labels = try context.gatheredInputs("matrices").map(\.label).joined(separator: "; ")
+        try file.setAttribute("labels", .string(labels), at: "/")
+        try file.close()
+    }
+}
+
 /// Writes part of its output, then throws (unless `fail` is false).
 struct FailingStage: Stage {
     struct Parameters: StageParameters {
@@ -263,6 +288,6 @@ struct FeaturesStage: Stage {
 func testRegistry() throws -> StageRegistry {
     try StageRegistry([
         GenerateMatrix.self, ScaleMatrix.self, AddMatrices.self, FailingStage.self, DescribeMatrix.self,
-        EmbedStage.self, FeaturesStage.self, FetchedSource.self,
+        EmbedStage.self, FeaturesStage.self, FetchedSource.self, StackMatrices.self,
     ])
 }
