@@ -12,6 +12,7 @@ public struct H5PipeCommand: ParsableCommand {
         subcommands: [
             RunCommand.self,
             StatusCommand.self,
+            MetricsCommand.self,
             GraphCommand.self,
             StagesCommand.self,
             GCCommand.self,

@@ -77,7 +77,7 @@ public final class LocalExecutor: StageExecutor, @unchecked Sendable {
             stage: stage.descriptor.name, stageID: stage.id, pipeline: job.pipeline,
             stageVersion: stage.descriptor.configuration.version, params: stage.parameters.canonicalText,
             inputs: job.inputHashes, files: job.cacheKey.files, cacheKey: job.cacheKey.key, started: started,
-            seconds: seconds, threads: job.threads, sideFiles: sideFiles.mapValues(\.hash))
+            seconds: seconds, threads: job.threads, sideFiles: sideFiles.mapValues(\.hash), results: context.results)
         try provenance.write(to: outputURL)
         let hash = try SHA256.hash(fileAt: outputURL)
         let entry = try runCache.store(

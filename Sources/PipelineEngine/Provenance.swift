@@ -21,7 +21,14 @@ import HDF5
 /// | `h5pipe.started` | string | start time, ISO 8601 UTC |
 /// | `h5pipe.seconds` | float64 | wall seconds the stage ran |
 /// | `h5pipe.threads` | int64 | the thread budget the stage was given |
+///
+/// The scalar results a stage records (``StageContext/recordResult(_:_:)-(String,Double)``) are
+/// attributes of the group ``resultsGroup`` (`/results`), one per result, where `h5pipe metrics`
+/// finds them without knowing the stage; any program may write its own there (a `command` stage).
 public struct Provenance: Sendable {
+    /// The group whose scalar attributes are a stage's results.
+    public static let resultsGroup = "/results"
+
     /// Prefix of every attribute the engine owns.
     public static let attributePrefix = "h5pipe."
 
@@ -49,6 +56,8 @@ public struct Provenance: Sendable {
     public var threads: Int
     /// Side file suffix → SHA-256; each is published as `<stage-id>.<suffix>`.
     public var sideFiles: [String: String]
+    /// The stage's scalar results, written to ``resultsGroup``.
+    public var results: [String: AttributeValue] = [:]
 
     /// The attributes, in the order they are written.
     public var attributes: [(name: String, value: AttributeValue)] {
@@ -67,7 +76,12 @@ public struct Provenance: Sendable {
         if !sideFiles.isEmpty {
             let described = Dictionary(
                 uniqueKeysWithValues: sideFiles.map { suffix, hash in
-                    (suffix, JSONValue(object: ["file": .string("\(stageID).\(suffix)"), "sha256": .string(hash)]))
+                    (
+                        suffix,
+                        JSONValue(object: [
+                            "file": .string("\(VariantNaming.fileStem(stageID)).\(suffix)"), "sha256": .string(hash),
+                        ])
+                    )
                 })
             list.append(("h5pipe.side_files", .string(JSONValue(sortingKeys: described).canonicalText)))
         }
@@ -92,6 +106,12 @@ public struct Provenance: Sendable {
         }
         do {
             for (name, value) in attributes { try file.setAttribute(name, value, at: "/") }
+            if !results.isEmpty {
+                if !file.exists(Self.resultsGroup) { try file.createGroup(Self.resultsGroup) }
+                for (name, value) in results.sorted(by: { $0.key < $1.key }) {
+                    try file.setAttribute(name, value, at: Self.resultsGroup)
+                }
+            }
             try file.close()
         } catch {
             try? file.close()

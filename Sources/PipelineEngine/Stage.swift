@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 
 // MARK: - Artifact kinds
 
@@ -264,6 +265,7 @@ public final class StageContext: @unchecked Sendable {
     private let sideFileDirectory: URL
     private let lock = NSLock()
     private var _sideFiles: [String: URL] = [:]
+    private var _results: [String: AttributeValue] = [:]
     private var _cancelled = false
     private let progressHandler: @Sendable (StageProgress) -> Void
     private let logHandler: @Sendable (String) -> Void
@@ -326,6 +328,27 @@ public final class StageContext: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return _sideFiles
+    }
+
+    /// Records one scalar result of the run (a final loss, a KL divergence, an accuracy): the
+    /// engine writes it as an attribute of the artifact's `/results` group, where `h5pipe metrics`
+    /// and `h5pipe report` find it. Recording a name again replaces the value.
+    public func recordResult(_ name: String, _ value: Double) { record(name, .double(value)) }
+
+    /// Records one integer result; see ``recordResult(_:_:)-(String,Double)``.
+    public func recordResult(_ name: String, _ value: Int) { record(name, .int(Int64(value))) }
+
+    /// The results recorded so far, by name.
+    var results: [String: AttributeValue] {
+        lock.lock()
+        defer { lock.unlock() }
+        return _results
+    }
+
+    private func record(_ name: String, _ value: AttributeValue) {
+        lock.lock()
+        _results[name] = value
+        lock.unlock()
     }
 
     /// Reports progress; cheap enough to call once per batch.

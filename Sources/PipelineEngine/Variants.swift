@@ -203,18 +203,35 @@ enum MatrixValidator: PipelineValidator {
                         distinct.append(value)
                     }
                 }
+                // `env.SEED` sweeps one key of an object parameter.
+                let path = axis.key.split(separator: ".", maxSplits: 1).map(String.init)
+                let top = path[0]
                 if let descriptor = validation.descriptors[id] {
-                    if !descriptor.parameters.contains(where: { $0.name == axis.key }) {
+                    guard let info = descriptor.parameters.first(where: { $0.name == top }) else {
                         validation.report(
                             axis.location, id, field,
                             "is not a parameter of `\(descriptor.name)`"
-                                + didYouMean(axis.key, among: descriptor.parameters.map(\.name)))
+                                + didYouMean(top, among: descriptor.parameters.map(\.name)))
+                        continue
+                    }
+                    if path.count == 2, case .object? = info.defaultValue {
+                    } else if path.count == 2 {
+                        validation.report(
+                            axis.location, id, field,
+                            "`\(top)` is not an object, so `\(axis.key)` names nothing: sweep `\(top)` itself")
                         continue
                     }
                 }
-                if case .object(let params)? = fields.first(where: { $0.key == "params" })?.value,
-                    params.contains(where: { $0.key == axis.key })
-                {
+                let written = fields.first(where: { $0.key == "params" })?.value
+                let alsoWritten: Bool
+                if path.count == 2 {
+                    alsoWritten = written?[top]?[path[1]] != nil
+                } else if case .object(let params)? = written {
+                    alsoWritten = params.contains { $0.key == top }
+                } else {
+                    alsoWritten = false
+                }
+                if alsoWritten {
                     if let origin = validation.overridden[id]?[axis.key] {
                         validation.report(
                             origin: "--set \(origin)", id, "params.\(axis.key)",
@@ -408,7 +425,22 @@ extension PipelineValidation {
     private func paramsJSON(_ id: String, with own: [VariantCoordinate]) -> JSONValue {
         var members: [JSONMember] = []
         if case .object(let written)? = paramsWritten[id] { members = written }
-        for coordinate in own { members.append(JSONMember(key: coordinate.parameter, value: coordinate.value)) }
+        for coordinate in own {
+            let path = coordinate.parameter.split(separator: ".", maxSplits: 1).map(String.init)
+            guard path.count == 2 else {
+                members.append(JSONMember(key: coordinate.parameter, value: coordinate.value))
+                continue
+            }
+            // One key of an object parameter: merged into what the file wrote for it.
+            var inner: [JSONMember] = []
+            if let index = members.firstIndex(where: { $0.key == path[0] }) {
+                if case .object(let existing) = members[index].value { inner = existing }
+                members.remove(at: index)
+            }
+            inner.removeAll { $0.key == path[1] }
+            inner.append(JSONMember(key: path[1], value: coordinate.value))
+            members.append(JSONMember(key: path[0], value: .object(inner)))
+        }
         return .object(members)
     }
 }

@@ -38,7 +38,7 @@ public struct EvaluateEmbeddingStage: Stage {
     public static let evaluation: ArtifactKind = "evaluation"
 
     public static let configuration = StageConfiguration(
-        name: "evaluate-embedding", version: 3,
+        name: "evaluate-embedding", version: 4,
         summary: "Score an embedding: leave-one-out k-NN accuracy and trustworthiness",
         inputs: [
             InputPort("embedding", accepts: [.embedding], help: "/embedding [N, e] and /labels [N]"),
@@ -92,6 +92,8 @@ public struct EvaluateEmbeddingStage: Stage {
         try output.setAttribute("k", .int(Int64(parameters.k)), at: "/")
         try output.setAttribute("sample_size", .int(Int64(min(parameters.sampleSize, count))), at: "/")
         try output.setAttribute("points", .int(Int64(count)), at: "/")
+        context.recordResult("knn_accuracy", accuracy)
+        context.recordResult("trustworthiness", trust)
         try output.close()
     }
 }

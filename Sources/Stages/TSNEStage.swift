@@ -96,7 +96,7 @@ public struct TSNEStage: Stage {
     }
 
     public static let configuration = StageConfiguration(
-        name: "tsne", version: 3,
+        name: "tsne", version: 4,
         summary: "Embed feature vectors with t-SNE (FFT-accelerated, openTSNE-compatible defaults)",
         inputs: [
             InputPort(
@@ -164,6 +164,7 @@ public struct TSNEStage: Stage {
             result.klIterations.map(Int64.init), shape: [result.klIterations.count], to: "/history/iteration")
         try output.write(result.klDivergences, shape: [result.klDivergences.count], to: "/history/kl")
         try output.setAttribute("kl_divergence", .double(result.finalKLDivergence), at: "/")
+        context.recordResult("kl_divergence", result.finalKLDivergence)
         try output.setAttribute("method", .string(result.method.rawValue), at: "/")
         if let classNames = try input.attribute("class_names", at: "/") {
             try output.setAttribute("class_names", classNames, at: "/")

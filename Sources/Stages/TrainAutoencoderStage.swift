@@ -72,7 +72,7 @@ public struct TrainAutoencoderStage: Stage {
     }
 
     public static let configuration = StageConfiguration(
-        name: "train-autoencoder", version: 2,
+        name: "train-autoencoder", version: 3,
         summary: "Train a convolutional autoencoder on images (Adam, L1 or MSE reconstruction loss)",
         inputs: [InputPort("images", accepts: [.images], help: "labelled images (/train/images, /test/images)")],
         output: .model)
@@ -185,6 +185,8 @@ public struct TrainAutoencoderStage: Stage {
             epoch += 1
         }
         try Self.writeModel(network, history: state, seed: seed, loss: parameters.loss, to: context.outputURL)
+        if let train = state.trainLoss.last { context.recordResult("train_loss", train) }
+        if let test = state.testLoss.last { context.recordResult("test_loss", test) }
     }
 
     // MARK: - Input

@@ -124,6 +124,19 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(inspect.stdout.contains("/embedding (dataset)"), inspect.stdout)
         XCTAssertTrue(inspect.stdout.contains("float32 [2000, 2]"), inspect.stdout)
         XCTAssertTrue(inspect.stdout.contains("@h5pipe.cache_key"), inspect.stdout)
+
+        // The built-in stages record their results where `metrics` finds them; `tsne` and
+        // everything downstream of it are stale after the edit.
+        let metrics = try h5pipe.run("metrics", file)
+        XCTAssertEqual(metrics.status, 0, metrics.output)
+        let lines = metrics.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(
+            lines.first?.split(separator: " ", omittingEmptySubsequences: true),
+            ["stage", "kl_divergence", "knn_accuracy", "test_loss", "train_loss", "trustworthiness"])
+        XCTAssertEqual(
+            lines.dropFirst().prefix(3).map { String($0.prefix { $0 != " " }) }, ["evaluate*", "train", "tsne*"],
+            "file order (this file is written with sorted keys)")
+        XCTAssertTrue(metrics.stdout.contains("* stale: the pipeline as it is now would run it again"), metrics.stdout)
     }
 
     // MARK: - Crash safety
