@@ -159,8 +159,10 @@ public final class PipelineRunner: @unchecked Sendable {
             Scheduler(
                 order: plan.steps.map(\.id), graph: pipeline.graph, jobs: options.jobs, threads: options.threads,
                 executing: Set(plan.executing)))
+        let upToDate = Set(plan.steps.filter { $0.action == .upToDate }.map(\.id))
         progress.condition.lock()
         while !progress.scheduler.isFinished {
+            var endedHere = false
             for decision in progress.scheduler.next() {
                 switch decision {
                 case .skip(let id, let failedUpstream):
@@ -173,6 +175,19 @@ public final class PipelineRunner: @unchecked Sendable {
                 case .start(let id, let inputHashes, let threads):
                     let stage = pipeline[id]!
                     let isForced = plan.forced.contains(id)
+                    if !isForced, upToDate.contains(id) {
+                        // Checking a stage that is up to date takes microseconds: no thread for it
+                        // (a thousand cached variants would spend most of a run starting threads).
+                        progress.condition.unlock()
+                        let result = bringUpToDate(
+                            stage, inputHashes: inputHashes, forced: false, threads: threads, observer: observer)
+                        observer(.finished(result.record))
+                        progress.condition.lock()
+                        progress.records[id] = result.record
+                        progress.scheduler.complete(id, published: result.publishedHash)
+                        endedHere = true
+                        continue
+                    }
                     let thread = Thread { [self] in
                         let result = self.bringUpToDate(
                             stage, inputHashes: inputHashes, forced: isForced, threads: threads, observer: observer)
@@ -189,6 +204,8 @@ public final class PipelineRunner: @unchecked Sendable {
                 }
             }
             if progress.scheduler.isFinished { break }
+            // A stage that ended here may have readied others: decide again before waiting.
+            if endedHere { continue }
             // Nothing left to decide until a running stage ends.
             progress.condition.wait()
         }

@@ -51,6 +51,10 @@ struct Scheduler {
     /// skipped ones as ended. Empty when nothing can happen until a running stage ends.
     mutating func next() -> [Decision] {
         var decisions: [Decision] = []
+        // Stages that execute and could run now share the threads: counted once here and kept
+        // up to date below (counting per started stage made a pass quadratic in the stages).
+        var runningExecuting = running.filter(executes).count
+        var readyExecuting = waiting.filter { isReady($0) && executes($0) }.count
         // `waiting` is in topological order, so a skip here is seen by its dependents below.
         var position = 0
         while position < waiting.count {
@@ -63,17 +67,21 @@ struct Scheduler {
                 ended[id] = .some(nil)
                 waiting.remove(at: position)
                 decisions.append(.skip(id: id, failedUpstream: failed))
+                // Its dependents became ready (to be skipped in turn) but never execute.
                 continue
             }
             guard running.count < jobs else { break }
             var inputHashes: [String: String] = [:]
             for edge in graph.inputs[id] ?? [] { inputHashes[edge.port] = ended[edge.upstream]! }
             // Threads are shared among the stages that execute and can run now, up to `jobs` of them.
-            let sharers = min(
-                jobs, running.filter(executes).count + waiting.filter { isReady($0) && executes($0) }.count)
+            let sharers = min(jobs, runningExecuting + readyExecuting)
             let budget = max(1, threads / max(1, sharers))
             waiting.remove(at: position)
             running.insert(id)
+            if executes(id) {
+                runningExecuting += 1
+                readyExecuting -= 1
+            }
             decisions.append(.start(id: id, inputHashes: inputHashes, threads: budget))
         }
         return decisions

@@ -22,9 +22,10 @@ public struct VariantCoordinate: Sendable, Hashable {
     public var label: String { "\(name)=\(valueText)" }
 
     static func text(of value: JSONValue) -> String {
+        // A plain string is written bare even when it reads as a number (`"0"` as `0`): one
+        // axis cannot hold both 0 and "0" (they are the same value to `looselyEqual`).
         if case .string(let text) = value, !text.isEmpty,
-            text.unicodeScalars.allSatisfy({ $0.isASCII && (plainCharacters.contains($0)) }),
-            (try? JSONValue.parse(text)) == nil
+            text.unicodeScalars.allSatisfy({ $0.isASCII && (plainCharacters.contains($0)) })
         {
             return text
         }
@@ -144,7 +145,7 @@ struct InputReference: Sendable, Hashable {
         return pairs.allSatisfy { pair in
             coordinates.contains { coordinate in
                 (coordinate.name == pair.name || "\(coordinate.origin).\(coordinate.parameter)" == pair.name
-                    || coordinate.parameter == pair.name) && sameValue(coordinate.value, pair.value)
+                    || coordinate.parameter == pair.name) && looselyEqual(coordinate.value, pair.value)
             }
         }
     }
@@ -154,6 +155,37 @@ struct InputReference: Sendable, Hashable {
 func sameValue(_ a: JSONValue, _ b: JSONValue) -> Bool {
     if let x = a.doubleValue, let y = b.doubleValue { return x == y }
     return a.canonicalText == b.canonicalText
+}
+
+/// A text equal for two values exactly when ``looselyEqual(_:_:)`` holds (for sets).
+func looseKey(_ value: JSONValue) -> String {
+    switch value {
+    case .number(let text): return "n" + (Double(text).map { "\($0)" } ?? text)
+    case .bool(let flag): return "b\(flag)"
+    case .string(let text):
+        if let parsed = try? JSONValue.parse(text) {
+            switch parsed {
+            case .number, .bool: return looseKey(parsed)
+            default: break
+            }
+        }
+        return "s" + text
+    default: return "j" + value.canonicalText
+    }
+}
+
+/// Equal as a variant name writes them: ``sameValue(_:_:)``, or a string and a number or boolean
+/// of the same text (`"0"` and `0`), which a selection typed on the command line cannot tell
+/// apart.
+func looselyEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {
+    if sameValue(a, b) { return true }
+    switch (a, b) {
+    case (.string(let text), .number), (.string(let text), .bool):
+        return (try? JSONValue.parse(text)).map { sameValue($0, b) } ?? false
+    case (.number, .string), (.bool, .string):
+        return looselyEqual(b, a)
+    default: return false
+    }
 }
 
 // MARK: - Matrix validation
@@ -194,8 +226,9 @@ enum MatrixValidator: PipelineValidator {
                     continue
                 }
                 var distinct: [JSONValue] = []
+                var seenValues: Set<String> = []
                 for (index, value) in values.enumerated() {
-                    if distinct.contains(where: { sameValue($0, value) }) {
+                    if !seenValues.insert(looseKey(value)).inserted {
                         validation.report(
                             axis.location, id, "\(field)[\(index)]",
                             "\(value.shortText()) is listed twice: each value makes one variant")
@@ -265,6 +298,9 @@ public struct GatheredInput: Sendable, Hashable {
 }
 
 extension PipelineValidation {
+    /// Variants whose parameters do not decode are reported up to this many per stage.
+    static let reportedVariantFailures = 5
+
     /// Turns the declared stages into the stages that run: one per combination of each `matrix`,
     /// one per upstream variant for a stage that consumes a swept stage, wires resolved to variant
     /// ids. Reports a combination whose parameters do not decode, a selection that matches no
@@ -313,6 +349,14 @@ extension PipelineValidation {
             if failed { continue }
 
             var stages: [PipelineStage] = []
+            var failedVariants = 0
+            defer {
+                if failedVariants > Self.reportedVariantFailures {
+                    report(
+                        matrixLocations[id] ?? nil, id, "matrix",
+                        "\(failedVariants - Self.reportedVariantFailures) more variants have problems")
+                }
+            }
             for combination in combinations {
                 // A gathering port takes every upstream variant consistent with this combination.
                 var inputs = combination.inputs
@@ -344,6 +388,8 @@ extension PipelineValidation {
                         switch resolved.descriptor.decodeParameters(swept) {
                         case .success(let decoded): parameters = decoded
                         case .failure(let failure):
+                            failedVariants += 1
+                            guard failedVariants <= Self.reportedVariantFailures else { continue }
                             let label = own.map { "\($0.parameter)=\($0.valueText)" }.joined(separator: ",")
                             for problem in failure.problems {
                                 report(

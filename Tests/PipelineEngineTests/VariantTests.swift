@@ -63,7 +63,8 @@ final class VariantTests: XCTestCase {
         }
         XCTAssertEqual(coordinate(.number("0.50")).valueText, "0.5")
         XCTAssertEqual(coordinate(.string("pca")).valueText, "pca")
-        XCTAssertEqual(coordinate(.string("5")).valueText, #""5""#)
+        // A plain string is bare even when it reads as a number: an axis cannot hold both.
+        XCTAssertEqual(coordinate(.string("5")).valueText, "5")
         XCTAssertEqual(coordinate(.string("a b/c")).valueText, #""a b/c""#)
         XCTAssertEqual(coordinate(.array([.number("1"), .number("2")])).valueText, "[1,2]")
         XCTAssertEqual(VariantNaming.fileStem(#"cmd[p="a b/c"]"#), "cmd@p=%22a%20b%2Fc%22")
@@ -169,6 +170,9 @@ final class VariantTests: XCTestCase {
         XCTAssertEqual(
             problems(#""gen": {"uses": "generate-matrix", "matrix": {"seed": [1, 2, 1]}}"#),
             "p.json:1:89: stage `gen`: matrix.seed[2]: 1 is listed twice: each value makes one variant")
+        XCTAssertEqual(
+            problems(#""gen": {"uses": "generate-matrix", "matrix": {"seed": [0, "0"]}}"#),
+            #"p.json:1:89: stage `gen`: matrix.seed[1]: "0" is listed twice: each value makes one variant"#)
         XCTAssertEqual(
             problems(#""gen": {"uses": "generate-matrix", "params": {"seed": 3}, "matrix": {"seed": [1]}}"#),
             "p.json:1:112: stage `gen`: matrix.seed: is also set in `params`: a parameter is either fixed (`params`) or swept (`matrix`)"
