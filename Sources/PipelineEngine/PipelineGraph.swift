@@ -33,7 +33,9 @@ public struct PipelineGraph: Sendable, Hashable {
         for id in ids {
             edges[id] = (inputs[id] ?? [:]).sorted { $0.key < $1.key }.map { Edge(port: $0.key, upstream: $0.value) }
             var seen: Set<String> = []
-            for edge in edges[id]! where seen.insert(edge.upstream).inserted { readers[edge.upstream, default: []].append(id) }
+            for edge in edges[id]! where seen.insert(edge.upstream).inserted {
+                readers[edge.upstream, default: []].append(id)
+            }
         }
         self.inputs = edges
         self.readers = readers
