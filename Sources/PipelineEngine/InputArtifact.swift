@@ -115,4 +115,14 @@ extension StageContext {
             throw StageError("cannot open input `\(port)` (\(url.path)): \(error)")
         }
     }
+
+    /// Opens one input of a gathering port (``gatheredInputs(_:)``) for reading.
+    /// - Throws: ``StageError`` naming the variant and the file when it is not readable HDF5.
+    public func openInput(_ variant: VariantInput, port: String) throws -> InputArtifact {
+        do {
+            return InputArtifact(port: port, file: try HDF5File.open(variant.url), log: { [self] in log($0) })
+        } catch {
+            throw StageError("cannot open input `\(port)` of `\(variant.stage)` (\(variant.url.path)): \(error)")
+        }
+    }
 }

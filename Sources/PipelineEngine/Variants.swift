@@ -14,6 +14,14 @@ public struct VariantCoordinate: Sendable, Hashable {
     /// another coordinate of the same variant sweeps a parameter of that name too.
     public var name: String
 
+    /// Creates a coordinate.
+    public init(origin: String, parameter: String, value: JSONValue, name: String) {
+        self.origin = origin
+        self.parameter = parameter
+        self.value = value
+        self.name = name
+    }
+
     /// The value as a variant name writes it: numbers canonical (`5`, `0.5`), simple strings
     /// bare (`pca`), anything else as compact JSON.
     public var valueText: String { Self.text(of: value) }

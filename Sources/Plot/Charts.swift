@@ -100,6 +100,101 @@ public enum Charts {
         return figure(axes, options)
     }
 
+    /// One panel of ``scatterGrid(_:classNames:columns:options:)``.
+    public struct ScatterPanel: Sendable {
+        /// Title above the panel (the variant's values).
+        public var title: String
+        /// First coordinate of each point.
+        public var x: [Double]
+        /// Second coordinate, one per x.
+        public var y: [Double]
+        /// One class value per point, or nil.
+        public var labels: [Int]?
+
+        /// Creates a panel.
+        public init(title: String, x: [Double], y: [Double], labels: [Int]?) {
+            self.title = title
+            self.x = x
+            self.y = y
+            self.labels = labels
+        }
+    }
+
+    /// Small multiples: one labelled scatter per panel, in rows of `columns`, every panel coloured
+    /// with the same class colours and one legend for the figure. Axes carry no ticks (the
+    /// coordinates of an embedding mean nothing), and each class's value is boxed at its mean.
+    ///
+    /// - Parameters:
+    ///   - panels: the scatters, in reading order.
+    ///   - classNames: names by class value, as for ``labelledScatter(x:y:labels:classNames:options:)``.
+    ///   - columns: panels per row.
+    ///   - options: looks; `width` and `height` are the whole figure's, `clusterLabelSize` is scaled
+    ///     to the panels.
+    /// - Throws: ``PlotError`` when a panel's counts differ.
+    public static func scatterGrid(
+        _ panels: [ScatterPanel], classNames: [String]? = nil, columns: Int, options: ScatterOptions = ScatterOptions()
+    ) throws -> Figure {
+        let classes = Set(panels.flatMap { $0.labels ?? [] }).sorted()
+        let palette = options.colormap.classColors(for: classes)
+        let slot = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        var built: [Panel] = []
+        for panel in panels {
+            guard panel.x.count == panel.y.count else {
+                throw PlotError("panel `\(panel.title)` has \(panel.x.count) x values but \(panel.y.count) y values")
+            }
+            var axes = Axes(title: panel.title, margin: 0.04, showsTicks: false)
+            if let labels = panel.labels {
+                guard labels.count == panel.x.count else {
+                    throw PlotError("panel `\(panel.title)` has \(panel.x.count) points but \(labels.count) labels")
+                }
+                let indices = labels.map { slot[$0, default: 0] }
+                axes.marks = [
+                    .scatter(
+                        Scatter(
+                            x: panel.x, y: panel.y, colors: .indexed(palette: palette, indices: indices),
+                            sizes: [options.pointSize], alpha: options.alpha))
+                ]
+                if options.labelClusters {
+                    var sums = [(x: Double, y: Double, count: Int)](repeating: (0, 0, 0), count: classes.count)
+                    for (index, classIndex) in indices.enumerated() {
+                        sums[classIndex].x += panel.x[index]
+                        sums[classIndex].y += panel.y[index]
+                        sums[classIndex].count += 1
+                    }
+                    for (classIndex, sum) in sums.enumerated() where sum.count > 0 {
+                        axes.marks.append(
+                            .text(
+                                TextBox(
+                                    "\(classes[classIndex])", x: sum.x / Double(sum.count),
+                                    y: sum.y / Double(sum.count), fontSize: options.clusterLabelSize,
+                                    padding: options.clusterLabelSize * 0.3)))
+                    }
+                }
+            } else {
+                axes.marks = [
+                    .scatter(
+                        Scatter(
+                            x: panel.x, y: panel.y, colors: .uniform(options.colormap.color(at: 0)),
+                            sizes: [options.pointSize], alpha: options.alpha))
+                ]
+            }
+            built.append(.axes(axes))
+        }
+        let entries = classes.enumerated().map { slot, value -> LegendEntry in
+            var label = "\(value)"
+            if let classNames, value >= 0, value < classNames.count, !classNames[value].isEmpty,
+                classNames[value] != label
+            {
+                label += ": \(classNames[value])"
+            }
+            return LegendEntry(label, symbol: .marker(palette[slot]))
+        }
+        return Figure(
+            width: options.width, height: options.height, title: options.title.isEmpty ? nil : options.title,
+            panels: built, columns: columns,
+            legend: entries.isEmpty ? nil : Legend(entries: entries, placement: .outsideRight))
+    }
+
     private static func figure(_ axes: Axes, _ options: ScatterOptions) -> Figure {
         Figure(
             width: options.width, height: options.height, title: options.title.isEmpty ? nil : options.title,

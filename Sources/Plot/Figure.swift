@@ -9,8 +9,13 @@ public struct Figure: Sendable {
     public var height: Double
     /// The figure title, centred above the panels (matplotlib's `suptitle`).
     public var title: String?
-    /// The panels, side by side with equal widths.
+    /// The panels, side by side with equal widths, or in rows of ``columns``.
     public var panels: [Panel]
+    /// Panels per row (small multiples); nil puts every panel in one row.
+    public var columns: Int?
+    /// A legend for the whole figure, right of the panels and top-aligned (shared colours of
+    /// small multiples); the panels shrink to make room.
+    public var legend: Legend?
     /// The page colour behind everything.
     public var background: Color
     /// Font sizes and line widths.
@@ -19,12 +24,14 @@ public struct Figure: Sendable {
     /// Creates a figure.
     public init(
         width: Double = 800, height: Double = 600, title: String? = nil, panels: [Panel] = [],
-        background: Color = .white, style: Style = Style()
+        columns: Int? = nil, legend: Legend? = nil, background: Color = .white, style: Style = Style()
     ) {
         self.width = width
         self.height = height
         self.title = title
         self.panels = panels
+        self.columns = columns.map { max(1, $0) }
+        self.legend = legend
         self.background = background
         self.style = style
     }

@@ -47,12 +47,20 @@ extension Figure {
 
     func draw(on canvas: Canvas) throws {
         canvas.fillRectangle(Rect(x: 0, y: 0, width: width, height: height), background)
-        for (index, (panel, rect)) in zip(panels, panelRectangles(canvas: canvas)).enumerated() {
+        let rectangles = panelRectangles(canvas: canvas)
+        for (index, (panel, rect)) in zip(panels, rectangles).enumerated() {
             switch panel {
             case .axes(let axes): try AxesRenderer(axes: axes, canvas: canvas).draw(in: rect)
             case .images(let grid): try ImageGridRenderer(grid: grid, canvas: canvas).draw(in: rect)
             }
             try canvas.checkStatus("drawing panel \(index + 1)")
+        }
+        if let legend, !legend.entries.isEmpty {
+            let layout = LegendLayout(legend: legend, canvas: canvas)
+            let right = rectangles.map(\.maxX).max() ?? style.padding
+            let top = rectangles.map(\.y).min() ?? style.padding
+            layout.draw(at: (right + 2 * style.padding, top))
+            try canvas.checkStatus("drawing the legend")
         }
     }
 
@@ -70,12 +78,19 @@ extension Figure {
             top += padding + metrics.ascent + metrics.descent + padding
         }
         guard !panels.isEmpty else { return [] }
+        var right = width - padding
+        if let legend, !legend.entries.isEmpty {
+            right -= LegendLayout(legend: legend, canvas: canvas).size.width + 2 * padding
+        }
         let gap = 4 * padding
-        let panelWidth = (width - 2 * padding - gap * Double(panels.count - 1)) / Double(panels.count)
+        let columns = min(self.columns ?? panels.count, panels.count)
+        let rows = (panels.count + columns - 1) / columns
+        let panelWidth = (right - padding - gap * Double(columns - 1)) / Double(columns)
+        let panelHeight = (height - top - padding - gap * Double(rows - 1)) / Double(rows)
         return panels.indices.map { index in
             Rect(
-                x: padding + Double(index) * (panelWidth + gap), y: top, width: panelWidth,
-                height: height - top - padding)
+                x: padding + Double(index % columns) * (panelWidth + gap),
+                y: top + Double(index / columns) * (panelHeight + gap), width: panelWidth, height: panelHeight)
         }
     }
 

@@ -10,6 +10,7 @@ public enum BuiltinStages {
         TSNEStage.self,
         EvaluateEmbeddingStage.self,
         RenderScatterStage.self,
+        RenderGridStage.self,
         RenderLossStage.self,
         RenderReconstructionsStage.self,
         CommandStage.self,

@@ -62,8 +62,10 @@ enum RenderStageSupport {
             } catch {
                 throw StageError("cannot write the \(name) figure: \(error)")
             }
-            names.append("\(context.stageID).\(format.rawValue)")
-            context.progress(names.count, of: formats.count, "wrote \(context.stageID).\(format.rawValue)")
+            // Named as published: a variant's files carry its file stem (`scatter@perplexity=5`).
+            let published = "\(VariantNaming.fileStem(context.stageID)).\(format.rawValue)"
+            names.append(published)
+            context.progress(names.count, of: formats.count, "wrote \(published)")
         }
         let listing = String(decoding: try JSONEncoder().encode(names), as: UTF8.self)
         let record = try HDF5File.create(context.outputURL)

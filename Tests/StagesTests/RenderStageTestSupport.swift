@@ -31,15 +31,16 @@ final class RenderStageHarness {
     }
 
     /// Runs `stage` with `parameters` on `inputs`; returns the context (its side files) and output URL.
-    func run<S: Stage>(_ stage: S, _ parameters: S.Parameters, inputs: [String: URL], id: String = "figure") throws
-        -> StageContext
-    {
+    func run<S: Stage>(
+        _ stage: S, _ parameters: S.Parameters, inputs: [String: URL], gathered: [String: [VariantInput]] = [:],
+        id: String = "figure"
+    ) throws -> StageContext {
         let output = folder.appendingPathComponent("out-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let context = StageContext(
             stageID: id, pipelineName: "test", inputs: inputs, outputURL: output.appendingPathComponent("\(id).h5"),
             sideFileDirectory: output, scratchDirectory: output.appendingPathComponent("scratch"), threads: 1,
-            log: { [logList] message in logList.append(message) })
+            gathered: gathered, log: { [logList] message in logList.append(message) })
         try stage.run(parameters, context: context)
         return context
     }
