@@ -224,7 +224,7 @@ enum StageDefinitionValidator: PipelineValidator {
         guard case .object(let fields) = member.value else {
             validation.report(
                 member.location, id, nil,
-                "must be an object with `uses`, and optionally `inputs`, `params` and `resources`, got \(member.value.typeDescription)"
+                "must be an object with `uses`, and optionally `inputs`, `params`, `matrix` and `resources`, got \(member.value.typeDescription)"
             )
             return
         }
