@@ -110,6 +110,49 @@ extension JSONValue {
     }
 }
 
+extension JSONValue {
+    /// Where each element of an array starts, for the array that is the value of the member whose
+    /// key is at `location` in `data`: messages about one element of a list can point at it.
+    /// Nil when `location` is not such a member (the text does not match).
+    static func elementLocations(in data: Data, ofMemberAt location: SourceLocation) -> [SourceLocation]? {
+        var parser = JSONParser(bytes: [UInt8](data))
+        guard location.line >= 1, location.line <= parser.lineStarts.count else { return nil }
+        var offset = parser.lineStarts[location.line - 1]
+        var column = 1
+        while column < location.column, offset < parser.bytes.count {
+            offset += 1
+            if offset < parser.bytes.count, parser.bytes[offset] & 0xC0 != 0x80 { column += 1 }
+        }
+        parser.index = offset
+        do {
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
+                return nil
+            }
+            _ = try parser.parseString()
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else { return nil }
+            parser.index += 1
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "[") else { return nil }
+            parser.index += 1
+            var locations: [SourceLocation] = []
+            while true {
+                parser.skipWhitespace()
+                guard parser.index < parser.bytes.count else { return nil }
+                if parser.bytes[parser.index] == UInt8(ascii: "]") { return locations }
+                locations.append(parser.location(of: parser.index))
+                _ = try parser.parseValue(depth: 1)
+                parser.skipWhitespace()
+                if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ",") {
+                    parser.index += 1
+                }
+            }
+        } catch {
+            return nil
+        }
+    }
+}
+
 private struct JSONParser {
     let bytes: [UInt8]
     var index = 0

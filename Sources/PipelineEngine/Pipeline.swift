@@ -69,8 +69,10 @@ public struct Pipeline: Sendable {
             if !matches.isEmpty { return matches.map(\.id) }
         }
         var candidates: [String] = []
-        for stage in stages where !candidates.contains(stage.baseID) { candidates.append(stage.baseID) }
-        throw Planner.UnknownTargetError(target: target, candidates: candidates + stages.map(\.id))
+        var seen: Set<String> = []
+        for stage in stages where seen.insert(stage.baseID).inserted { candidates.append(stage.baseID) }
+        for stage in stages where seen.insert(stage.id).inserted { candidates.append(stage.id) }
+        throw Planner.UnknownTargetError(target: target, candidates: candidates)
     }
 
     /// The wiring, for planning.
@@ -202,6 +204,7 @@ extension Pipeline {
                 problems: [PipelineProblem(location: error.location, message: "invalid JSON: \(error.message)")])
         }
         var validation = PipelineValidation(root: root, path: path, registry: registry)
+        validation.source = data
         validation.overrides = overrides
         validation.maxVariants = maxVariants
         let pipeline = validation.run()

@@ -34,6 +34,8 @@ struct PipelineValidation {
     let root: JSONValue
     let path: String
     let registry: StageRegistry
+    /// The file's text, to locate the elements of lists.
+    var source: Data?
     /// The `--set` values to apply over the file.
     var overrides: [ParameterOverride] = []
     /// Stage id → parameter → the `--set` argument that gave its value.

@@ -233,12 +233,20 @@ enum MatrixValidator: PipelineValidator {
                             + (axis.value == .array([]) ? "an empty list" : axis.value.typeDescription))
                     continue
                 }
+                // Each value is reported where it is written.
+                let elements =
+                    axis.location.flatMap { location in
+                        validation.source.flatMap { JSONValue.elementLocations(in: $0, ofMemberAt: location) }
+                    } ?? []
+                func place(_ index: Int) -> SourceLocation? {
+                    index < elements.count ? elements[index] : axis.location
+                }
                 var distinct: [JSONValue] = []
                 var seenValues: Set<String> = []
                 for (index, value) in values.enumerated() {
                     if !seenValues.insert(looseKey(value)).inserted {
                         validation.report(
-                            axis.location, id, "\(field)[\(index)]",
+                            place(index), id, "\(field)[\(index)]",
                             "\(value.shortText()) is listed twice: each value makes one variant")
                     } else {
                         distinct.append(value)
@@ -284,6 +292,26 @@ enum MatrixValidator: PipelineValidator {
                     }
                     continue
                 }
+                // Each value against the stage's parameters (the file's `params` plus this value).
+                var valid = true
+                if let descriptor = validation.descriptors[id] {
+                    for (index, value) in values.enumerated() {
+                        let coordinate = VariantCoordinate(
+                            origin: id, parameter: axis.key, value: value, name: axis.key)
+                        if case .failure(let failure) = descriptor.decodeParameters(
+                            validation.paramsJSON(id, with: [coordinate]))
+                        {
+                            valid = false
+                            for problem in failure.problems {
+                                validation.report(
+                                    place(index), id, "\(field)[\(index)]",
+                                    problem.field == axis.key || problem.field == top
+                                        ? problem.message : "`\(problem.field)` \(problem.message)")
+                            }
+                        }
+                    }
+                }
+                if !valid { continue }
                 parsed.append(MatrixAxis(parameter: axis.key, values: distinct, location: axis.location))
             }
             validation.matrices[id] = parsed
@@ -476,7 +504,7 @@ extension PipelineValidation {
     }
 
     /// The stage's `params` as written (after `--set`), with `own` added.
-    private func paramsJSON(_ id: String, with own: [VariantCoordinate]) -> JSONValue {
+    func paramsJSON(_ id: String, with own: [VariantCoordinate]) -> JSONValue {
         var members: [JSONMember] = []
         if case .object(let written)? = paramsWritten[id] { members = written }
         for coordinate in own {

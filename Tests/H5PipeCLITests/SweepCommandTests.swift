@@ -90,6 +90,20 @@ final class SweepCommandTests: XCTestCase {
             """)
     }
 
+    func testVariantsRunAsJobsOfTheirOwnWithTheSameResults() throws {
+        // Each variant is a separate `h5pipe run-stage` job that finds its variant again, with the
+        // same `--set` (without it, the job's cache key would differ and it would refuse to run).
+        let jobs = try h5pipe.run(
+            "run", "p.json", "--plain", "--executor", "process", "--set", #"all.env={"X": "1"}"#)
+        XCTAssertEqual(jobs.status, 0, jobs.output)
+        XCTAssertTrue(jobs.stdout.contains("sweep: 6 ran in"), jobs.stdout)
+        let metrics = try h5pipe.run("metrics", "p.json", "--csv", "--set", #"all.env={"X": "1"}"#)
+        XCTAssertEqual(
+            metrics.stdout,
+            "stage,env.K,accuracy,loss,steps\nfit,a,,0.25,10\nfit,b,,0.125,20\nscore,a,0.5,,\nscore,b,0.5,,\n"
+                + "all,a,,0.25,10\nall,b,,0.125,20\n")
+    }
+
     func testSetOverridesForOneRunAndIsRefusedByNameWhenWrong() throws {
         let first = try h5pipe.run("run", "p.json", "--plain")
         XCTAssertEqual(first.status, 0, first.output)

@@ -169,17 +169,20 @@ final class VariantTests: XCTestCase {
             "p.json:1:89: stage `gen`: matrix.seeds: is not a parameter of `generate-matrix`; did you mean `seed`?")
         XCTAssertEqual(
             problems(#""gen": {"uses": "generate-matrix", "matrix": {"seed": [1, 2, 1]}}"#),
-            "p.json:1:89: stage `gen`: matrix.seed[2]: 1 is listed twice: each value makes one variant")
+            "p.json:1:104: stage `gen`: matrix.seed[2]: 1 is listed twice: each value makes one variant")
         XCTAssertEqual(
             problems(#""gen": {"uses": "generate-matrix", "matrix": {"seed": [0, "0"]}}"#),
-            #"p.json:1:89: stage `gen`: matrix.seed[1]: "0" is listed twice: each value makes one variant"#)
+            #"""
+            p.json:1:101: stage `gen`: matrix.seed[1]: "0" is listed twice: each value makes one variant
+            p.json:1:101: stage `gen`: matrix.seed[1]: expected an integer, got a string
+            """#)
         XCTAssertEqual(
             problems(#""gen": {"uses": "generate-matrix", "params": {"seed": 3}, "matrix": {"seed": [1]}}"#),
             "p.json:1:112: stage `gen`: matrix.seed: is also set in `params`: a parameter is either fixed (`params`) or swept (`matrix`)"
         )
         XCTAssertEqual(
             problems(#""gen": {"uses": "generate-matrix", "matrix": {"rows": [2, "x"]}}"#),
-            "p.json:1:78: stage `gen`: matrix: the variant [rows=x]: `rows` expected an integer, got a string")
+            "p.json:1:101: stage `gen`: matrix.rows[1]: expected an integer, got a string")
         XCTAssertEqual(
             problems(
                 #""gen": {"uses": "generate-matrix", "matrix": {"seed": [1, 2]}}, "s": {"uses": "scale-matrix", "inputs": {"matrix": "gen[*]"}}"#
