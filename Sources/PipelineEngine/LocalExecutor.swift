@@ -36,7 +36,7 @@ public final class LocalExecutor: StageExecutor, @unchecked Sendable {
         let scratch = layout.scratch(job.cacheKey.key)
         try FileOperations.createDirectory(scratch)
 
-        let outputURL = temporary.appendingPathComponent("\(stage.id).h5")
+        let outputURL = temporary.appendingPathComponent("\(VariantNaming.fileStem(stage.id)).h5")
         let id = stage.id
         let context = StageContext(
             stageID: id, pipelineName: job.pipeline, inputs: job.inputs, outputURL: outputURL,

@@ -316,7 +316,7 @@ public final class StageContext: @unchecked Sendable {
     /// `suffix` is like `png` or `scatter.svg`; after success the engine publishes the file as
     /// `artifacts/<pipeline>/<stage-id>.<suffix>` and records its SHA-256 in the HDF5 artifact.
     public func sideFile(_ suffix: String) -> URL {
-        let url = sideFileDirectory.appendingPathComponent("\(stageID).\(suffix)")
+        let url = sideFileDirectory.appendingPathComponent("\(VariantNaming.fileStem(stageID)).\(suffix)")
         lock.lock()
         _sideFiles[suffix] = url
         lock.unlock()

@@ -135,6 +135,27 @@ final class SweepCommandTests: XCTestCase {
             malformed.stderr, "h5pipe: --set score: no `=`: write STAGE.PARAM=VALUE, e.g. tsne.perplexity=50\n")
     }
 
+    func testAVariantWithSpacesAndQuotesInItsValuesGetsPlainFileNames() throws {
+        // The program refuses an output path with a space, a quote or a bracket, as some tools do.
+        try Data(
+            #"""
+            {"name": "odd", "stages": {
+              "fit": {"uses": "command",
+                      "params": {"run": ["sh", "-c", "case \"$0\" in *' '*|*'\"'*|*'['*) exit 3;; esac; cp results-a.h5 \"$0\"", "{output}"]},
+                      "matrix": {"env.N": ["a \"b\"", "c"]}}
+            }}
+            """#.utf8
+        ).write(to: folder.appendingPathComponent("odd.json"))
+        let run = try h5pipe.run("run", "odd.json", "--plain")
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.stdout.contains(#"fit[env.N="a \"b\""]"#), run.stdout)
+        XCTAssertTrue(
+            FileManager.default.fileExists(
+                atPath: folder.appendingPathComponent("artifacts/odd/fit@env.N=%22a%20%5C%22b%5C%22%22.h5").path),
+            ((try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("artifacts/odd").path))
+                ?? []).joined(separator: ", "))
+    }
+
     func testMoreVariantsThanAllowedAreRefusedUntilAskedFor() throws {
         let refused = try h5pipe.run("status", "p.json", "--max-variants", "4")
         XCTAssertEqual(refused.status, 2)
