@@ -125,4 +125,14 @@ extension StageContext {
             throw StageError("cannot open input `\(port)` of `\(variant.stage)` (\(variant.url.path)): \(error)")
         }
     }
+
+    /// Opens any HDF5 file (a user's data, not a wired input) with the same checked reads.
+    /// - Throws: ``StageError`` naming the file when it is not readable HDF5.
+    public func openFile(_ url: URL) throws -> InputArtifact {
+        do {
+            return InputArtifact(port: url.lastPathComponent, file: try HDF5File.open(url), log: { [self] in log($0) })
+        } catch {
+            throw StageError("cannot open \(url.path) as HDF5: \(error)")
+        }
+    }
 }

@@ -5,6 +5,7 @@ public enum BuiltinStages {
     /// Every built-in stage type, in the order `h5pipe stages` lists them.
     public static let all: [any Stage.Type] = [
         IngestIDXStage.self,
+        ImportStage.self,
         TrainAutoencoderStage.self,
         EncodeStage.self,
         TSNEStage.self,
