@@ -116,6 +116,29 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertTrue(jobLines(forced.stderr)[0].hasPrefix("  copy: Slurm job "), forced.stderr)
     }
 
+    func testVariantsOfASweepRunAsJobsOfTheirOwn() throws {
+        // A value with a space and a quote: in the job's name, its spec and its paths.
+        try write(
+            #"""
+            "source": {"uses": "command", "params": {
+              "run": ["sh", "-c", "echo '1 2 3' > $0.txt && h5import $0.txt -c ints.cfg -o $0", "{output}"],
+              "files": ["ints.cfg"]}, "matrix": {"env.N": ["a \"b\"", "c"]}, "resources": {"cpus": 1}},
+            "copy": {"uses": "command", "inputs": {"data": "source"}, "params": {"run": ["cp", "{inputs.data}", "{output}"]},
+              "resources": {"cpus": 1}}
+            """#)
+        let run = try h5pipe.run("run", "p.json", "--executor", "slurm", "--plain")
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertEqual(jobLines(run.stderr).count, 4, run.stderr)
+        XCTAssertTrue(run.stdout.contains("demo: 4 ran in"), run.stdout)
+        let (_, names) = Self.shell(["squeue", "-h", "-t", "all", "-o", "%j"], environment: ["SLURM_CONF": slurmConf])
+        XCTAssertTrue(names.contains(#"h5pipe:demo:copy[env.N="a \"b\""]:"#), names)
+        for file in ["source@env.N=c.h5", "copy@env.N=%22a%20%5C%22b%5C%22%22.h5"] {
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: folder.appendingPathComponent("artifacts/demo/\(file)").path),
+                file)
+        }
+    }
+
     func testAFailingStageAndAJobThatDiedSayWhatHappened() throws {
         try write(
             """
