@@ -10,6 +10,7 @@ struct H5PipeBench: ParsableCommand {
             FFTErrorBench.self,
             HDF5Bench.self,
             IngestBench.self,
+            KNNBench.self,
             RenderBench.self,
             TSNEBench.self,
             TSNEKLBench.self,
