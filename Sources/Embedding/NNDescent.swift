@@ -39,13 +39,21 @@ public struct NNDescentSearch: NeighborSearch {
     public func neighbors(of points: [Float], count: Int, dimensions: Int, k: Int) -> NeighborGraph {
         precondition(k >= 1 && k < count, "k must lie in 1..<count")
         precondition(points.count == count * dimensions)
+        return points.withUnsafeBufferPointer { x in
+            search(x.baseAddress!, count: count, dimensions: dimensions, k: k, points: points)
+        }
+    }
+
+    private func search(
+        _ x: UnsafePointer<Float>, count: Int, dimensions: Int, k: Int, points: [Float]
+    ) -> NeighborGraph {
         var heaps = NeighborHeaps(count: count, k: k)
-        let x = points
         func distance(_ a: Int, _ b: Int) -> Float {
             var sum: Float = 0
-            let ra = a &* dimensions, rb = b &* dimensions
+            let ra = x + a &* dimensions
+            let rb = x + b &* dimensions
             for c in 0..<dimensions {
-                let d = x[ra &+ c] - x[rb &+ c]
+                let d = ra[c] - rb[c]
                 sum += d * d
             }
             return sum
@@ -72,11 +80,11 @@ public struct NNDescentSearch: NeighborSearch {
                 var fresh: [(key: UInt64, slot: Int)] = []
                 for slot in 0..<k where heaps.isNew[i &* k &+ slot] { fresh.append((generator.next(), slot)) }
                 fresh.sort { $0.key < $1.key }
-                for entry in fresh.prefix(candidates) {
+                for entry in fresh.prefix(max(1, candidates / 2)) {
                     newLists[i].append(heaps.indices[i &* k &+ entry.slot])
                     heaps.isNew[i &* k &+ entry.slot] = false
                 }
-                for slot in 0..<k where !heaps.isNew[i &* k &+ slot] && oldLists[i].count < candidates {
+                for slot in 0..<k where !heaps.isNew[i &* k &+ slot] && oldLists[i].count < max(1, candidates / 2) {
                     let j = heaps.indices[i &* k &+ slot]
                     if !newLists[i].contains(j) { oldLists[i].append(j) }
                 }
@@ -84,8 +92,8 @@ public struct NNDescentSearch: NeighborSearch {
             var newJoin = newLists
             var oldJoin = oldLists
             for i in 0..<count {
-                for j in newLists[i] where newJoin[Int(j)].count < 2 * candidates { newJoin[Int(j)].append(Int32(i)) }
-                for j in oldLists[i] where oldJoin[Int(j)].count < 2 * candidates { oldJoin[Int(j)].append(Int32(i)) }
+                for j in newLists[i] where newJoin[Int(j)].count < candidates { newJoin[Int(j)].append(Int32(i)) }
+                for j in oldLists[i] where oldJoin[Int(j)].count < candidates { oldJoin[Int(j)].append(Int32(i)) }
             }
             var changes = 0
             var start = 0
@@ -96,7 +104,7 @@ public struct NNDescentSearch: NeighborSearch {
                 // Proposals read the rows as they are at the start of the block (a shared copy,
                 // released before the rows change).
                 do {
-                    let snapshot = heaps
+                    let tops = (0..<count).map { heaps.top($0) }
                     proposals.withUnsafeMutableBufferPointer { out in
                         let output = SharedPointer(out.baseAddress!)
                         parallelFor(parts.count) { part in
@@ -111,15 +119,15 @@ public struct NNDescentSearch: NeighborSearch {
                                         let q = Int(fresh[b])
                                         if p == q { continue }
                                         let d = distance(p, q)
-                                        if d < snapshot.top(p) { local.append((Int32(p), Int32(q), d)) }
-                                        if d < snapshot.top(q) { local.append((Int32(q), Int32(p), d)) }
+                                        if d < tops[p] { local.append((Int32(p), Int32(q), d)) }
+                                        if d < tops[q] { local.append((Int32(q), Int32(p), d)) }
                                     }
                                     for q32 in old {
                                         let q = Int(q32)
                                         if p == q { continue }
                                         let d = distance(p, q)
-                                        if d < snapshot.top(p) { local.append((Int32(p), q32, d)) }
-                                        if d < snapshot.top(q) { local.append((q32, Int32(p), d)) }
+                                        if d < tops[p] { local.append((Int32(p), q32, d)) }
+                                        if d < tops[q] { local.append((q32, Int32(p), d)) }
                                     }
                                 }
                             }
@@ -128,10 +136,13 @@ public struct NNDescentSearch: NeighborSearch {
                     }
                 }
                 for list in proposals {
-                    for proposal in list where !heaps.contains(Int(proposal.target), proposal.other) {
-                        if heaps.push(Int(proposal.target), proposal.distance, proposal.other, isNew: true) {
-                            changes += 1
+                    for proposal in list {
+                        let target = Int(proposal.target)
+                        // The cheap test first: most proposals are farther than the row's farthest.
+                        guard proposal.distance <= heaps.top(target), !heaps.contains(target, proposal.other) else {
+                            continue
                         }
+                        if heaps.push(target, proposal.distance, proposal.other, isNew: true) { changes += 1 }
                     }
                 }
                 start = block.upperBound
