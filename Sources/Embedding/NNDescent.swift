@@ -101,10 +101,10 @@ public struct NNDescentSearch: NeighborSearch {
                 let block = start..<min(count, start + blockSize)
                 let parts = evenRanges(block.count, parts: threads)
                 var proposals = [[(target: Int32, other: Int32, distance: Float)]](repeating: [], count: parts.count)
-                // Proposals read the rows as they are at the start of the block (a shared copy,
-                // released before the rows change).
-                do {
-                    let tops = (0..<count).map { heaps.top($0) }
+                // Proposals compare with each row's farthest neighbour as it is at the start of the
+                // block: rows are full after the random start, so the heap's root is that distance.
+                heaps.distances.withUnsafeBufferPointer { rows in
+                    let farthest = { (row: Int) in rows[row &* k] }
                     proposals.withUnsafeMutableBufferPointer { out in
                         let output = SharedPointer(out.baseAddress!)
                         parallelFor(parts.count) { part in
@@ -119,15 +119,15 @@ public struct NNDescentSearch: NeighborSearch {
                                         let q = Int(fresh[b])
                                         if p == q { continue }
                                         let d = distance(p, q)
-                                        if d < tops[p] { local.append((Int32(p), Int32(q), d)) }
-                                        if d < tops[q] { local.append((Int32(q), Int32(p), d)) }
+                                        if d < farthest(p) { local.append((Int32(p), Int32(q), d)) }
+                                        if d < farthest(q) { local.append((Int32(q), Int32(p), d)) }
                                     }
                                     for q32 in old {
                                         let q = Int(q32)
                                         if p == q { continue }
                                         let d = distance(p, q)
-                                        if d < tops[p] { local.append((Int32(p), q32, d)) }
-                                        if d < tops[q] { local.append((q32, Int32(p), d)) }
+                                        if d < farthest(p) { local.append((Int32(p), q32, d)) }
+                                        if d < farthest(q) { local.append((q32, Int32(p), d)) }
                                     }
                                 }
                             }

@@ -63,7 +63,7 @@ public struct SlurmJobs: Sendable {
     /// Why Slurm could not be asked (states are then unknown), when it could not.
     public var problem: String?
     /// The process holding the artifacts folder's lock, i.e. the coordinator of a run in progress
-    /// (nil when no run is in progress, or the holder is not known).
+    /// (nil when no run is in progress, the holder is not known, or there are no jobs).
     public var coordinator: Int32?
 
     /// The jobs submitted for stages of `pipeline` whose coordinator has not seen them end, with
@@ -75,8 +75,8 @@ public struct SlurmJobs: Sendable {
             FileOperations.readJSON(SlurmJobRecord.self, from: folder.appendingPathComponent($0))
         }.filter { $0.pipeline == pipeline && !$0.job.isEmpty && $0.job.allSatisfy(\.isNumber) }
             .sorted { ($0.stage, $0.job) < ($1.stage, $1.job) }
+        guard !records.isEmpty else { return SlurmJobs(jobs: [], problem: nil, coordinator: nil) }
         var result = SlurmJobs(jobs: [], problem: nil, coordinator: ArtifactsLock.holder(layout: layout))
-        guard !records.isEmpty else { return result }
         var states: [String: SlurmJobState] = [:]
         do {
             let output = try SlurmQueue.command(

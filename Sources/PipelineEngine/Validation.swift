@@ -331,7 +331,7 @@ enum WiringValidator: PipelineValidator {
                         port.location, id, "inputs.\(port.key)", "no stage `\(upstream)` in this pipeline" + hint)
                     continue
                 }
-                if let descriptor = validation.descriptors[id], reference.selection == .all,
+                if let descriptor = validation.descriptors[id], reference.selection.isAll,
                     !(descriptor.configuration.inputs.first { $0.name == port.key }?.gathers ?? false)
                 {
                     validation.report(

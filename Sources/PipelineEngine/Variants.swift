@@ -87,8 +87,8 @@ public enum VariantNaming {
 /// - `"tsne[*]"`: all variants at once, for a port that gathers (`render-grid`'s `points`);
 /// - `"tsne[perplexity=30]"`: the variants with those values (one, or the consumer fans out over
 ///   the rest).
-struct InputReference: Sendable, Hashable {
-    enum Selection: Sendable, Hashable {
+struct InputReference: Sendable {
+    enum Selection: Sendable {
         /// No brackets.
         case each
         /// `[*]`.
@@ -96,25 +96,9 @@ struct InputReference: Sendable, Hashable {
         /// `[name=value,…]`, values as JSON when they parse, else strings.
         case matching([(name: String, value: JSONValue)])
 
-        static func == (lhs: Selection, rhs: Selection) -> Bool {
-            switch (lhs, rhs) {
-            case (.each, .each), (.all, .all): return true
-            case (.matching(let a), .matching(let b)):
-                return a.map(\.name) == b.map(\.name) && a.map(\.value) == b.map(\.value)
-            default: return false
-            }
-        }
-
-        func hash(into hasher: inout Hasher) {
-            switch self {
-            case .each: hasher.combine(0)
-            case .all: hasher.combine(1)
-            case .matching(let pairs):
-                for pair in pairs {
-                    hasher.combine(pair.name)
-                    hasher.combine(pair.value)
-                }
-            }
+        var isAll: Bool {
+            if case .all = self { return true }
+            return false
         }
     }
 
@@ -185,16 +169,7 @@ func looseKey(_ value: JSONValue) -> String {
 /// Equal as a variant name writes them: ``sameValue(_:_:)``, or a string and a number or boolean
 /// of the same text (`"0"` and `0`), which a selection typed on the command line cannot tell
 /// apart.
-func looselyEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {
-    if sameValue(a, b) { return true }
-    switch (a, b) {
-    case (.string(let text), .number), (.string(let text), .bool):
-        return (try? JSONValue.parse(text)).map { sameValue($0, b) } ?? false
-    case (.number, .string), (.bool, .string):
-        return looselyEqual(b, a)
-    default: return false
-    }
-}
+func looselyEqual(_ a: JSONValue, _ b: JSONValue) -> Bool { looseKey(a) == looseKey(b) }
 
 // MARK: - Matrix validation
 

@@ -71,31 +71,10 @@ public enum Charts {
                     alpha: options.alpha))
         ]
         if options.labelClusters {
-            var sums = [(x: Double, y: Double, count: Int)](repeating: (0, 0, 0), count: classes.count)
-            for (index, classIndex) in indices.enumerated() where x[index].isFinite && y[index].isFinite {
-                sums[classIndex].x += x[index]
-                sums[classIndex].y += y[index]
-                sums[classIndex].count += 1
-            }
-            for (classIndex, sum) in sums.enumerated() where sum.count > 0 {
-                let count = Double(sum.count)
-                axes.marks.append(
-                    .text(
-                        TextBox(
-                            "\(classes[classIndex])", x: sum.x / count, y: sum.y / count,
-                            fontSize: options.clusterLabelSize,
-                            padding: options.clusterLabelSize * 0.4)))
-            }
+            axes.marks += clusterLabels(
+                x: x, y: y, indices: indices, classes: classes, fontSize: options.clusterLabelSize, padding: 0.4)
         }
-        let entries = classes.enumerated().map { slot, value -> LegendEntry in
-            var label = "\(value)"
-            if let classNames, value >= 0, value < classNames.count, !classNames[value].isEmpty,
-                classNames[value] != label
-            {
-                label += ": \(classNames[value])"
-            }
-            return LegendEntry(label, symbol: .marker(palette[slot]))
-        }
+        let entries = legendEntries(classes: classes, palette: palette, classNames: classNames)
         axes.legend = Legend(entries: entries, placement: options.legendPlacement)
         return figure(axes, options)
     }
@@ -155,20 +134,9 @@ public enum Charts {
                             sizes: [options.pointSize], alpha: options.alpha))
                 ]
                 if options.labelClusters {
-                    var sums = [(x: Double, y: Double, count: Int)](repeating: (0, 0, 0), count: classes.count)
-                    for (index, classIndex) in indices.enumerated() {
-                        sums[classIndex].x += panel.x[index]
-                        sums[classIndex].y += panel.y[index]
-                        sums[classIndex].count += 1
-                    }
-                    for (classIndex, sum) in sums.enumerated() where sum.count > 0 {
-                        axes.marks.append(
-                            .text(
-                                TextBox(
-                                    "\(classes[classIndex])", x: sum.x / Double(sum.count),
-                                    y: sum.y / Double(sum.count), fontSize: options.clusterLabelSize,
-                                    padding: options.clusterLabelSize * 0.3)))
-                    }
+                    axes.marks += clusterLabels(
+                        x: panel.x, y: panel.y, indices: indices, classes: classes,
+                        fontSize: options.clusterLabelSize, padding: 0.3)
                 }
             } else {
                 axes.marks = [
@@ -180,7 +148,36 @@ public enum Charts {
             }
             built.append(.axes(axes))
         }
-        let entries = classes.enumerated().map { slot, value -> LegendEntry in
+        let entries = legendEntries(classes: classes, palette: palette, classNames: classNames)
+        return Figure(
+            width: options.width, height: options.height, title: options.title.isEmpty ? nil : options.title,
+            panels: built, columns: columns,
+            legend: entries.isEmpty ? nil : Legend(entries: entries, placement: .outsideRight))
+    }
+
+    /// Each class's value boxed at the mean of its (finite) points; `padding` is a fraction of the
+    /// font size.
+    private static func clusterLabels(
+        x: [Double], y: [Double], indices: [Int], classes: [Int], fontSize: Double, padding: Double
+    ) -> [Mark] {
+        var sums = [(x: Double, y: Double, count: Int)](repeating: (0, 0, 0), count: classes.count)
+        for (index, classIndex) in indices.enumerated() where x[index].isFinite && y[index].isFinite {
+            sums[classIndex].x += x[index]
+            sums[classIndex].y += y[index]
+            sums[classIndex].count += 1
+        }
+        return sums.enumerated().filter { $0.element.count > 0 }.map { classIndex, sum in
+            let count = Double(sum.count)
+            return .text(
+                TextBox(
+                    "\(classes[classIndex])", x: sum.x / count, y: sum.y / count, fontSize: fontSize,
+                    padding: fontSize * padding))
+        }
+    }
+
+    /// One legend row per class: "v", or "v: name" when the class has a name other than "v".
+    private static func legendEntries(classes: [Int], palette: [Color], classNames: [String]?) -> [LegendEntry] {
+        classes.enumerated().map { slot, value in
             var label = "\(value)"
             if let classNames, value >= 0, value < classNames.count, !classNames[value].isEmpty,
                 classNames[value] != label
@@ -189,10 +186,6 @@ public enum Charts {
             }
             return LegendEntry(label, symbol: .marker(palette[slot]))
         }
-        return Figure(
-            width: options.width, height: options.height, title: options.title.isEmpty ? nil : options.title,
-            panels: built, columns: columns,
-            legend: entries.isEmpty ? nil : Legend(entries: entries, placement: .outsideRight))
     }
 
     private static func figure(_ axes: Axes, _ options: ScatterOptions) -> Figure {

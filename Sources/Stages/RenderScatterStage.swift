@@ -38,21 +38,7 @@ public struct RenderScatterStage: Stage {
         public func validate() -> [ParameterProblem] {
             var problems = RenderStageSupport.figureProblems(
                 width: width, height: height, scale: scale, formats: formats)
-            if Colormap.named(colormap) == nil {
-                problems.append(
-                    ParameterProblem(
-                        field: "colormap",
-                        message:
-                            "unknown colormap `\(colormap)`; use one of \(Colormap.all.map(\.name).joined(separator: ", "))"
-                    ))
-            }
-            if !(pointSize > 0 && pointSize <= 100) {
-                problems.append(
-                    ParameterProblem(field: "pointSize", message: "must be in (0, 100] points, got \(pointSize)"))
-            }
-            if !(alpha > 0 && alpha <= 1) {
-                problems.append(ParameterProblem(field: "alpha", message: "must be in (0, 1], got \(alpha)"))
-            }
+            problems += RenderStageSupport.scatterProblems(colormap: colormap, pointSize: pointSize, alpha: alpha)
             return problems
         }
     }

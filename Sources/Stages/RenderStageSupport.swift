@@ -41,6 +41,27 @@ enum RenderStageSupport {
         return problems
     }
 
+    /// Problems with the colormap, point size and opacity the scatter stages take.
+    static func scatterProblems(colormap: String, pointSize: Double, alpha: Double) -> [ParameterProblem] {
+        var problems: [ParameterProblem] = []
+        if Colormap.named(colormap) == nil {
+            problems.append(
+                ParameterProblem(
+                    field: "colormap",
+                    message:
+                        "unknown colormap `\(colormap)`; use one of \(Colormap.all.map(\.name).joined(separator: ", "))"
+                ))
+        }
+        if !(pointSize > 0 && pointSize <= 100) {
+            problems.append(
+                ParameterProblem(field: "pointSize", message: "must be in (0, 100] points, got \(pointSize)"))
+        }
+        if !(alpha > 0 && alpha <= 1) {
+            problems.append(ParameterProblem(field: "alpha", message: "must be in (0, 1], got \(alpha)"))
+        }
+        return problems
+    }
+
     /// Writes `figure` once per format as side files, then the stage's HDF5 record naming them.
     ///
     /// The record holds root attributes `figure` (what was drawn), `figure_files` (a JSON array of
