@@ -117,87 +117,111 @@ public enum Affinities {
     public static func symmetrize(
         _ graph: NeighborGraph, conditional: [Float], threads: Int = 1
     ) -> SparseMatrix {
-        let count = graph.count, k = graph.neighbors
-        // Transpose: for each column j, the rows i that list j, in increasing i.
-        var incomingOffsets = [Int](repeating: 0, count: count + 1)
-        for index in graph.indices { incomingOffsets[Int(index) + 1] += 1 }
-        for j in 0..<count { incomingOffsets[j + 1] += incomingOffsets[j] }
-        var cursor = incomingOffsets
-        var incomingRows = [Int32](repeating: 0, count: count * k)
-        var incomingValues = [Float](repeating: 0, count: count * k)
-        for i in 0..<count {
-            for n in 0..<k {
-                let j = Int(graph.indices[i * k + n])
-                incomingRows[cursor[j]] = Int32(i)
-                incomingValues[cursor[j]] = conditional[i * k + n]
-                cursor[j] += 1
-            }
-        }
-        // Each row's own neighbours sorted by index, then a merge with the incoming list.
-        var ownOrder = [Int32](repeating: 0, count: count * k)
-        var ownValues = [Float](repeating: 0, count: count * k)
-        var rowLengths = [Int](repeating: 0, count: count)
+        var indices = graph.indices, values = conditional
+        return symmetrize(
+            count: graph.count, neighbors: graph.neighbors, indices: &indices, conditional: &values, threads: threads)
+    }
+
+    /// ``symmetrize(_:conditional:threads:)`` without copies: sorts each row of `indices` and
+    /// `conditional` ([count, neighbors] row-major) by neighbour index, in place, then merges.
+    /// Memory beyond the arguments and the result: one transposed copy, O(N·k).
+    public static func symmetrize(
+        count: Int, neighbors k: Int, indices: inout [Int32], conditional: inout [Float], threads: Int = 1
+    ) -> SparseMatrix {
+        precondition(indices.count == count * k && conditional.count == count * k)
         let ranges = evenRanges(count, parts: threads)
-        withSharedPointers(&ownOrder, &ownValues, &rowLengths) { order, values, lengths in
+        // Each row's own neighbours sorted by index, for the merge with the incoming list.
+        withSharedPointers(&indices, &conditional) { order, values in
             parallelFor(ranges.count) { part in
                 var pairs: [(Int32, Float)] = []
                 pairs.reserveCapacity(k)
                 for i in ranges[part] {
                     pairs.removeAll(keepingCapacity: true)
-                    for n in 0..<k { pairs.append((graph.indices[i * k + n], conditional[i * k + n])) }
+                    for n in 0..<k { pairs.append((order[i * k + n], values[i * k + n])) }
                     pairs.sort { $0.0 < $1.0 }
                     for n in 0..<k {
                         order[i * k + n] = pairs[n].0
                         values[i * k + n] = pairs[n].1
                     }
-                    // Union size of two sorted lists.
-                    var a = 0, b = incomingOffsets[i], length = 0
-                    let bEnd = incomingOffsets[i + 1]
-                    while a < k || b < bEnd {
-                        if b == bEnd || (a < k && pairs[a].0 < incomingRows[b]) {
-                            a += 1
-                        } else if a == k || incomingRows[b] < pairs[a].0 {
-                            b += 1
-                        } else {
-                            a += 1
-                            b += 1
+                }
+            }
+        }
+        // Transpose: for each column j, the rows i that list j, in increasing i.
+        var incomingOffsets = [Int](repeating: 0, count: count + 1)
+        for index in indices { incomingOffsets[Int(index) + 1] += 1 }
+        for j in 0..<count { incomingOffsets[j + 1] += incomingOffsets[j] }
+        var incomingRows = [Int32](repeating: 0, count: count * k)
+        var incomingValues = [Float](repeating: 0, count: count * k)
+        do {
+            var cursor = incomingOffsets
+            for i in 0..<count {
+                for n in 0..<k {
+                    let j = Int(indices[i * k + n])
+                    incomingRows[cursor[j]] = Int32(i)
+                    incomingValues[cursor[j]] = conditional[i * k + n]
+                    cursor[j] += 1
+                }
+            }
+        }
+        var rowLengths = [Int](repeating: 0, count: count)
+        indices.withUnsafeBufferPointer { ownOrder in
+            withSharedPointers(&rowLengths) { lengths in
+                parallelFor(ranges.count) { part in
+                    for i in ranges[part] {
+                        // Union size of two sorted lists.
+                        var a = 0, b = incomingOffsets[i], length = 0
+                        let bEnd = incomingOffsets[i + 1]
+                        while a < k || b < bEnd {
+                            if b == bEnd || (a < k && ownOrder[i * k + a] < incomingRows[b]) {
+                                a += 1
+                            } else if a == k || incomingRows[b] < ownOrder[i * k + a] {
+                                b += 1
+                            } else {
+                                a += 1
+                                b += 1
+                            }
+                            length += 1
                         }
-                        length += 1
+                        lengths[i] = length
                     }
-                    lengths[i] = length
                 }
             }
         }
         var rowOffsets = [Int](repeating: 0, count: count + 1)
         for i in 0..<count { rowOffsets[i + 1] = rowOffsets[i] + rowLengths[i] }
+        rowLengths = []
         var columns = [Int32](repeating: 0, count: rowOffsets[count])
         var values = [Float](repeating: 0, count: rowOffsets[count])
         let scale = 1 / Float(2 * count)
-        withSharedPointers(&columns, &values) { outColumns, outValues in
-            parallelFor(ranges.count) { part in
-                for i in ranges[part] {
-                    var a = 0, b = incomingOffsets[i], out = rowOffsets[i]
-                    let bEnd = incomingOffsets[i + 1]
-                    while a < k || b < bEnd {
-                        let column: Int32
-                        var value: Float = 0
-                        if b == bEnd || (a < k && ownOrder[i * k + a] < incomingRows[b]) {
-                            column = ownOrder[i * k + a]
-                            value = ownValues[i * k + a]
-                            a += 1
-                        } else if a == k || incomingRows[b] < ownOrder[i * k + a] {
-                            column = incomingRows[b]
-                            value = incomingValues[b]
-                            b += 1
-                        } else {
-                            column = ownOrder[i * k + a]
-                            value = ownValues[i * k + a] + incomingValues[b]
-                            a += 1
-                            b += 1
+        indices.withUnsafeBufferPointer { ownOrder in
+            conditional.withUnsafeBufferPointer { ownValues in
+                withSharedPointers(&columns, &values) { outColumns, outValues in
+                    parallelFor(ranges.count) { part in
+                        for i in ranges[part] {
+                            var a = 0, b = incomingOffsets[i], out = rowOffsets[i]
+                            let bEnd = incomingOffsets[i + 1]
+                            while a < k || b < bEnd {
+                                let column: Int32
+                                var value: Float = 0
+                                if b == bEnd || (a < k && ownOrder[i * k + a] < incomingRows[b]) {
+                                    column = ownOrder[i * k + a]
+                                    value = ownValues[i * k + a]
+                                    a += 1
+                                } else if a == k || incomingRows[b] < ownOrder[i * k + a] {
+                                    column = incomingRows[b]
+                                    value = incomingValues[b]
+                                    b += 1
+                                } else {
+                                    column = ownOrder[i * k + a]
+                                    value = ownValues[i * k + a] + incomingValues[b]
+                                    a += 1
+                                    b += 1
+                                }
+                                outColumns[out] = column
+                                outValues[out] = value * scale
+                                out += 1
+                            }
                         }
-                        outColumns[out] = column
-                        outValues[out] = value * scale
-                        out += 1
                     }
                 }
             }

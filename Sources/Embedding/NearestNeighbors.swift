@@ -29,6 +29,22 @@ public protocol NeighborSearch: Sendable {
     /// The `k` nearest neighbours of each of the `count` points in `points` (row-major
     /// [count, dimensions]), excluding the point itself. Requires `k < count`.
     func neighbors(of points: [Float], count: Int, dimensions: Int, k: Int) -> NeighborGraph
+
+    /// As ``neighbors(of:count:dimensions:k:)``, telling `progress` how far it got. When
+    /// `progress` returns false the search stops early and its result must be discarded.
+    func neighbors(of points: [Float], count: Int, dimensions: Int, k: Int, progress: SearchProgress?)
+        -> NeighborGraph
+}
+
+extension NeighborSearch {
+    /// Reports only the end: searches with no finer progress of their own.
+    public func neighbors(of points: [Float], count: Int, dimensions: Int, k: Int, progress: SearchProgress?)
+        -> NeighborGraph
+    {
+        let graph = neighbors(of: points, count: count, dimensions: dimensions, k: k)
+        _ = progress?(1)
+        return graph
+    }
 }
 
 /// Exact kNN by blocked distance computation: ‖x‖² + ‖y‖² − 2·x·y with the cross term from sgemm,
@@ -58,78 +74,92 @@ public struct ExactNeighborSearch: NeighborSearch {
     public func neighbors(of points: [Float], count: Int, dimensions: Int, k: Int) -> NeighborGraph {
         precondition(k >= 1 && k < count, "k must lie in 1..<count")
         precondition(points.count == count * dimensions)
-        let original = points
-        let points = Self.centred(points, count: count, dimensions: dimensions)
-        var norms = [Float](repeating: 0, count: count)
-        for i in 0..<count {
-            var sum: Float = 0
-            for c in 0..<dimensions {
-                let v = points[i * dimensions + c]
-                sum += v * v
-            }
-            norms[i] = sum
-        }
-        var indices = [Int32](repeating: 0, count: count * k)
+        return search(points, count: count, dimensions: dimensions, queries: nil, k: k)
+    }
+
+    /// The `k` nearest neighbours of the points `queries` among all `count` points of `points`
+    /// (row-major [count, dimensions]), found and ordered exactly as ``neighbors(of:count:dimensions:k:)``
+    /// finds them.
+    ///
+    /// Row r of the result holds the neighbours of point `queries[r]` (never that point itself), so
+    /// the graph's `count` is `queries.count`. Requires `k < count` and every query in `0..<count`.
+    ///
+    /// Complexity O(S·N·d) flops through BLAS for S queries plus an O(S·N) scan; memory
+    /// O(N·d + S·k + threads·block²), nothing of size N².
+    public func neighbors(ofQueries queries: [Int], among points: [Float], count: Int, dimensions: Int, k: Int)
+        -> NeighborGraph
+    {
+        precondition(k >= 1 && k < count, "k must lie in 1..<count")
+        precondition(points.count == count * dimensions)
+        precondition(queries.allSatisfy { $0 >= 0 && $0 < count }, "a query is not the index of a point")
+        return search(points, count: count, dimensions: dimensions, queries: queries, k: k)
+    }
+
+    /// The neighbours of `queries` (every point when nil), row r for point `queries?[r] ?? r`.
+    private func search(_ original: [Float], count: Int, dimensions: Int, queries: [Int]?, k: Int) -> NeighborGraph {
+        let points = Self.centred(original, count: count, dimensions: dimensions)
+        let norms = Self.squaredNorms(points, count: count, dimensions: dimensions)
+        // Every point asks: the query rows are the points themselves, not a copy.
+        let queryPoints = queries.map { Self.rows($0, of: points, dimensions: dimensions) } ?? points
+        let queryNorms = queries.map { $0.map { norms[$0] } } ?? norms
+        let queryCount = queries?.count ?? count
+        var indices = [Int32](repeating: 0, count: queryCount * k)
         let rowBlock = self.rowBlock, columnBlock = self.columnBlock
-        let blockCount = (count + rowBlock - 1) / rowBlock
-        // Concurrent callers each use BLAS on their own block; BLAS's own threads would only
-        // compete with ours.
-        let previousBLASThreads = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(previousBLASThreads) }
+        let blockCount = (queryCount + rowBlock - 1) / rowBlock
         let threads = min(self.threads, blockCount)
-        points.withUnsafeBufferPointer { pointsBuffer in
-            norms.withUnsafeBufferPointer { normsBuffer in
-                withSharedPointers(&indices) { outIndices in
-                    parallelFor(threads) { thread in
-                        // Per-thread scratch, owned here and freed when the thread's work is done.
-                        let tile = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * columnBlock)
-                        let heapDistances = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * k)
-                        let heapIndices = UnsafeMutablePointer<Int32>.allocate(capacity: rowBlock * k)
-                        let heapSizes = UnsafeMutablePointer<Int>.allocate(capacity: rowBlock)
-                        defer {
-                            tile.deallocate()
-                            heapDistances.deallocate()
-                            heapIndices.deallocate()
-                            heapSizes.deallocate()
-                        }
-                        let points = pointsBuffer.baseAddress!, norms = normsBuffer.baseAddress!
-                        var block = thread
-                        while block < blockCount {
-                            let rowStart = block * rowBlock
-                            let rows = min(rowBlock, count - rowStart)
-                            heapSizes.initialize(repeating: 0, count: rows)
-                            var columnStart = 0
-                            while columnStart < count {
-                                let columns = min(columnBlock, count - columnStart)
-                                cblas_sgemm(
-                                    CblasRowMajor, CblasNoTrans, CblasTrans,
-                                    Int32(rows), Int32(columns), Int32(dimensions), -2,
-                                    points + rowStart * dimensions, Int32(dimensions),
-                                    points + columnStart * dimensions, Int32(dimensions),
-                                    0, tile, Int32(columns))
-                                for r in 0..<rows {
-                                    let row = rowStart &+ r
-                                    scanRow(
-                                        tile: tile + r &* columns, columns: columns,
-                                        columnStart: columnStart, row: row, rowNorm: norms[row], norms: norms,
-                                        heapDistances: heapDistances + r &* k, heapIndices: heapIndices + r &* k,
-                                        heapSize: &heapSizes[r], k: k)
+        withSingleThreadedBLAS {
+            points.withUnsafeBufferPointer { pointsBuffer in
+                queryPoints.withUnsafeBufferPointer { queryBuffer in
+                    norms.withUnsafeBufferPointer { normsBuffer in
+                        withSharedPointers(&indices) { outIndices in
+                            parallelFor(threads) { thread in
+                                // Per-thread scratch, owned here and freed when the thread's work is done.
+                                let tiles = CrossTermTiles(rowBlock: rowBlock, columnBlock: columnBlock)
+                                let heapDistances = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * k)
+                                let heapIndices = UnsafeMutablePointer<Int32>.allocate(capacity: rowBlock * k)
+                                let heapSizes = UnsafeMutablePointer<Int>.allocate(capacity: rowBlock)
+                                defer {
+                                    tiles.deallocate()
+                                    heapDistances.deallocate()
+                                    heapIndices.deallocate()
+                                    heapSizes.deallocate()
                                 }
-                                columnStart += columns
+                                let norms = normsBuffer.baseAddress!
+                                var block = thread
+                                while block < blockCount {
+                                    let rowStart = block * rowBlock
+                                    let rows = min(rowBlock, queryCount - rowStart)
+                                    heapSizes.initialize(repeating: 0, count: rows)
+                                    tiles.forEachColumnBlock(
+                                        queries: queryBuffer.baseAddress! + rowStart * dimensions, rows: rows,
+                                        points: pointsBuffer.baseAddress!, count: count, dimensions: dimensions
+                                    ) { tile, columnStart, columns in
+                                        for r in 0..<rows {
+                                            let row = rowStart &+ r
+                                            scanRow(
+                                                tile: tile + r &* columns, columns: columns,
+                                                columnStart: columnStart, row: queries?[row] ?? row,
+                                                rowNorm: queryNorms[row], norms: norms,
+                                                heapDistances: heapDistances + r &* k,
+                                                heapIndices: heapIndices + r &* k,
+                                                heapSize: &heapSizes[r], k: k)
+                                        }
+                                    }
+                                    // Only the neighbours, in heap order: their distances are recomputed and
+                                    // sorted directly below.
+                                    (outIndices.base + rowStart &* k).update(from: heapIndices, count: rows &* k)
+                                    block += threads
+                                }
                             }
-                            // Only the neighbours, in heap order: their distances are recomputed and
-                            // sorted directly below.
-                            (outIndices.base + rowStart &* k).update(from: heapIndices, count: rows &* k)
-                            block += threads
                         }
                     }
                 }
             }
         }
         var graph = NeighborGraph(
-            count: count, neighbors: k, indices: indices, squaredDistances: [Float](repeating: 0, count: count * k))
-        graph.recomputeDistances(points: original, dimensions: dimensions, threads: threads)
+            count: queryCount, neighbors: k, indices: indices,
+            squaredDistances: [Float](repeating: 0, count: queryCount * k))
+        graph.recomputeDistances(points: original, dimensions: dimensions, threads: threads, rowPoints: queries)
         return graph
     }
 
@@ -146,6 +176,76 @@ public struct ExactNeighborSearch: NeighborSearch {
         }
         return centred
     }
+
+    /// ‖x‖² of every row of `points` (row-major [count, dimensions]), summed in `Float` in a fixed order.
+    static func squaredNorms(_ points: [Float], count: Int, dimensions: Int) -> [Float] {
+        var norms = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            var sum: Float = 0
+            for c in 0..<dimensions {
+                let v = points[i &* dimensions &+ c]
+                sum += v * v
+            }
+            norms[i] = sum
+        }
+        return norms
+    }
+
+    /// The rows `indices` of `points`, gathered into a row-major [indices.count, dimensions] matrix.
+    static func rows(_ indices: [Int], of points: [Float], dimensions: Int) -> [Float] {
+        var gathered = [Float]()
+        gathered.reserveCapacity(indices.count * dimensions)
+        for i in indices { gathered += points[(i * dimensions)..<((i + 1) * dimensions)] }
+        return gathered
+    }
+}
+
+/// A thread's tile of cross terms −2·q·x between a block of query rows and the points, filled one
+/// block of columns at a time by single-threaded sgemm. Call it inside ``withSingleThreadedBLAS(_:)``.
+struct CrossTermTiles {
+    /// Row-major [rows, columns] for the column block being visited.
+    let tile: UnsafeMutablePointer<Float>
+    /// Points per column block.
+    let columnBlock: Int
+
+    /// Allocates a tile for up to `rowBlock` query rows by `columnBlock` points.
+    init(rowBlock: Int, columnBlock: Int) {
+        tile = .allocate(capacity: rowBlock * columnBlock)
+        self.columnBlock = columnBlock
+    }
+
+    func deallocate() { tile.deallocate() }
+
+    /// Calls `body(tile, columnStart, columns)` for every block of up to `columnBlock` consecutive
+    /// points, with `tile[r * columns + c]` = −2·⟨queries[r], points[columnStart + c]⟩ for the
+    /// `rows` query rows (row-major [rows, dimensions]) and `count` points ([count, dimensions]).
+    @inline(__always)
+    func forEachColumnBlock(
+        queries: UnsafePointer<Float>, rows: Int, points: UnsafePointer<Float>, count: Int, dimensions: Int,
+        _ body: (_ tile: UnsafePointer<Float>, _ columnStart: Int, _ columns: Int) -> Void
+    ) {
+        var columnStart = 0
+        while columnStart < count {
+            let columns = min(columnBlock, count - columnStart)
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans,
+                Int32(rows), Int32(columns), Int32(dimensions), -2,
+                queries, Int32(dimensions),
+                points + columnStart * dimensions, Int32(dimensions),
+                0, tile, Int32(columns))
+            body(tile, columnStart, columns)
+            columnStart += columns
+        }
+    }
+}
+
+/// Runs `body` with OpenBLAS on one thread and restores its setting afterwards: concurrent callers
+/// each use BLAS on their own block, and BLAS's own threads would only compete with theirs.
+func withSingleThreadedBLAS<Result>(_ body: () -> Result) -> Result {
+    let previousBLASThreads = openblas_get_num_threads()
+    openblas_set_num_threads(1)
+    defer { openblas_set_num_threads(previousBLASThreads) }
+    return body()
 }
 
 extension NeighborGraph {
@@ -154,15 +254,22 @@ extension NeighborGraph {
     /// The result does not depend on how the candidates were found (BLAS kernel, thread count).
     /// Complexity O(N·k·d).
     public mutating func recomputeDistances(points: [Float], dimensions: Int, threads: Int) {
+        recomputeDistances(points: points, dimensions: dimensions, threads: threads, rowPoints: nil)
+    }
+
+    /// ``recomputeDistances(points:dimensions:threads:)`` for a graph whose row r holds the
+    /// neighbours of point `rowPoints[r]` (of point r when nil).
+    mutating func recomputeDistances(points: [Float], dimensions: Int, threads: Int, rowPoints: [Int]?) {
         let k = neighbors, count = self.count
         let ranges = evenRanges(count, parts: max(1, threads))
         points.withUnsafeBufferPointer { x in
             withSharedPointers(&indices, &squaredDistances) { indicesOut, distancesOut in
                 parallelFor(ranges.count) { part in
                     var row = [(distance: Float, index: Int32)](repeating: (0, 0), count: k)
-                    for i in ranges[part] {
+                    for r in ranges[part] {
+                        let i = rowPoints?[r] ?? r
                         for n in 0..<k {
-                            let j = Int(indicesOut[i &* k &+ n])
+                            let j = Int(indicesOut[r &* k &+ n])
                             var sum = 0.0
                             for c in 0..<dimensions {
                                 let d = Double(x[i &* dimensions &+ c]) - Double(x[j &* dimensions &+ c])
@@ -172,8 +279,8 @@ extension NeighborGraph {
                         }
                         row.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.index < $1.index) }
                         for n in 0..<k {
-                            indicesOut[i &* k &+ n] = row[n].index
-                            distancesOut[i &* k &+ n] = row[n].distance
+                            indicesOut[r &* k &+ n] = row[n].index
+                            distancesOut[r &* k &+ n] = row[n].distance
                         }
                     }
                 }
@@ -184,7 +291,7 @@ extension NeighborGraph {
 
 /// Offers one tile row to a bounded max-heap of the k smallest (distance, index) pairs.
 @inline(__always)
-private func scanRow(
+func scanRow(
     tile: UnsafePointer<Float>, columns: Int, columnStart: Int, row: Int, rowNorm: Float,
     norms: UnsafePointer<Float>, heapDistances: UnsafeMutablePointer<Float>,
     heapIndices: UnsafeMutablePointer<Int32>, heapSize: inout Int, k: Int
@@ -214,12 +321,12 @@ private func scanRow(
 /// Max-heap order: larger distance first; on equal distance the larger index is "larger", so the
 /// lower index survives.
 @inline(__always)
-private func heapAbove(_ d1: Float, _ i1: Int32, _ d2: Float, _ i2: Int32) -> Bool {
+func heapAbove(_ d1: Float, _ i1: Int32, _ d2: Float, _ i2: Int32) -> Bool {
     d1 > d2 || (d1 == d2 && i1 > i2)
 }
 
 @inline(__always)
-private func heapPush(
+func heapPush(
     _ distances: UnsafeMutablePointer<Float>, _ indices: UnsafeMutablePointer<Int32>, _ size: inout Int,
     _ distance: Float, _ index: Int32
 ) {
@@ -237,7 +344,7 @@ private func heapPush(
 }
 
 @inline(__always)
-private func heapReplaceTop(
+func heapReplaceTop(
     _ distances: UnsafeMutablePointer<Float>, _ indices: UnsafeMutablePointer<Int32>, _ size: Int,
     _ distance: Float, _ index: Int32
 ) {

@@ -11,6 +11,8 @@ final class ProgressDisplay: @unchecked Sendable {
         var started: Date
         var progress: StageProgress?
         var lastPlainLine = Date.distantPast
+        /// The ETA comes from the current phase's pace alone.
+        var pace: ProgressPace
     }
 
     private let live: Bool
@@ -51,10 +53,11 @@ final class ProgressDisplay: @unchecked Sendable {
             let count = plan.executing.count
             if !live || count > 0 { emit("plan: \(count) of \(plan.steps.count) stages to run") }
         case .started(let stage, let uses, let reason, let threads):
-            running.append((stage, Running(started: Date())))
+            running.append((stage, Running(started: Date(), pace: ProgressPace(start: Date()))))
             emit("▶ \(stage) (\(uses)): \(reason) [\(threads) thread\(threads == 1 ? "" : "s")]")
         case .progress(let stage, let progress):
             guard let index = running.firstIndex(where: { $0.id == stage }) else { return }
+            running[index].state.pace.update(progress, at: Date())
             running[index].state.progress = progress
             if live {
                 if Date().timeIntervalSince(lastDraw) > 0.1 { redraw() }
@@ -93,12 +96,17 @@ final class ProgressDisplay: @unchecked Sendable {
                 + (state.progress.map { $0.message.isEmpty ? "" : "  \($0.message)" } ?? "")
         }
         let fraction = Double(progress.done) / Double(progress.total)
-        var parts = [String(format: "%3.0f%%", fraction * 100), "\(progress.done)/\(progress.total)"]
-        if progress.done > 0, elapsed > 0 {
-            let rate = Double(progress.done) / elapsed
-            parts.append(rate >= 10 ? String(format: "%.0f/s", rate) : String(format: "%.2f/s", rate))
-            parts.append("ETA " + formatSeconds(Double(progress.total - progress.done) / rate))
+        var parts = [String(format: "%3.0f%%", fraction * 100)]
+        // A phase's message says what its units are (iterations); a stage of one part shows them.
+        if progress.phase.isEmpty {
+            parts.append("\(progress.done)/\(progress.total)")
+            if let rate = state.pace.rate(at: Date()) {
+                parts.append(rate >= 10 ? String(format: "%.0f/s", rate) : String(format: "%.2f/s", rate))
+            }
+        } else {
+            parts.insert(progress.phase, at: 0)
         }
+        if let left = state.pace.secondsLeft(at: Date()) { parts.append("ETA " + formatSeconds(left)) }
         if !progress.message.isEmpty { parts.append(progress.message) }
         return parts.joined(separator: "  ")
     }

@@ -228,12 +228,17 @@ public struct StageProgress: Sendable {
     public var total: Int
     /// A short note for the progress line.
     public var message: String
+    /// The part of the stage under way (`neighbours`, `optimisation`), empty for a stage of one
+    /// part. `done`/`total` count that part's units, and a display estimates the time left from
+    /// that part's own pace, starting afresh when the phase (or its total) changes.
+    public var phase: String
 
     /// Creates a progress report.
-    public init(done: Int, total: Int, message: String = "") {
+    public init(done: Int, total: Int, message: String = "", phase: String = "") {
         self.done = done
         self.total = total
         self.message = message
+        self.phase = phase
     }
 }
 
@@ -352,8 +357,8 @@ public final class StageContext: @unchecked Sendable {
     }
 
     /// Reports progress; cheap enough to call once per batch.
-    public func progress(_ done: Int, of total: Int, _ message: String = "") {
-        progressHandler(StageProgress(done: done, total: total, message: message))
+    public func progress(_ done: Int, of total: Int, _ message: String = "", phase: String = "") {
+        progressHandler(StageProgress(done: done, total: total, message: message, phase: phase))
     }
 
     /// Logs one line about the run (shown in plain-log mode and kept in the run record).

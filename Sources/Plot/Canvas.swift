@@ -44,6 +44,11 @@ final class Canvas {
     let scale: Double
     /// True when drawing into pixels (PNG), which enables the fast scatter path.
     let isRaster: Bool
+    /// The file format the canvas produces.
+    let format: OutputFormat
+    /// On a vector canvas, the pixels per point of the image each scatter's points are drawn
+    /// into; nil draws every point as a vector disc (and always on a raster canvas).
+    let pointCloudScale: Double?
     let style: Style
     private let sink: ByteSink?
     private var retainedSink: Unmanaged<ByteSink>?
@@ -62,13 +67,18 @@ final class Canvas {
         context = cairo_create(surface)
         self.scale = scale
         self.isRaster = true
+        self.format = .png
+        self.pointCloudScale = nil
         self.style = style
         self.sink = nil
         cairo_scale(context, scale, scale)
     }
 
-    /// A vector canvas (SVG or PDF) of `width × height` points streaming into memory.
-    init(vector format: OutputFormat, width: Double, height: Double, style: Style) throws {
+    /// A vector canvas (SVG or PDF) of `width × height` points streaming into memory; scatters
+    /// are embedded as images of `pointCloudScale` pixels per point when it is given.
+    init(
+        vector format: OutputFormat, width: Double, height: Double, style: Style, pointCloudScale: Double? = nil
+    ) throws {
         guard width > 0, height > 0 else {
             throw PlotError("figure size \(width)×\(height) points: width and height must be positive")
         }
@@ -95,6 +105,8 @@ final class Canvas {
         context = cairo_create(surface)
         self.scale = 1
         self.isRaster = false
+        self.format = format
+        self.pointCloudScale = pointCloudScale
         self.style = style
     }
 

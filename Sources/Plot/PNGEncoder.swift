@@ -10,9 +10,10 @@ import Foundation
 /// smaller than libpng's default. Opaque surfaces are written as 8-bit RGB, others as RGBA.
 enum PNGEncoder {
     /// zlib compression level (1 fastest … 9 smallest).
-    static let compressionLevel: Int32 = 3
+    static let defaultCompressionLevel: Int32 = 3
 
-    static func encode(surface: OpaquePointer) throws -> Data {
+    /// The PNG of an ARGB32 or RGB24 image surface, deflated at `compressionLevel`.
+    static func encode(surface: OpaquePointer, compressionLevel: Int32 = defaultCompressionLevel) throws -> Data {
         cairo_surface_flush(surface)
         let width = Int(cairo_image_surface_get_width(surface))
         let height = Int(cairo_image_surface_get_height(surface))

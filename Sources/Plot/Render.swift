@@ -7,7 +7,9 @@ extension Figure {
     /// Draws the figure and returns the encoded file.
     ///
     /// One drawing path serves every format; PNG is `width × scale` by `height × scale` pixels,
-    /// SVG and PDF are `width × height` points (`scale` does not apply to them).
+    /// SVG and PDF are `width × height` points (`scale` does not apply to them). SVG and PDF draw
+    /// scatter points as vector discs up to ``maximumVectorPoints`` points and as embedded images
+    /// of ``pointCloudScale`` pixels per point above.
     /// - Throws: ``PlotError`` when the figure is inconsistent (a scatter with more x than y values,
     ///   a colour index outside its palette) or cairo fails.
     public func render(_ format: OutputFormat, scale: Double = 1) throws -> Data {
@@ -17,11 +19,33 @@ extension Figure {
             try draw(on: canvas)
             return try canvas.encodePNG()
         case .svg, .pdf:
-            let canvas = try Canvas(vector: format, width: width, height: height, style: style)
+            guard pointCloudScale > 0, pointCloudScale.isFinite else {
+                throw PlotError(
+                    "pointCloudScale is \(pointCloudScale); give the embedded point images a positive number of pixels per point (3 by default)"
+                )
+            }
+            let canvas = try Canvas(
+                vector: format, width: width, height: height, style: style,
+                pointCloudScale: embedsPointClouds ? pointCloudScale : nil)
             try draw(on: canvas)
             return try canvas.finishVector()
         }
     }
+
+    /// The number of scatter points in every panel together.
+    public var scatterPointCount: Int {
+        panels.reduce(0) { total, panel in
+            guard case .axes(let axes) = panel else { return total }
+            return axes.marks.reduce(total) { sum, mark in
+                if case .scatter(let scatter) = mark { return sum + scatter.x.count }
+                return sum
+            }
+        }
+    }
+
+    /// Whether SVG and PDF draw the scatters as embedded images: more than
+    /// ``maximumVectorPoints`` points in all.
+    public var embedsPointClouds: Bool { scatterPointCount > maximumVectorPoints }
 
     /// Draws the figure and writes it to `url`, in the format its extension names unless `format`
     /// is given.

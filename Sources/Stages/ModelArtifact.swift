@@ -91,25 +91,59 @@ enum ModelArtifact {
         var splits: [Split] = []
         for name in names {
             let images = try file.read(UInt8.self, from: "/\(name)/images")
-            guard images.shape.count == 3 || images.shape.count == 4, images.shape.dropFirst().allSatisfy({ $0 >= 1 })
-            else {
-                throw StageError(
-                    "`/\(name)/images` in \(url.path) has shape \(images.shape); expected [N, height, width]")
-            }
-            let shape =
-                images.shape.count == 3
-                ? SampleShape(channels: 1, height: images.shape[1], width: images.shape[2])
-                : SampleShape(channels: images.shape[1], height: images.shape[2], width: images.shape[3])
-            let labels = try file.read(UInt8.self, from: "/\(name)/labels").values
-            guard labels.count == images.shape[0] else {
-                throw StageError(
-                    "`/\(name)/labels` in \(url.path) has \(labels.count) labels for \(images.shape[0]) images")
-            }
+            let shape = try sampleShape(images.shape, of: "/\(name)/images", in: url)
+            let labels = try readLabels(file, split: name, imageCount: images.shape[0], url: url)
             splits.append(Split(images: ByteImages(pixels: images.values, shape: shape), labels: labels))
         }
         let classNames = try file.attribute("class_names", at: "/")?.stringValue
         try file.close()
         return Splits(splits: splits, classNames: classNames)
+    }
+
+    /// One split of an `images` artifact with its pixels left in the file, to be read a batch of
+    /// rows at a time (`HDF5File.readRows(_:from:rows:)`).
+    struct SplitLayout {
+        /// The images dataset, `/<split>/images`, u8 `[count, H, W]` or `[count, C, H, W]`.
+        var path: String
+        var count: Int
+        var shape: SampleShape
+        var labels: [UInt8]
+    }
+
+    /// The layout and labels of `/<split>/images` and `/<split>/labels` for each split of the open
+    /// `file` (read from `url`), checked as ``readImages(_:splits:)`` checks them, without reading
+    /// any pixel.
+    static func splitLayouts(_ file: HDF5File, url: URL, splits names: [String]) throws -> [SplitLayout] {
+        try names.map { name in
+            let path = "/\(name)/images"
+            let info = try file.datasetInfo(path)
+            guard info.elementType == .uint8 else {
+                throw StageError("`\(path)` in \(url.path) holds \(info.typeDescription); expected uint8 pixels")
+            }
+            let shape = try sampleShape(info.shape, of: path, in: url)
+            let labels = try readLabels(file, split: name, imageCount: info.shape[0], url: url)
+            return SplitLayout(path: path, count: info.shape[0], shape: shape, labels: labels)
+        }
+    }
+
+    /// The shape of one image of an images dataset of shape `[N, H, W]` (one channel) or
+    /// `[N, C, H, W]`. - Throws: ``StageError`` for any other shape.
+    private static func sampleShape(_ shape: [Int], of path: String, in url: URL) throws -> SampleShape {
+        guard shape.count == 3 || shape.count == 4, shape.dropFirst().allSatisfy({ $0 >= 1 }) else {
+            throw StageError("`\(path)` in \(url.path) has shape \(shape); expected [N, height, width]")
+        }
+        return shape.count == 3
+            ? SampleShape(channels: 1, height: shape[1], width: shape[2])
+            : SampleShape(channels: shape[1], height: shape[2], width: shape[3])
+    }
+
+    /// `/<split>/labels`, one per image. - Throws: ``StageError`` when the count differs.
+    private static func readLabels(_ file: HDF5File, split name: String, imageCount: Int, url: URL) throws -> [UInt8] {
+        let labels = try file.read(UInt8.self, from: "/\(name)/labels").values
+        guard labels.count == imageCount else {
+            throw StageError("`/\(name)/labels` in \(url.path) has \(labels.count) labels for \(imageCount) images")
+        }
+        return labels
     }
 
     /// Writes every tensor of `network` under `/model/` and its description as root attributes.

@@ -9,7 +9,9 @@ import Plot
 ///
 /// Its `points` port gathers: wire it as `"points": "tsne[*]"` (every variant) or
 /// `"tsne[seed=0]"` (some). Reads what `render-scatter` reads from each input, plus the
-/// `kl_divergence` result a `tsne` artifact records in `/results`.
+/// `kl_divergence` result a `tsne` artifact records in `/results`. As for `render-scatter`, SVG
+/// and PDF embed each panel's points as an image when all panels together hold more than 5,000
+/// points (``Figure/maximumVectorPoints``).
 public struct RenderGridStage: Stage {
     /// Parameters of `render-grid`.
     public struct Parameters: StageParameters {
@@ -50,7 +52,7 @@ public struct RenderGridStage: Stage {
 
     /// Name, version, the gathering input port and the `figure` output kind.
     public static let configuration = StageConfiguration(
-        name: "render-grid", version: 1,
+        name: "render-grid", version: 2,
         summary: "Small multiples: the scatter of every variant of an embedding, titled with its values and KL",
         inputs: [
             InputPort(

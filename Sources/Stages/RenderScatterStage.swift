@@ -8,7 +8,10 @@ import Plot
 ///
 /// Reads `/embedding` [N, d ≥ 2] (any float or integer type; the first two columns are drawn),
 /// `/labels` [N] when present, and the root attribute `class_names` (a JSON array of strings, as
-/// `ingest-idx` writes it) to name the legend rows. Writes one figure file per format.
+/// `ingest-idx` writes it) to name the legend rows. Writes one figure file per format. Above
+/// 5,000 points (``Figure/maximumVectorPoints``) the SVG and PDF hold the points as one embedded
+/// image of 2 pixels per point instead of one vector disc each, so that they stay a few MB at a
+/// million points; axes, text and legend stay vector.
 public struct RenderScatterStage: Stage {
     /// Parameters of `render-scatter`.
     public struct Parameters: StageParameters {
@@ -23,7 +26,8 @@ public struct RenderScatterStage: Stage {
         public var width = Charts.ScatterOptions().width
         /// Figure height in points.
         public var height = Charts.ScatterOptions().height
-        /// PNG pixels per point (2 for high-DPI screens); SVG and PDF are unaffected.
+        /// PNG pixels per point (2 for high-DPI screens); SVG and PDF are unaffected (their
+        /// embedded point images have ``Figure/pointCloudScale`` pixels per point).
         public var scale = 1.0
         /// Figure title; empty for none.
         public var title = ""
@@ -45,7 +49,7 @@ public struct RenderScatterStage: Stage {
 
     /// Name, version, input ports and the `figure` output kind.
     public static let configuration = StageConfiguration(
-        name: "render-scatter", version: 1,
+        name: "render-scatter", version: 2,
         summary: "Labelled scatter of a 2-D embedding: class colours, legend, class numbers at the class means",
         inputs: [InputPort("points", accepts: [.embedding], help: "/embedding [N, 2] and optional /labels [N]")],
         output: .figure)

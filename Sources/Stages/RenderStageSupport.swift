@@ -64,6 +64,9 @@ enum RenderStageSupport {
 
     /// Writes `figure` once per format as side files, then the stage's HDF5 record naming them.
     ///
+    /// SVG and PDF of a figure with more than ``Figure/maximumVectorPoints`` scatter points
+    /// embed the points as images (logged), so that they stay a few MB at a million points.
+    ///
     /// The record holds root attributes `figure` (what was drawn), `figure_files` (a JSON array of
     /// the file names, `<stage-id>.<format>`), `width`, `height` (points) and `scale`; the engine
     /// adds each file's SHA-256 when it publishes them.
@@ -72,6 +75,14 @@ enum RenderStageSupport {
         extraAttributes: [(String, AttributeValue)] = []
     ) throws {
         var names: [String] = []
+        let vectorFormats = formats.filter { $0 == OutputFormat.svg.rawValue || $0 == OutputFormat.pdf.rawValue }
+        if figure.embedsPointClouds, !vectorFormats.isEmpty {
+            context.log(
+                "\(vectorFormats.joined(separator: " and ")): more than \(figure.maximumVectorPoints) points "
+                    + "(\(figure.scatterPointCount)): each scatter's points are an embedded image of "
+                    + "\(String(format: "%g", figure.pointCloudScale)) pixels per point where that is smaller than its "
+                    + "discs; axes, text and legend stay vector")
+        }
         for name in formats {
             guard let format = OutputFormat(rawValue: name) else {
                 throw StageError("unknown figure format `\(name)` in `formats`")

@@ -9,7 +9,7 @@ import PipelineEngine
 /// attribute `class_names`. Writes `/embedding` f32 [N, dimensions], `/labels` (copied, same type),
 /// `/history/iteration` i64 and `/history/kl` f64 (the KL divergence every 50 iterations and at
 /// the last), and root attributes `kl_divergence` (the final one), `method` (the gradient method
-/// used) and `class_names` (copied).
+/// used), `neighbors` (`exact` or `approximate`, the neighbour search used) and `class_names` (copied).
 public struct TSNEStage: Stage {
     /// The t-SNE settings a pipeline file can set.
     public struct Parameters: StageParameters {
@@ -58,7 +58,11 @@ public struct TSNEStage: Stage {
         public var theta = 0.5
         /// `pca` or `random`.
         public var initialization = TSNEInitialization.pca
-        /// Seed of the random initialisation.
+        /// How neighbours are found: `auto` (exact up to 20,000 points, approximate above),
+        /// `exact` or `approximate` (a partition tree refined by neighbours of neighbours; recall
+        /// about 0.99).
+        public var neighbors = TSNENeighborKind.auto
+        /// Seed of the random initialisation and of the approximate neighbour search.
         public var seed = 0
         /// Output dimensions: 2, or 1 and 3 with `exact` and `barnes-hut`.
         public var dimensions = 2
@@ -77,6 +81,7 @@ public struct TSNEStage: Stage {
             case .value(let number): configuration.learningRate = .fixed(Float(number))
             }
             configuration.method = method
+            configuration.neighbors = neighbors
             configuration.theta = Float(theta)
             configuration.initialization = initialization
             configuration.seed = UInt64(max(0, seed))
@@ -96,7 +101,7 @@ public struct TSNEStage: Stage {
     }
 
     public static let configuration = StageConfiguration(
-        name: "tsne", version: 4,
+        name: "tsne", version: 5,
         summary: "Embed feature vectors with t-SNE (FFT-accelerated, openTSNE-compatible defaults)",
         inputs: [
             InputPort(
@@ -120,16 +125,30 @@ public struct TSNEStage: Stage {
 
         let configuration = parameters.configuration(threads: context.threads)
         let iterations = parameters.iterations
-        context.progress(0, of: iterations, "kNN and affinities of \(count) points")
+        let neighborKind = configuration.resolvedNeighbors(count: count)
+        let k = min(count - 1, Int(3 * parameters.perplexity))
+        // One phase at a time, each with its own total, so that the ETA is that of the phase under
+        // way and not extrapolated from another phase's pace.
+        let searchNote =
+            "\(k) \(neighborKind == .approximate ? "approximate" : "exact") nearest neighbours of \(count) points"
+        context.progress(0, of: 1000, searchNote, phase: "neighbours")
         let result: TSNEResult
         do {
             result = try TSNE.embed(
                 points: features, count: count, inputDimensions: dimensions, configuration: configuration
             ) { progress in
-                if progress.iteration % 10 == 0 || progress.klDivergence != nil {
-                    let kl = progress.klDivergence.map { String(format: " KL %.4f", $0) } ?? ""
-                    context.progress(
-                        progress.iteration, of: iterations, "iteration \(progress.iteration)/\(iterations)\(kl)")
+                switch progress.phase {
+                case .neighbors:
+                    context.progress(Int(progress.fraction * 1000), of: 1000, searchNote, phase: "neighbours")
+                case .affinities:
+                    context.progress(0, of: 1, "affinities (perplexity \(parameters.perplexity))", phase: "affinities")
+                case .optimization:
+                    if progress.iteration % 10 == 0 || progress.klDivergence != nil {
+                        let kl = progress.klDivergence.map { String(format: " KL %.4f", $0) } ?? ""
+                        context.progress(
+                            progress.iteration, of: iterations, "iteration \(progress.iteration)/\(iterations)\(kl)",
+                            phase: "optimisation")
+                    }
                 }
                 return !context.isCancelled
             }
@@ -140,8 +159,9 @@ public struct TSNEStage: Stage {
         }
         context.log(
             String(
-                format: "t-SNE of %d points (%@): KL %.4f; kNN and affinities %.2f s, optimisation %.2f s",
-                count, result.method.rawValue, result.finalKLDivergence, result.affinitySeconds,
+                format: "t-SNE of %d points (%@): KL %.4f; %@ kNN %.2f s, affinities %.2f s, optimisation %.2f s",
+                count, result.method.rawValue, result.finalKLDivergence, result.neighborSearch.rawValue,
+                result.neighborSeconds, result.affinitySeconds - result.neighborSeconds,
                 result.optimizationSeconds))
 
         let output = try HDF5File.create(context.outputURL)
@@ -166,6 +186,7 @@ public struct TSNEStage: Stage {
         try output.setAttribute("kl_divergence", .double(result.finalKLDivergence), at: "/")
         context.recordResult("kl_divergence", result.finalKLDivergence)
         try output.setAttribute("method", .string(result.method.rawValue), at: "/")
+        try output.setAttribute("neighbors", .string(result.neighborSearch.rawValue), at: "/")
         if let classNames = try input.attribute("class_names", at: "/") {
             try output.setAttribute("class_names", classNames, at: "/")
         }

@@ -56,6 +56,30 @@ final class NearestNeighborsTests: XCTestCase {
         XCTAssertEqual(moved.indices, graph.indices)
     }
 
+    /// Searching for some points among all gives exactly their rows of the all-points graph,
+    /// whatever the blocking and thread count, and still never the query itself.
+    func testQueriesAmongAllPointsGiveTheirRowsOfTheFullGraph() {
+        let count = 517, dimensions = 6, k = 9
+        let points = gaussianValues(count * dimensions, scale: 2, seed: 11)
+        let full = ExactNeighborSearch(threads: 1).neighbors(of: points, count: count, dimensions: dimensions, k: k)
+        let queries = [0, 3, 4, 100, 101, 250, 516, 3]  // unsorted, with a repeat
+        for (threads, rowBlock, columnBlock) in [(1, 256, 4096), (3, 3, 100)] {
+            var search = ExactNeighborSearch(threads: threads)
+            search.rowBlock = rowBlock
+            search.columnBlock = columnBlock
+            let graph = search.neighbors(ofQueries: queries, among: points, count: count, dimensions: dimensions, k: k)
+            XCTAssertEqual(graph.count, queries.count)
+            XCTAssertEqual(graph.neighbors, k)
+            for (r, i) in queries.enumerated() {
+                XCTAssertEqual(
+                    graph.indices[(r * k)..<((r + 1) * k)], full.indices[(i * k)..<((i + 1) * k)], "query \(i)")
+                XCTAssertEqual(
+                    graph.squaredDistances[(r * k)..<((r + 1) * k)], full.squaredDistances[(i * k)..<((i + 1) * k)])
+                XCTAssertFalse(graph.indices[(r * k)..<((r + 1) * k)].contains(Int32(i)))
+            }
+        }
+    }
+
     func testSearchNeverReturnsThePointItselfEvenWithDuplicates() {
         // Four copies of each of 10 points: the nearest neighbours are the other copies.
         let base = gaussianValues(10 * 3, scale: 5, seed: 2)

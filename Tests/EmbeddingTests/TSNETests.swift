@@ -216,7 +216,7 @@ final class TSNETests: XCTestCase {
         configuration.earlyExaggerationIterations = 20
         XCTAssertThrowsError(
             try TSNE.embed(points: blobs.points, count: 60, inputDimensions: 3, configuration: configuration) {
-                seen.append($0.iteration)
+                if $0.phase == .optimization { seen.append($0.iteration) }
                 if $0.klDivergence != nil { kls += 1 }
                 return $0.iteration < 55
             }
@@ -242,5 +242,55 @@ final class TSNETests: XCTestCase {
         XCTAssertEqual(FFTGradient.smoothSize(atLeast: 121), 125)
         XCTAssertEqual(FFTGradient.smoothSize(atLeast: 50), 50)
         XCTAssertEqual(FFTGradient.smoothSize(atLeast: 143), 144)
+    }
+}
+
+extension TSNETests {
+    func testApproximateNeighboursEmbedLikeExactOnes() throws {
+        let blobs = gaussianBlobs(clusters: 4, perCluster: 150, dimensions: 12, separation: 5, seed: 3)
+        var configuration = quickConfiguration(.fft)
+        var results: [TSNENeighborKind: TSNEResult] = [:]
+        for kind in [TSNENeighborKind.exact, .approximate] {
+            configuration.neighbors = kind
+            results[kind] = try TSNE.embed(
+                points: blobs.points, count: 600, inputDimensions: 12, configuration: configuration)
+            XCTAssertEqual(results[kind]?.neighborSearch, kind)
+        }
+        let exact = try XCTUnwrap(results[.exact]), approximate = try XCTUnwrap(results[.approximate])
+        XCTAssertEqual(approximate.finalKLDivergence, exact.finalKLDivergence, accuracy: 0.05 * exact.finalKLDivergence)
+        XCTAssertEqual(
+            EmbeddingQuality.knnAccuracy(
+                embedding: approximate.embedding, count: 600, dimensions: 2, labels: blobs.labels),
+            1)
+    }
+
+    func testNeighbourSearchDefaultsAndPhasesReportInOrder() throws {
+        var configuration = TSNEConfiguration()
+        XCTAssertEqual(configuration.resolvedNeighbors(count: configuration.approximateNeighborsAbove), .exact)
+        XCTAssertEqual(
+            configuration.resolvedNeighbors(count: configuration.approximateNeighborsAbove + 1), .approximate)
+        configuration.neighbors = .exact
+        XCTAssertEqual(configuration.resolvedNeighbors(count: 10_000_000), .exact)
+
+        let blobs = gaussianBlobs(clusters: 2, perCluster: 100, dimensions: 5, separation: 4, seed: 1)
+        var quick = quickConfiguration(.exact)
+        quick.neighbors = .approximate
+        quick.iterations = 20
+        quick.earlyExaggerationIterations = 10
+        var phases: [TSNEPhase] = []
+        var fractions: [Double] = []
+        _ = try TSNE.embed(points: blobs.points, count: 200, inputDimensions: 5, configuration: quick) {
+            if phases.last != $0.phase { phases.append($0.phase) }
+            if $0.phase == .neighbors { fractions.append($0.fraction) }
+            return true
+        }
+        XCTAssertEqual(phases, [.neighbors, .affinities, .optimization])
+        XCTAssertEqual(fractions.last, 1)
+        // Stopping during the neighbour search cancels the run.
+        XCTAssertThrowsError(
+            try TSNE.embed(points: blobs.points, count: 200, inputDimensions: 5, configuration: quick) {
+                $0.phase != .neighbors
+            }
+        ) { XCTAssertEqual($0 as? TSNEError, .cancelled) }
     }
 }

@@ -64,6 +64,30 @@ final class RenderGridStageTests: XCTestCase {
         XCTAssertEqual(inputs.first?.label, "perplexity=5, seed=0")
     }
 
+    func testDensePanelsEmbedTheirPointsAsImagesInSVG() throws {
+        let harness = try RenderStageHarness()
+        let count = 2_000
+        var inputs: [VariantInput] = []
+        for seed in 0..<4 {
+            let url = try harness.artifact("dense\(seed)") { file in
+                try file.write(
+                    gaussianValues(2 * count, scale: 5, seed: UInt64(seed)), shape: [count, 2], to: "/embedding")
+                try file.write((0..<count).map { UInt8($0 % 3) }, shape: [count], to: "/labels")
+            }
+            inputs.append(
+                VariantInput(stage: "tsne[perplexity=30,seed=\(seed)]", coordinates: coordinates(30, seed), url: url))
+        }
+        var parameters = RenderGridStage.Parameters()
+        parameters.formats = ["svg"]
+        parameters.panelSize = 200
+        let context = try harness.run(
+            RenderGridStage(), parameters, inputs: [:], gathered: ["points": inputs], id: "grid")
+        let svg = try Data(contentsOf: try XCTUnwrap(context.sideFiles["svg"]))
+        XCTAssertEqual(String(decoding: svg, as: UTF8.self).components(separatedBy: "<image ").count - 1, 4)
+        XCTAssertLessThan(svg.count, 1_000_000, "8,000 discs would be about 2 MB")
+        XCTAssertTrue(harness.logs.contains { $0.contains("svg: more than 5000 points (8000)") })
+    }
+
     func testColumnsFollowTheFirstSweptParameterOrASquare() {
         let url = URL(fileURLWithPath: "/x")
         let full = [(5, 0), (5, 1), (30, 0), (30, 1)].map {

@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import PipelineEngine
 import Plot
+import TestSupport
 import XCTest
 
 @testable import Stages
@@ -79,6 +80,48 @@ final class RenderScatterStageTests: XCTestCase {
             }
             XCTAssertGreaterThan(found, 50, "colour \(color)")
         }
+    }
+
+    func testManyPointsGiveSmallSVGAndPDFWithTheCloudAsOneImage() throws {
+        let harness = try RenderStageHarness()
+        // Ten Gaussian clusters on a circle, one per class, like a t-SNE map.
+        let count = 100_000
+        let noise = gaussianValues(2 * count, scale: 3, seed: 7)
+        let points = (0..<2 * count).map { index -> Float in
+            let angle = Float(index / 2 % 10) / 10 * 2 * Float.pi
+            return noise[index] + 30 * (index % 2 == 0 ? cos(angle) : sin(angle))
+        }
+        let input = try harness.artifact("large") { file in
+            try file.write(points, shape: [count, 2], to: "/embedding")
+            try file.write((0..<count).map { UInt8($0 % 10) }, shape: [count], to: "/labels")
+        }
+        var parameters = RenderScatterStage.Parameters()
+        parameters.formats = ["png", "svg", "pdf"]
+        let context = try harness.run(RenderScatterStage(), parameters, inputs: ["points": input], id: "scatter")
+        let svg = try Data(contentsOf: try XCTUnwrap(context.sideFiles["svg"]))
+        let pdf = try Data(contentsOf: try XCTUnwrap(context.sideFiles["pdf"]))
+        XCTAssertLessThan(svg.count, 1_000_000)
+        XCTAssertLessThan(pdf.count, 1_000_000)
+        let text = String(decoding: svg, as: UTF8.self)
+        XCTAssertEqual(text.components(separatedBy: "<image ").count - 1, 1)
+        XCTAssertEqual(try XMLDocument(data: svg).rootElement()?.name, "svg")
+        XCTAssertEqual(String(decoding: pdf, as: UTF8.self).components(separatedBy: "/Subtype /Image").count - 1, 2)
+        XCTAssertTrue(
+            harness.logs.contains {
+                $0.contains("svg and pdf: more than 5000 points (100000): each scatter's points are an embedded image")
+            },
+            "\(harness.logs)")
+        XCTAssertEqual(try Raster(pngData: Data(contentsOf: try XCTUnwrap(context.sideFiles["png"]))).width, 1000)
+    }
+
+    func testFewPointsStayVectorDiscs() throws {
+        let harness = try RenderStageHarness()
+        var parameters = RenderScatterStage.Parameters()
+        parameters.formats = ["svg"]
+        let context = try harness.run(RenderScatterStage(), parameters, inputs: ["points": embedding(harness)])
+        let text = String(decoding: try Data(contentsOf: try XCTUnwrap(context.sideFiles["svg"])), as: UTF8.self)
+        XCTAssertFalse(text.contains("<image"))
+        XCTAssertFalse(harness.logs.contains { $0.contains("embedded image") })
     }
 
     func testClassNamesComeFromTheRootAttribute() throws {

@@ -102,12 +102,38 @@ final class TSNEStageTests: XCTestCase {
         XCTAssertEqual(try HDF5File.open(threeD.outputURL).read(Float.self, from: "/embedding").shape, [120, 3])
     }
 
+    func testApproximateNeighboursAndPhasesOfProgress() throws {
+        let input = try featuresArtifact()
+        let reports = LockedList<StageProgress>()
+        var parameters = quickParameters()
+        parameters.neighbors = .approximate
+        let approximate = context(input) { reports.append($0) }
+        try TSNEStage().run(parameters, context: approximate)
+        XCTAssertEqual(try HDF5File.open(approximate.outputURL).attribute("neighbors", at: "/"), .string("approximate"))
+        // Each phase once, in order, each with its own total.
+        var phases: [String] = []
+        for report in reports.values where phases.last != report.phase { phases.append(report.phase) }
+        XCTAssertEqual(phases, ["neighbours", "affinities", "optimisation"])
+        XCTAssertTrue(reports.values.contains { $0.phase == "neighbours" && $0.done == 1000 && $0.total == 1000 })
+        XCTAssertTrue(reports.values.first?.message.contains("30 approximate nearest neighbours of 120 points") == true)
+
+        let exact = context(input)
+        try TSNEStage().run(quickParameters(), context: exact)
+        XCTAssertEqual(try HDF5File.open(exact.outputURL).attribute("neighbors", at: "/"), .string("exact"))
+        let descriptor = StageDescriptor(TSNEStage.self)
+        let decoded = try descriptor.decodeParameters(try JSONValue.parse(#"{"neighbors": "approximate"}"#)).get()
+        XCTAssertEqual((decoded.value as? TSNEStage.Parameters)?.neighbors, .approximate)
+        guard case .failure(let problems) = descriptor.decodeParameters(try JSONValue.parse(#"{"neighbors": "fast"}"#))
+        else { return XCTFail("`fast` is not a neighbour search") }
+        XCTAssertTrue("\(problems)".contains("neighbors"), "\(problems)")
+    }
+
     func testParametersDecodeAndValidate() throws {
         let decoder = JSONDecoder()
         let automatic = try decoder.decode(
             TSNEStage.Parameters.self,
             from: Data(
-                #"{"perplexity": 30, "iterations": 1000, "earlyExaggeration": 12, "earlyExaggerationIterations": 250, "learningRate": "auto", "method": "barnes-hut", "theta": 0.5, "initialization": "random", "seed": 3, "dimensions": 2}"#
+                #"{"perplexity": 30, "iterations": 1000, "earlyExaggeration": 12, "earlyExaggerationIterations": 250, "learningRate": "auto", "method": "barnes-hut", "theta": 0.5, "initialization": "random", "neighbors": "exact", "seed": 3, "dimensions": 2}"#
                     .utf8))
         XCTAssertEqual(automatic.learningRate, .auto)
         XCTAssertEqual(automatic.method, .barnesHut)
