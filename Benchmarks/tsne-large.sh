@@ -26,7 +26,12 @@ peak_kib() { awk -F': ' '/Maximum resident set size/ { print $2 }' "$1"; }
 
 for count in "${counts[@]}"; do
     points=$root/data/bench/points-$count.h5
-    [ -f "$points" ] || "$python" Benchmarks/make_points.py "$H5PIPE_DATA_PATH/mnist" "$points" "$count"
+    if [ ! -f "$points" ]; then
+        mnist=
+        IFS=: read -ra folders <<< "$H5PIPE_DATA_PATH"
+        for folder in "${folders[@]}"; do [ -f "$folder/mnist/train-images-idx3-ubyte.gz" ] && mnist=$folder/mnist && break; done
+        "$python" Benchmarks/make_points.py "${mnist:?no mnist/ folder on H5PIPE_DATA_PATH}" "$points" "$count"
+    fi
     echo "== $count points, $threads threads; load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
     artifacts=$work/artifacts-$count

@@ -20,7 +20,7 @@ public enum TSNENeighborKind: String, Sendable, Codable, CaseIterable {
     /// Every pair, O(N²·d) through BLAS (``ExactNeighborSearch``).
     case exact
     /// A partition tree and a neighbour-of-neighbour refinement, O(N·d) per point searched
-    /// (``PartitionNeighborSearch``); recall about 0.99 of the exact neighbours.
+    /// (``PartitionNeighborSearch``); recall 0.98–0.99 of the exact neighbours.
     case approximate
 }
 

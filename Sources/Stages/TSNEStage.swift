@@ -60,7 +60,7 @@ public struct TSNEStage: Stage {
         public var initialization = TSNEInitialization.pca
         /// How neighbours are found: `auto` (exact up to 20,000 points, approximate above),
         /// `exact` or `approximate` (a partition tree refined by neighbours of neighbours; recall
-        /// about 0.99).
+        /// 0.98–0.99 of the exact neighbours).
         public var neighbors = TSNENeighborKind.auto
         /// Seed of the random initialisation and of the approximate neighbour search.
         public var seed = 0
