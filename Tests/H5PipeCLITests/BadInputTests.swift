@@ -683,7 +683,7 @@ final class BadInputTests: XCTestCase {
                         .init(path: "/test/labels", kind: .uint8, shape: [3]),
                     ]),
             ],
-            failing: "encode", uses: "encode", fragments: ["make.h5", "'/test/images'", "float32", "uint8"],
+            failing: "encode", uses: "encode", fragments: ["make.h5", "`/test/images`", "float32", "uint8"],
             succeeding: upstream)
         try foreignArtifactFails(
             "no-test-split",
