@@ -16,9 +16,11 @@ import ComputeSupport
 /// likely a neighbour", as NN-descent) and the points that count it among their nearest, with
 /// their neighbours, which recovers most of them.
 ///
-/// The defaults (leaves of 128, 64 probed, 32 neighbours refined, 3 passes) were chosen with
-/// `h5pipe-bench knn --variants` on 50-d MNIST points at 250,000 (k = 90, 2 threads): 22 s at
-/// recall 0.984, where 128 probes and 24 neighbours in 2 passes took 41 s for 0.975.
+/// The defaults (leaves of 128, 96 probed, 32 neighbours refined, 3 passes) were chosen with
+/// `h5pipe-bench knn --variants` on 50-d MNIST points (k = 90, 2 threads, recall on 10,000
+/// queries): at 1,000,000 points they reach recall 0.982 in 90 s, where 64 probes stopped at
+/// 0.976 (77 s) and 48 refined neighbours reached 0.991 at a third more time; at 250,000, 0.988
+/// in 18 s.
 ///
 /// The graph is the same for the same seed whatever the thread count: the tree is built
 /// serially, each leaf's candidates are fixed by the tree, a row keeps the k smallest
@@ -41,7 +43,7 @@ public struct PartitionNeighborSearch: NeighborSearch {
 
     /// Creates a search.
     public init(
-        threads: Int = 1, seed: UInt64 = 0, leafSize: Int = 128, probes: Int = 64, refinementNeighbors: Int = 32,
+        threads: Int = 1, seed: UInt64 = 0, leafSize: Int = 128, probes: Int = 96, refinementNeighbors: Int = 32,
         refinementPasses: Int = 3
     ) {
         self.refinementPasses = max(1, refinementPasses)

@@ -79,8 +79,9 @@ public struct TSNEConfiguration: Sendable, Equatable {
     public var neighbors: TSNENeighborKind = .auto
     /// Above this many points `neighbors: auto` searches approximately. Measured with
     /// `h5pipe-bench knn` on 50-d MNIST points, k = 90, 2 threads: at 10,000 points the two take
-    /// the same time (the approximate search probes every leaf), at 20,000 the approximate one is
-    /// 1.7× faster with recall 0.998, at 40,000 2.5× faster with recall 0.995.
+    /// about the same time (0.27 s against 0.30 s: the approximate search probes nearly every
+    /// leaf), at 20,000 the approximate one is 1.1× faster with recall 0.998, at 40,000 1.4× with
+    /// 0.997, at 70,000 2.0× with 0.995.
     public var approximateNeighborsAbove = 20_000
 
     /// The default settings.
