@@ -41,11 +41,16 @@ let package = Package(
             name: "Stages",
             dependencies: ["PipelineEngine", "HDF5", "IDX", "ComputeSupport", "NeuralNet", "Embedding", "Plot"]),
 
+        // The HTML report of a run (reads artifacts, executes nothing).
+        .target(name: "Report", dependencies: ["PipelineEngine", "HDF5", "Plot"]),
+        // Headless Chromium over the DevTools pipe: the report's browser tests and frame-time benchmark.
+        .target(name: "HeadlessChromium"),
+
         // MARK: - Command line
         .target(
             name: "H5PipeCLI",
             dependencies: [
-                "PipelineEngine", "Stages", "HDF5",
+                "PipelineEngine", "Stages", "HDF5", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "h5pipe", dependencies: ["H5PipeCLI"]),
@@ -55,6 +60,7 @@ let package = Package(
             name: "h5pipe-bench",
             dependencies: [
                 "HDF5", "IDX", "ComputeSupport", "NeuralNet", "Embedding", "Plot", "PipelineEngine", "Stages",
+                "HeadlessChromium",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Swift"),
@@ -69,6 +75,7 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "ComputeSupport", "TestSupport"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "PipelineEngine", "HDF5", "Plot", "TestSupport"]),
         .testTarget(
             name: "PipelineEngineTests", dependencies: ["PipelineEngine", "HDF5", "ComputeSupport", "TestSupport"]),
         .testTarget(
@@ -76,7 +83,10 @@ let package = Package(
             dependencies: ["Stages", "PipelineEngine", "HDF5", "IDX", "ComputeSupport", "TestSupport"]),
         .testTarget(
             name: "H5PipeCLITests",
-            dependencies: ["H5PipeCLI", "HDF5", "Stages", "PipelineEngine", "IDX", "ComputeSupport", "TestSupport"]),
+            dependencies: [
+                "H5PipeCLI", "HDF5", "Stages", "PipelineEngine", "IDX", "ComputeSupport", "TestSupport", "Report",
+                "HeadlessChromium", "CCairo",
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -12,6 +12,7 @@ struct H5PipeBench: ParsableCommand {
             IngestBench.self,
             KNNBench.self,
             RenderBench.self,
+            ReportBench.self,
             TSNEBench.self,
             TSNEKLBench.self,
         ])

@@ -13,6 +13,7 @@ public struct H5PipeCommand: ParsableCommand {
             RunCommand.self,
             StatusCommand.self,
             MetricsCommand.self,
+            ReportCommand.self,
             GraphCommand.self,
             StagesCommand.self,
             GCCommand.self,

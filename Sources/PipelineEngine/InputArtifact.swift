@@ -22,6 +22,12 @@ public struct InputArtifact: Sendable {
         self.log = log
     }
 
+    /// Opens an HDF5 file outside a running stage (a report, a tool) with the same checked reads.
+    /// - Throws: the HDF5 error when it is not readable HDF5.
+    public static func open(_ url: URL) throws -> InputArtifact {
+        InputArtifact(port: url.lastPathComponent, file: try HDF5File.open(url), log: { _ in })
+    }
+
     /// Where the artifact is.
     public var url: URL { file.url }
 

@@ -280,16 +280,17 @@ public final class PipelineRunner: @unchecked Sendable {
     // MARK: - Records
 
     private func writeRunRecord(_ report: RunReport, started: Date) throws {
-        let json = JSONValue.object([
-            JSONMember(key: "pipeline", value: .string(pipeline.name)),
-            JSONMember(key: "file", value: .string(pipeline.sourcePath)),
-            JSONMember(key: "h5pipe", value: .string(h5pipeVersion)),
-            JSONMember(key: "started", value: .string(timestamp(started))),
-            JSONMember(key: "seconds", value: JSONValue((report.seconds * 1000).rounded() / 1000)),
-            JSONMember(key: "succeeded", value: .bool(report.succeeded)),
-            JSONMember(key: "overrides", value: .array(pipeline.overrides.map { .string($0.text) })),
-            JSONMember(key: "stages", value: .array(report.records.map(\.json))),
-        ])
+        let json = JSONValue.object(
+            [
+                JSONMember(key: "pipeline", value: .string(pipeline.name)),
+                JSONMember(key: "file", value: .string(pipeline.sourcePath)),
+                JSONMember(key: "h5pipe", value: .string(h5pipeVersion)),
+                JSONMember(key: "started", value: .string(timestamp(started))),
+                JSONMember(key: "seconds", value: JSONValue((report.seconds * 1000).rounded() / 1000)),
+                JSONMember(key: "succeeded", value: .bool(report.succeeded)),
+                JSONMember(key: "overrides", value: .array(pipeline.overrides.map { .string($0.text) })),
+                JSONMember(key: "stages", value: .array(report.records.map(\.json))),
+            ] + (report.resumeCommand.map { [JSONMember(key: "resume", value: .string($0))] } ?? []))
         try FileOperations.writeAtomically(
             Data((json.prettyText() + "\n").utf8), to: layout.runRecord(pipeline: pipeline.name))
     }
@@ -302,8 +303,8 @@ public final class PipelineRunner: @unchecked Sendable {
         return try body()
     }
 
-    /// A path relative to the working directory when it is inside it.
-    func displayPath(_ url: URL) -> String { options.environment.displayPath(url) }
+    /// `url` as messages show it: relative to the working directory when it is inside it.
+    public func displayPath(_ url: URL) -> String { options.environment.displayPath(url) }
 
     /// The command that resumes after a failure: the same invocation without `--force`
     /// (what succeeded is cached now), with the same `--stage` targets.

@@ -80,6 +80,41 @@ enum PNGEncoder {
         return all == 0xffff_ffff
     }
 
+    /// An 8-bit grayscale PNG of `pixels` (row-major, `width` × `height`), every row stored as its
+    /// difference from the row above (PNG filter "up"), which packs images of digits and the like
+    /// smaller than unfiltered rows.
+    static func encodeGrayscale(_ pixels: [UInt8], width: Int, height: Int, compressionLevel: Int32 = 9) throws -> Data
+    {
+        guard width > 0, height > 0, pixels.count == width * height else {
+            throw PlotError(
+                "a grayscale PNG needs width × height pixels (got \(pixels.count) for \(width) × \(height))")
+        }
+        let rowBytes = 1 + width
+        var raw = [UInt8](repeating: 0, count: rowBytes * height)
+        for row in 0..<height {
+            let target = row * rowBytes
+            raw[target] = 2  // filter "up": each byte minus the one above it
+            for column in 0..<width {
+                let value = pixels[row * width + column]
+                let above = row > 0 ? pixels[(row - 1) * width + column] : 0
+                raw[target + 1 + column] = value &- above
+            }
+        }
+        var compressedLength = compressBound(uLong(raw.count))
+        var compressed = [UInt8](repeating: 0, count: Int(compressedLength))
+        let status = compress2(&compressed, &compressedLength, raw, uLong(raw.count), compressionLevel)
+        guard status == Z_OK else { throw PlotError("zlib failed to compress the PNG data (status \(status))") }
+        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        var header = Data()
+        header.appendBigEndian(UInt32(width))
+        header.appendBigEndian(UInt32(height))
+        header.append(contentsOf: [8, 0, 0, 0, 0])  // depth 8, grayscale, deflate, filter, no interlace
+        appendChunk("IHDR", header, to: &png)
+        appendChunk("IDAT", Data(compressed[0..<Int(compressedLength)]), to: &png)
+        appendChunk("IEND", Data(), to: &png)
+        return png
+    }
+
     private static func appendChunk(_ type: String, _ payload: Data, to png: inout Data) {
         png.appendBigEndian(UInt32(payload.count))
         let typeAndPayload = Data(type.utf8) + payload
@@ -88,6 +123,15 @@ enum PNGEncoder {
             crc32(0, bytes.bindMemory(to: UInt8.self).baseAddress, uInt(bytes.count))
         }
         png.appendBigEndian(UInt32(truncatingIfNeeded: checksum))
+    }
+}
+
+/// Grayscale PNG encoding for callers outside the module (a report's image atlas).
+public enum GrayscalePNG {
+    /// An 8-bit grayscale PNG of `pixels`, row-major, `width` × `height`.
+    /// - Throws: ``PlotError`` when the pixel count does not match or zlib fails.
+    public static func encode(_ pixels: [UInt8], width: Int, height: Int) throws -> Data {
+        try PNGEncoder.encodeGrayscale(pixels, width: width, height: height)
     }
 }
 
