@@ -26,7 +26,7 @@ public enum TSNEInitialization: String, Sendable, Codable, CaseIterable {
                 Float(generator.nextGaussian() * TSNEInitialization.scale)
             }
         case .pca:
-            return PCA.project(
+            return InitializationPCA.project(
                 points: points, count: count, dimensions: inputDimensions,
                 components: outputDimensions, firstComponentDeviation: TSNEInitialization.scale)
         }
@@ -34,7 +34,7 @@ public enum TSNEInitialization: String, Sendable, Codable, CaseIterable {
 }
 
 /// Principal component analysis of small-dimensional data through the d×d covariance matrix.
-enum PCA {
+enum InitializationPCA {
     /// Projects centred points onto the leading `components` eigenvectors of their covariance and
     /// scales every coordinate by one factor so the first has standard deviation
     /// `firstComponentDeviation`. Each eigenvector's sign is fixed (largest entry positive), so the

@@ -8,6 +8,7 @@ public enum BuiltinStages {
         ImportStage.self,
         TrainAutoencoderStage.self,
         EncodeStage.self,
+        PCAStage.self,
         TSNEStage.self,
         EvaluateEmbeddingStage.self,
         RenderScatterStage.self,

@@ -127,6 +127,15 @@ final class ThreadCountTests: XCTestCase {
         let codes = try assertIdentical(
             runEach(EncodeStage(), encoding, inputs: ["model": model, "images": images], name: "encode"), "encode")
 
+        for solver in [PCA.Solver.exact, .randomized] {
+            var pca = PCAStage.Parameters()
+            pca.components = 4
+            pca.solver = solver
+            pca.split = .all
+            try assertIdentical(
+                runEach(PCAStage(), pca, inputs: ["input": images], name: "pca-\(solver.rawValue)"), "pca \(solver)")
+        }
+
         for method in [TSNEGradientKind.exact, .barnesHut, .fft] {
             var tsne = TSNEStage.Parameters()
             tsne.method = method
