@@ -13,6 +13,7 @@ struct H5PipeBench: ParsableCommand {
             KNNBench.self,
             RenderBench.self,
             ReportBench.self,
+            PCABench.self,
             TSNEBench.self,
             TSNEKLBench.self,
         ])

@@ -249,4 +249,16 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertTrue(
             results[1].stderr.contains("waiting for another h5pipe run to release artifacts"), results[1].stderr)
     }
+
+    /// Every pipeline shipped in `pipelines/` loads and validates against the built-in stages.
+    func testEveryShippedPipelineIsValid() throws {
+        let folder = TestData.repositoryRoot.appendingPathComponent("pipelines")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+            .sorted()
+        XCTAssertTrue(files.contains("mnist-pca.json"), "\(files)")
+        for file in files {
+            let result = try h5pipe.run("graph", folder.appendingPathComponent(file).path)
+            XCTAssertEqual(result.status, 0, "\(file): \(result.output)")
+        }
+    }
 }
