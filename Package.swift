@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CARPACK", pkgConfig: "arpack", providers: [.apt(["libarpack2-dev"])]),
 
         // MARK: - Storage and pure compute (know nothing of pipelines)
         .target(name: "HDF5", dependencies: ["CHDF5", "CZlib"]),
@@ -32,7 +33,7 @@ let package = Package(
         // the worker pool (package access, inlinable: they sit in inner loops).
         .target(name: "ComputeSupport"),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "ComputeSupport"]),
-        .target(name: "Embedding", dependencies: ["CBLAS", "CFFTW", "ComputeSupport"]),
+        .target(name: "Embedding", dependencies: ["CBLAS", "CFFTW", "CARPACK", "ComputeSupport"]),
         .target(name: "Plot", dependencies: ["CCairo", "CZlib"]),
 
         // MARK: - Pipeline engine and built-in stages
