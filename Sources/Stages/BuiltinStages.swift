@@ -10,6 +10,7 @@ public enum BuiltinStages {
         EncodeStage.self,
         PCAStage.self,
         TSNEStage.self,
+        UMAPStage.self,
         EvaluateEmbeddingStage.self,
         RenderScatterStage.self,
         RenderGridStage.self,

@@ -136,6 +136,11 @@ final class ThreadCountTests: XCTestCase {
                 runEach(PCAStage(), pca, inputs: ["input": images], name: "pca-\(solver.rawValue)"), "pca \(solver)")
         }
 
+        var umap = UMAPStage.Parameters()
+        umap.neighbors = 6
+        umap.epochs = .count(30)
+        try assertIdentical(runEach(UMAPStage(), umap, inputs: ["features": codes], name: "umap"), "umap")
+
         for method in [TSNEGradientKind.exact, .barnesHut, .fft] {
             var tsne = TSNEStage.Parameters()
             tsne.method = method
