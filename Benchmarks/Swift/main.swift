@@ -14,6 +14,7 @@ struct H5PipeBench: ParsableCommand {
             RenderBench.self,
             ReportBench.self,
             PCABench.self,
+            UMAPBench.self,
             TSNEBench.self,
             TSNEKLBench.self,
         ])

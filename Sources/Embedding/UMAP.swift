@@ -223,116 +223,135 @@ public enum UMAP {
         let negativeRate = Float(configuration.negativeSampleRate)
         var nextSample = epochsPerSample
         var nextNegative = epochsPerSample.map { negativeRate > 0 ? $0 / negativeRate : .infinity }
+        let epochsPerSampleValues = epochsPerSample
         let ranges = evenRanges(count, parts: parts)
         var partOf = [Int32](repeating: 0, count: count)
         for (part, range) in ranges.enumerated() { for i in range { partOf[i] = Int32(part) } }
-        var generators = (0..<ranges.count).map { SeededGenerator(seed: configuration.seed, stream: 100 &+ UInt64($0)) }
-        var snapshot = embedding
-        // Per part, the moves of other parts' points: sparse lists of (point, delta).
-        var foreignMoves = [[(Int32, [Float])]](repeating: [], count: ranges.count)
+        let states = ranges.indices.map {
+            PartState(count: count, dimensions: dimensions, seed: configuration.seed, part: $0)
+        }
+        let snapshot = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count * dimensions))
+        defer { snapshot.deallocate() }
         let gamma = Float(configuration.repulsionStrength)
         let twoAB = 2 * a * b
         let initialAlpha = Float(configuration.learningRate)
+        let threads = configuration.threads
 
         for epoch in 0..<epochs {
             let alpha = initialAlpha * (1 - Float(epoch) / Float(epochs))
             let epochValue = Float(epoch)
-            snapshot = embedding
             embedding.withUnsafeMutableBufferPointer { live in
-                snapshot.withUnsafeBufferPointer { frozen in
-                    nextSample.withUnsafeMutableBufferPointer { nextSample in
-                        nextNegative.withUnsafeMutableBufferPointer { nextNegative in
-                            generators.withUnsafeMutableBufferPointer { generators in
-                                foreignMoves.withUnsafeMutableBufferPointer { foreignMoves in
-                                    let live = SharedPointer(live.baseAddress!)
-                                    let frozen = frozen.baseAddress!
-                                    let nextSample = SharedPointer(nextSample.baseAddress!)
-                                    let nextNegative = SharedPointer(nextNegative.baseAddress!)
-                                    let generators = SharedPointer(generators.baseAddress!)
-                                    let foreignMoves = SharedPointer(foreignMoves.baseAddress!)
-                                    parallelFor(ranges.count, threads: configuration.threads) { part in
-                                        let range = ranges[part]
-                                        var moves: [Int32: [Float]] = [:]
-                                        var current = [Float](repeating: 0, count: dimensions)
-                                        var other = [Float](repeating: 0, count: dimensions)
-                                        func position(_ point: Int, into buffer: inout [Float]) {
-                                            let source =
-                                                Int(partOf[point]) == part
-                                                ? live.base : UnsafeMutablePointer(mutating: frozen)
-                                            for c in 0..<dimensions { buffer[c] = source[point &* dimensions &+ c] }
-                                        }
-                                        for i in range {
-                                            for entry in graph.rowOffsets[i]..<graph.rowOffsets[i &+ 1] {
-                                                let period = epochsPerSample[entry]
-                                                guard period > 0, nextSample[entry] <= epochValue else { continue }
-                                                let j = Int(graph.columns[entry])
-                                                position(i, into: &current)
-                                                position(j, into: &other)
-                                                var distance: Float = 0
-                                                for c in 0..<dimensions {
-                                                    let d = current[c] - other[c]
-                                                    distance += d * d
-                                                }
-                                                var coefficient: Float = 0
-                                                if distance > 0 {
-                                                    let power = powf(distance, b)
-                                                    coefficient = -twoAB * power / distance / (a * power + 1)
-                                                }
-                                                for c in 0..<dimensions {
-                                                    let step = clip(coefficient * (current[c] - other[c])) * alpha
-                                                    live[i &* dimensions &+ c] += step
-                                                    if Int(partOf[j]) == part {
-                                                        live[j &* dimensions &+ c] -= step
-                                                    } else {
-                                                        moves[
-                                                            Int32(j), default: [Float](repeating: 0, count: dimensions)][
-                                                                c] -= step
-                                                    }
-                                                }
-                                                nextSample[entry] += period
-                                                let negativePeriod = period / negativeRate
-                                                let negatives =
-                                                    negativeRate > 0
-                                                    ? Int((epochValue - nextNegative[entry]) / negativePeriod) : 0
-                                                for _ in 0..<max(0, negatives) {
-                                                    let target = Int(generators[part].next() % UInt64(count))
-                                                    guard target != i else { continue }
-                                                    position(i, into: &current)
-                                                    position(target, into: &other)
-                                                    var distance: Float = 0
-                                                    for c in 0..<dimensions {
-                                                        let d = current[c] - other[c]
-                                                        distance += d * d
-                                                    }
-                                                    guard distance > 0 else { continue }
-                                                    let coefficient =
-                                                        2 * gamma * b
-                                                        / ((0.001 + distance) * (a * powf(distance, b) + 1))
-                                                    for c in 0..<dimensions {
-                                                        live[i &* dimensions &+ c] +=
-                                                            clip(coefficient * (current[c] - other[c])) * alpha
-                                                    }
-                                                }
-                                                nextNegative[entry] += Float(max(0, negatives)) * negativePeriod
-                                            }
-                                        }
-                                        foreignMoves[part] = moves.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                snapshot.update(from: live.baseAddress!, count: count * dimensions)
+                let live = SharedPointer(live.baseAddress!)
+                withSharedPointers(&nextSample, &nextNegative) { nextSample, nextNegative in
+                    parallelFor(ranges.count, threads: threads) { part in
+                        let state = states[part]
+                        let range = ranges[part]
+                        // Own points live, others as the epoch began.
+                        @inline(__always) func source(_ point: Int) -> UnsafeMutablePointer<Float> {
+                            (Int(partOf[point]) == part ? live.base : snapshot) + point &* dimensions
+                        }
+                        for i in range {
+                            let head = live.base + i &* dimensions
+                            for entry in graph.rowOffsets[i]..<graph.rowOffsets[i &+ 1] {
+                                let period = epochsPerSampleValues[entry]
+                                guard period > 0, nextSample[entry] <= epochValue else { continue }
+                                let j = Int(graph.columns[entry])
+                                let tail = source(j)
+                                var distance: Float = 0
+                                for c in 0..<dimensions {
+                                    let d = head[c] - tail[c]
+                                    distance += d * d
+                                }
+                                var coefficient: Float = 0
+                                if distance > 0 {
+                                    let power = powf(distance, b)
+                                    coefficient = -twoAB * power / distance / (a * power + 1)
+                                }
+                                let own = Int(partOf[j]) == part
+                                if !own { state.touch(j) }
+                                for c in 0..<dimensions {
+                                    let step = clip(coefficient * (head[c] - tail[c])) * alpha
+                                    head[c] += step
+                                    if own {
+                                        live.base[j &* dimensions &+ c] -= step
+                                    } else {
+                                        state.delta[j &* dimensions &+ c] -= step
                                     }
                                 }
+                                nextSample[entry] += period
+                                guard negativeRate > 0 else { continue }
+                                let negativePeriod = period / negativeRate
+                                let negatives = max(0, Int((epochValue - nextNegative[entry]) / negativePeriod))
+                                for _ in 0..<negatives {
+                                    let target = Int(state.generator.next() % UInt64(count))
+                                    guard target != i else { continue }
+                                    let other = source(target)
+                                    var distance: Float = 0
+                                    for c in 0..<dimensions {
+                                        let d = head[c] - other[c]
+                                        distance += d * d
+                                    }
+                                    guard distance > 0 else { continue }
+                                    let coefficient = 2 * gamma * b / ((0.001 + distance) * (a * powf(distance, b) + 1))
+                                    for c in 0..<dimensions {
+                                        head[c] += clip(coefficient * (head[c] - other[c])) * alpha
+                                    }
+                                }
+                                nextNegative[entry] += Float(negatives) * negativePeriod
                             }
                         }
                     }
                 }
-            }
-            for part in 0..<ranges.count {
-                for (point, delta) in foreignMoves[part] {
-                    for c in 0..<dimensions { embedding[Int(point) * dimensions + c] += delta[c] }
-                }
-                foreignMoves[part] = []
+                // The parts' moves of other parts' points, in part order.
+                for state in states { state.apply(to: live.base, dimensions: dimensions) }
             }
             if let progress, epoch % 5 == 4 || epoch == epochs - 1 {
                 if !progress("optimisation", Double(epoch + 1) / Double(epochs)) { throw UMAPError.cancelled }
             }
+        }
+    }
+
+    /// One part's random stream and its pending moves of other parts' points.
+    final class PartState: @unchecked Sendable {
+        let delta: UnsafeMutablePointer<Float>
+        let touched: UnsafeMutablePointer<Bool>
+        var touchedList: [Int32] = []
+        var generator: SeededGenerator
+        let size: Int
+
+        init(count: Int, dimensions: Int, seed: UInt64, part: Int) {
+            size = count * dimensions
+            delta = .allocate(capacity: max(1, size))
+            delta.initialize(repeating: 0, count: max(1, size))
+            touched = .allocate(capacity: max(1, count))
+            touched.initialize(repeating: false, count: max(1, count))
+            generator = SeededGenerator(seed: seed, stream: 100 &+ UInt64(part))
+        }
+
+        deinit {
+            delta.deallocate()
+            touched.deallocate()
+        }
+
+        @inline(__always) func touch(_ point: Int) {
+            if !touched[point] {
+                touched[point] = true
+                touchedList.append(Int32(point))
+            }
+        }
+
+        /// Adds the pending moves (in the order the points were first moved) and clears them.
+        func apply(to embedding: UnsafeMutablePointer<Float>, dimensions: Int) {
+            for point in touchedList {
+                let base = Int(point) * dimensions
+                for c in 0..<dimensions {
+                    embedding[base + c] += delta[base + c]
+                    delta[base + c] = 0
+                }
+                touched[Int(point)] = false
+            }
+            touchedList.removeAll(keepingCapacity: true)
         }
     }
 
