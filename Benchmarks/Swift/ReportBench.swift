@@ -56,7 +56,7 @@ struct ReportBench: ParsableCommand {
         }
         if let screenshot {
             try page.evaluate(
-                "(() => { const s = h5pipeReport.scatters[0]; s.state.span *= 1; s.view.scrollIntoView(); window.scrollBy(0, -60); s.draw(); })()"
+                "(() => { const s = h5pipeReport.scatters[0]; s.view.scrollIntoView(); window.scrollBy(0, -60); s.reset(); })()"
             )
             try page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
             let target = try page.evaluate("h5pipeReport.scatters[0].pointNear(3)") as? Int ?? 0

@@ -80,12 +80,24 @@ public struct PCA: Sendable {
 
         var mean = [Float](repeating: 0, count: dimensions)
         if center {
-            var sums = [Double](repeating: 0, count: dimensions)
+            // Per row part a sum in double, the parts added in order.
+            let ranges = evenRanges(count, parts: Self.parts)
+            var partials = [Double](repeating: 0, count: ranges.count * dimensions)
             data.withUnsafeBufferPointer { x in
-                for row in 0..<count {
-                    let base = row &* dimensions
-                    for column in 0..<dimensions { sums[column] += Double(x[base &+ column]) }
+                withSharedPointers(&partials) { partials in
+                    let x = x.baseAddress!
+                    parallelFor(ranges.count, threads: threads) { part in
+                        let sums = partials.base + part * dimensions
+                        for row in ranges[part] {
+                            let base = row &* dimensions
+                            for column in 0..<dimensions { sums[column] += Double(x[base &+ column]) }
+                        }
+                    }
                 }
+            }
+            var sums = [Double](repeating: 0, count: dimensions)
+            for part in 0..<ranges.count {
+                for column in 0..<dimensions { sums[column] += partials[part * dimensions + column] }
             }
             mean = sums.map { Float($0 / Double(count)) }
         }
@@ -184,7 +196,11 @@ public struct PCA: Sendable {
         // Row-major upper = column-major lower: the same bytes for LAPACK with uplo "L".
         var trace = 0.0
         for i in 0..<d { trace += matrix[i * d + i] }
-        let (values, vectors) = try Self.topEigenpairs(&matrix, order: d, count: components)
+        // Single precision for the eigensolver, as scikit-learn's `covariance_eigh` (the d³
+        // tridiagonal reduction is most of the fit's time; the sums above are in double).
+        var single = matrix.map { Float($0) }
+        matrix = []
+        let (values, vectors) = try Self.topEigenpairs(&single, order: d, count: components)
         let denominator = Double(count - 1)
         var result = Result(
             components: [Float](repeating: 0, count: components * d), mean: mean,
@@ -194,6 +210,42 @@ public struct PCA: Sendable {
             for i in 0..<d { result.components[c * d + i] = Float(vectors[c * d + i]) }
         }
         return result
+    }
+
+    /// As the double-precision ``topEigenpairs(_:order:count:)-(inout [Double],_,_)``, with
+    /// LAPACK `ssyevr`; the results are widened to double.
+    static func topEigenpairs(_ matrix: inout [Float], order n: Int, count k: Int) throws -> ([Double], [Double]) {
+        var nn = Int32(n), lda = Int32(n), ldz = Int32(n)
+        var il = Int32(n - k + 1), iu = Int32(n), found: Int32 = 0, info: Int32 = 0
+        var vl: Float = 0, vu: Float = 0, abstol: Float = 0
+        var values = [Float](repeating: 0, count: n)
+        var vectors = [Float](repeating: 0, count: n * k)
+        var support = [Int32](repeating: 0, count: 2 * max(1, k))
+        var workSize: Float = 0
+        var iworkSize: Int32 = 0
+        var lwork: Int32 = -1, liwork: Int32 = -1
+        ssyevr_(
+            "V", "I", "L", &nn, &matrix, &lda, &vl, &vu, &il, &iu, &abstol, &found, &values, &vectors, &ldz, &support,
+            &workSize, &lwork, &iworkSize, &liwork, &info, 1, 1, 1)
+        guard info == 0 else { throw PCAError("LAPACK ssyevr workspace query failed (info \(info))") }
+        lwork = Int32(workSize)
+        liwork = iworkSize
+        var work = [Float](repeating: 0, count: Int(lwork))
+        var iwork = [Int32](repeating: 0, count: Int(liwork))
+        ssyevr_(
+            "V", "I", "L", &nn, &matrix, &lda, &vl, &vu, &il, &iu, &abstol, &found, &values, &vectors, &ldz, &support,
+            &work, &lwork, &iwork, &liwork, &info, 1, 1, 1)
+        guard info == 0, Int(found) == k else {
+            throw PCAError("LAPACK ssyevr did not converge (info \(info), \(found) of \(k) eigenpairs)")
+        }
+        var descendingValues = [Double](repeating: 0, count: k)
+        var descendingVectors = [Double](repeating: 0, count: n * k)
+        for c in 0..<k {
+            let source = k - 1 - c
+            descendingValues[c] = max(0, Double(values[source]))
+            for i in 0..<n { descendingVectors[c * n + i] = Double(vectors[source * n + i]) }
+        }
+        return (descendingValues, descendingVectors)
     }
 
     /// The `count` largest eigenvalues (descending) of the symmetric column-major `matrix` (its

@@ -83,7 +83,7 @@ enum PNGEncoder {
     /// An 8-bit grayscale PNG of `pixels` (row-major, `width` × `height`), every row stored as its
     /// difference from the row above (PNG filter "up"), which packs images of digits and the like
     /// smaller than unfiltered rows.
-    static func encodeGrayscale(_ pixels: [UInt8], width: Int, height: Int, compressionLevel: Int32 = 9) throws -> Data
+    static func encodeGrayscale(_ pixels: [UInt8], width: Int, height: Int, compressionLevel: Int32 = 6) throws -> Data
     {
         guard width > 0, height > 0, pixels.count == width * height else {
             throw PlotError(

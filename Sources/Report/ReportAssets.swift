@@ -207,6 +207,7 @@ enum ReportAssets {
             view.querySelectorAll(".legend .swatch").forEach(s => { const c = Number(s.dataset.class); s.style.background = palette[classes.indexOf(c) % palette.length]; });
             const api = { view, canvas, state, draw, x, y, labels, indices, total: data.totalPoints, get hidden() { return Array.from(hidden); },
               zoom(factor) { state.span *= factor; draw(); },
+              reset() { state.cx = view0.cx; state.cy = view0.cy; state.span = view0.span; draw(); },
               screenOf(i) { const [k, ox, oy] = toScreen(); const rect = canvas.getBoundingClientRect(); return [rect.left + (x[i] * k + ox) / scale, rect.top + (oy - y[i] * k) / scale]; },
               pointNear(label) { for (let o = 0; o < n; o++) { const i = order[n - 1 - o]; if (!labels || labels[i] === label) return i; } return -1; } };
             report.scatters.push(api);
