@@ -17,7 +17,7 @@ public struct UMAPConfiguration: Sendable {
     public var neighbors = 15
     public var minDistance = 0.1
     public var spread = 1.0
-    /// Passes over the graph; nil: 500 below 10,000 points, 200 from there.
+    /// Passes over the graph; nil: 500 up to 10,000 points, 200 above (umap-learn: `n_epochs=None`).
     public var epochs: Int?
     public var learningRate = 1.0
     public var negativeSampleRate = 5
@@ -33,7 +33,7 @@ public struct UMAPConfiguration: Sendable {
     public init() {}
 
     /// The epochs `epochs` stands for at `count` points.
-    public func resolvedEpochs(count: Int) -> Int { epochs ?? (count < 10_000 ? 500 : 200) }
+    public func resolvedEpochs(count: Int) -> Int { epochs ?? (count <= 10_000 ? 500 : 200) }
 
     /// What is wrong with these settings, as (field, message).
     public func problems(count: Int? = nil) -> [(field: String, message: String)] {
@@ -237,6 +237,21 @@ public enum UMAP {
         let initialAlpha = Float(configuration.learningRate)
         let threads = configuration.threads
 
+        // The graph in memory of our own for the loop's threads (no array access checks there).
+        func copy<T>(_ array: [T]) -> SharedPointer<T> {
+            let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(1, array.count))
+            array.withUnsafeBufferPointer {
+                if let base = $0.baseAddress { pointer.initialize(from: base, count: $0.count) }
+            }
+            return SharedPointer(pointer)
+        }
+        let rowOffsetsPointer = copy(graph.rowOffsets), columnsPointer = copy(graph.columns)
+        let periodsPointer = copy(epochsPerSampleValues)
+        defer {
+            rowOffsetsPointer.base.deallocate()
+            columnsPointer.base.deallocate()
+            periodsPointer.base.deallocate()
+        }
         for epoch in 0..<epochs {
             let alpha = initialAlpha * (1 - Float(epoch) / Float(epochs))
             let epochValue = Float(epoch)
@@ -251,12 +266,16 @@ public enum UMAP {
                         @inline(__always) func source(_ point: Int) -> UnsafeMutablePointer<Float> {
                             (Int(partOf[point]) == part ? live.base : snapshot) + point &* dimensions
                         }
+                        var generator = state.generator
+                        defer { state.generator = generator }
+                        let rowOffsets = rowOffsetsPointer.base, columns = columnsPointer.base
+                        let periods = periodsPointer.base
                         for i in range {
                             let head = live.base + i &* dimensions
-                            for entry in graph.rowOffsets[i]..<graph.rowOffsets[i &+ 1] {
-                                let period = epochsPerSampleValues[entry]
+                            for entry in rowOffsets[i]..<rowOffsets[i &+ 1] {
+                                let period = periods[entry]
                                 guard period > 0, nextSample[entry] <= epochValue else { continue }
-                                let j = Int(graph.columns[entry])
+                                let j = Int(columns[entry])
                                 let tail = source(j)
                                 var distance: Float = 0
                                 for c in 0..<dimensions {
@@ -284,7 +303,8 @@ public enum UMAP {
                                 let negativePeriod = period / negativeRate
                                 let negatives = max(0, Int((epochValue - nextNegative[entry]) / negativePeriod))
                                 for _ in 0..<negatives {
-                                    let target = Int(state.generator.next() % UInt64(count))
+                                    // Lemire's multiply-shift: uniform enough, without a 64-bit division.
+                                    let target = Int((generator.next() >> 32) &* UInt64(count) >> 32)
                                     guard target != i else { continue }
                                     let other = source(target)
                                     var distance: Float = 0

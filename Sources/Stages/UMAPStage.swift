@@ -12,7 +12,7 @@ import PipelineEngine
 /// `neighbors` (`exact` or `approximate`).
 public struct UMAPStage: Stage {
     public struct Parameters: StageParameters {
-        /// `"auto"` (500 below 10,000 points, 200 from there) or a number.
+        /// `"auto"` (500 up to 10,000 points, 200 above, as umap-learn) or a number.
         public enum Epochs: Codable, Sendable, Equatable {
             case auto
             case count(Int)
