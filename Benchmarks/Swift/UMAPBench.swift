@@ -22,6 +22,12 @@ struct UMAPBench: ParsableCommand {
     @Option(help: "Seed.")
     var seed: UInt64 = 0
 
+    @Option(help: "Initialisation: spectral, pca or random.")
+    var initialization = "spectral"
+
+    @Option(help: "Epochs (default: umap-learn's rule).")
+    var epochs: Int?
+
     func run() throws {
         let file = try HDF5File.open(URL(fileURLWithPath: input))
         let features = try file.read(Float.self, from: "/features")
@@ -29,6 +35,8 @@ struct UMAPBench: ParsableCommand {
         var configuration = UMAPConfiguration()
         configuration.threads = threads
         configuration.seed = seed
+        configuration.epochs = epochs
+        configuration.initialization = UMAPInitialization(rawValue: initialization) ?? .spectral
         let start = DispatchTime.now().uptimeNanoseconds
         let result = try UMAP.embed(
             points: features.values, count: features.shape[0], inputDimensions: features.shape[1],

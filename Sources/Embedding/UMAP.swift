@@ -304,7 +304,7 @@ public enum UMAP {
                                 let negatives = max(0, Int((epochValue - nextNegative[entry]) / negativePeriod))
                                 for _ in 0..<negatives {
                                     // Lemire's multiply-shift: uniform enough, without a 64-bit division.
-                                    let target = Int((generator.next() >> 32) &* UInt64(count) >> 32)
+                                    let target = Int(((generator.next() >> 32) &* UInt64(count)) >> 32)
                                     guard target != i else { continue }
                                     let other = source(target)
                                     var distance: Float = 0
