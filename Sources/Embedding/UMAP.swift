@@ -224,9 +224,17 @@ public enum UMAP {
         var nextSample = epochsPerSample
         var nextNegative = epochsPerSample.map { negativeRate > 0 ? $0 / negativeRate : .infinity }
         let epochsPerSampleValues = epochsPerSample
+        // Parts of points that lie together in the starting layout (consecutive along a Morton
+        // curve of it), so that most edges join points of one part, which see each other's moves
+        // at once; each part walks its points in index order.
         let ranges = evenRanges(count, parts: parts)
+        let order = mortonOrder(embedding, count: count, dimensions: dimensions)
         var partOf = [Int32](repeating: 0, count: count)
-        for (part, range) in ranges.enumerated() { for i in range { partOf[i] = Int32(part) } }
+        var members = [[Int]](repeating: [], count: ranges.count)
+        for (part, range) in ranges.enumerated() {
+            for rank in range { partOf[order[rank]] = Int32(part) }
+            members[part] = range.map { order[$0] }.sorted()
+        }
         let states = ranges.indices.map {
             PartState(count: count, dimensions: dimensions, seed: configuration.seed, part: $0)
         }
@@ -261,7 +269,7 @@ public enum UMAP {
                 withSharedPointers(&nextSample, &nextNegative) { nextSample, nextNegative in
                     parallelFor(ranges.count, threads: threads) { part in
                         let state = states[part]
-                        let range = ranges[part]
+                        let range = members[part]
                         // Own points live, others as the epoch began.
                         @inline(__always) func source(_ point: Int) -> UnsafeMutablePointer<Float> {
                             (Int(partOf[point]) == part ? live.base : snapshot) + point &* dimensions
@@ -377,6 +385,40 @@ public enum UMAP {
 
     @inline(__always)
     static func clip(_ value: Float) -> Float { min(4, max(-4, value)) }
+
+    /// Point indices sorted by the Morton (Z-order) code of their first two coordinates on a
+    /// 2¹⁶ grid over the layout's bounding box; ties by index.
+    static func mortonOrder(_ embedding: [Float], count: Int, dimensions: Int) -> [Int] {
+        guard dimensions >= 1, count > 0 else { return Array(0..<count) }
+        let axes = min(2, dimensions)
+        var low = [Float](repeating: .infinity, count: axes), high = [Float](repeating: -.infinity, count: axes)
+        for i in 0..<count {
+            for c in 0..<axes {
+                low[c] = min(low[c], embedding[i * dimensions + c])
+                high[c] = max(high[c], embedding[i * dimensions + c])
+            }
+        }
+        func spread(_ value: UInt64) -> UInt64 {
+            var x = value & 0xFFFF
+            x = (x | (x << 8)) & 0x00FF_00FF
+            x = (x | (x << 4)) & 0x0F0F_0F0F
+            x = (x | (x << 2)) & 0x3333_3333
+            x = (x | (x << 1)) & 0x5555_5555
+            return x
+        }
+        let codes = (0..<count).map { i -> UInt64 in
+            var code: UInt64 = 0
+            for c in 0..<axes {
+                let extent = high[c] - low[c]
+                let cell =
+                    extent > 0
+                    ? UInt64(min(65535, max(0, (embedding[i * dimensions + c] - low[c]) / extent * 65535))) : 0
+                code |= spread(cell) << UInt64(c)
+            }
+            return code
+        }
+        return (0..<count).sorted { codes[$0] != codes[$1] ? codes[$0] < codes[$1] : $0 < $1 }
+    }
 }
 
 /// A UMAP that cannot run, with what to change.

@@ -109,35 +109,74 @@ public enum UMAPGraph {
     /// sparse matrix in CSR form (each row's columns ascending).
     public static func fuzzySet(indices: [Int32], distances: [Float], count: Int, k: Int) -> SparseMatrix {
         let (rho, sigma) = smoothDistances(distances, count: count, k: k)
-        // Directed memberships, then the union by rows.
-        var rows = [[(Int32, Float)]](repeating: [], count: count)
+        // Directed memberships in CSR form, each row's columns ascending.
+        var forwardOffsets = [Int](repeating: 0, count: count + 1)
+        var forwardColumns: [Int32] = []
+        var forwardValues: [Float] = []
+        forwardColumns.reserveCapacity(count * k)
+        forwardValues.reserveCapacity(count * k)
+        var row: [(Int32, Float)] = []
         for i in 0..<count {
+            row.removeAll(keepingCapacity: true)
             for slot in 0..<k {
                 let j = Int(indices[i * k + slot])
                 guard j >= 0, j != i else { continue }
                 let d = distances[i * k + slot] - rho[i]
                 let weight: Float = d <= 0 || sigma[i] == 0 ? 1 : Float(exp(-Double(d) / Double(sigma[i])))
-                rows[i].append((Int32(j), weight))
+                row.append((Int32(j), weight))
             }
+            row.sort { $0.0 < $1.0 }
+            for (j, w) in row {
+                // A neighbour listed twice (ties) keeps its first weight.
+                if let last = forwardColumns.last, forwardColumns.count > forwardOffsets[i], last == j { continue }
+                forwardColumns.append(j)
+                forwardValues.append(w)
+            }
+            forwardOffsets[i + 1] = forwardColumns.count
         }
-        var lookup = [[Int32: Float]](repeating: [:], count: count)
-        for i in 0..<count { for (j, w) in rows[i] { lookup[i][j] = w } }
-        var union = [[Int32: Float]](repeating: [:], count: count)
+        // The transpose by counting: row j lists the i that have j as a neighbour, ascending.
+        var backwardOffsets = [Int](repeating: 0, count: count + 1)
+        for j in forwardColumns { backwardOffsets[Int(j) + 1] += 1 }
+        for i in 0..<count { backwardOffsets[i + 1] += backwardOffsets[i] }
+        var fill = backwardOffsets
+        var backwardColumns = [Int32](repeating: 0, count: forwardColumns.count)
+        var backwardValues = [Float](repeating: 0, count: forwardColumns.count)
         for i in 0..<count {
-            for (j, w) in rows[i] {
-                let back = lookup[Int(j)][Int32(i)] ?? 0
-                let value = w + back - w * back
-                union[i][j] = value
-                union[Int(j)][Int32(i)] = value
+            for entry in forwardOffsets[i]..<forwardOffsets[i + 1] {
+                let j = Int(forwardColumns[entry])
+                backwardColumns[fill[j]] = Int32(i)
+                backwardValues[fill[j]] = forwardValues[entry]
+                fill[j] += 1
             }
         }
+        // Row by row, W + Wᵀ − W∘Wᵀ by merging the two sorted lists.
         var offsets = [Int](repeating: 0, count: count + 1)
         var columns: [Int32] = []
         var values: [Float] = []
+        columns.reserveCapacity(2 * forwardColumns.count)
+        values.reserveCapacity(2 * forwardColumns.count)
         for i in 0..<count {
-            for (j, w) in union[i].sorted(by: { $0.key < $1.key }) where w > 0 {
-                columns.append(j)
-                values.append(w)
+            var a = forwardOffsets[i], b = backwardOffsets[i]
+            let aEnd = forwardOffsets[i + 1], bEnd = backwardOffsets[i + 1]
+            while a < aEnd || b < bEnd {
+                let column: Int32
+                var w: Float = 0, back: Float = 0
+                if b >= bEnd || (a < aEnd && forwardColumns[a] < backwardColumns[b]) {
+                    (column, w) = (forwardColumns[a], forwardValues[a])
+                    a += 1
+                } else if a >= aEnd || backwardColumns[b] < forwardColumns[a] {
+                    (column, back) = (backwardColumns[b], backwardValues[b])
+                    b += 1
+                } else {
+                    (column, w, back) = (forwardColumns[a], forwardValues[a], backwardValues[b])
+                    a += 1
+                    b += 1
+                }
+                let value = w + back - w * back
+                if value > 0 {
+                    columns.append(column)
+                    values.append(value)
+                }
             }
             offsets[i + 1] = columns.count
         }
