@@ -349,10 +349,9 @@ public enum UMAP {
         let touched: UnsafeMutablePointer<Bool>
         var touchedList: [Int32] = []
         var generator: SeededGenerator
-        let size: Int
 
         init(count: Int, dimensions: Int, seed: UInt64, part: Int) {
-            size = count * dimensions
+            let size = count * dimensions
             delta = .allocate(capacity: max(1, size))
             delta.initialize(repeating: 0, count: max(1, size))
             touched = .allocate(capacity: max(1, count))

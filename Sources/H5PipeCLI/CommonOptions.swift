@@ -104,12 +104,3 @@ func formatTable(_ rows: [[String]]) -> String {
         }.joined(separator: "  ")
     }.joined(separator: "\n")
 }
-
-/// Seconds as people read them: `0.04 s`, `12.3 s`, `4 min 05 s`.
-func formatSeconds(_ seconds: Double) -> String {
-    if seconds < 10 { return String(format: "%.2f s", seconds) }
-    if seconds < 100 { return String(format: "%.1f s", seconds) }
-    let whole = Int(seconds.rounded())
-    if whole < 3600 { return String(format: "%d min %02d s", whole / 60, whole % 60) }
-    return String(format: "%d h %02d min", whole / 3600, (whole % 3600) / 60)
-}

@@ -182,30 +182,3 @@ struct InspectReport {
         return document.prettyText() + "\n"
     }
 }
-
-// MARK: - Formatting shared by the inspect views
-
-/// "[60000, 28, 28]"; "[]" for a scalar.
-func formatShape(_ shape: [Int]) -> String {
-    "[" + shape.map(String.init).joined(separator: ", ") + "]"
-}
-
-/// Bytes in binary units: "40 B", "1.5 KiB", "44.9 MiB".
-func formatBytes(_ bytes: Int) -> String {
-    if bytes < 1024 { return "\(bytes) B" }
-    var value = Double(bytes) / 1024
-    let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
-    for unit in units {
-        if value < 1024 || unit == units.last { return String(format: "%.1f %@", value, unit) }
-        value /= 1024
-    }
-    return "\(bytes) B"
-}
-
-/// Whole numbers without a fraction ("7"), others to six significant digits ("33.3184").
-func formatNumber(_ value: Double) -> String {
-    if value.isNaN { return "nan" }
-    if value.isInfinite { return value > 0 ? "inf" : "-inf" }
-    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-    return String(format: "%.6g", value)
-}

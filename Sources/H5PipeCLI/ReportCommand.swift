@@ -41,14 +41,7 @@ struct ReportCommand: ParsableCommand {
                 )
             }
             let seconds = Date().timeIntervalSince(started)
-            print(
-                "report: \(runner.displayPath(url)) (\(formatReportBytes(html.utf8.count)), \(String(format: "%.2f", seconds)) s)"
-            )
+            print("report: \(runner.displayPath(url)) (\(formatBytes(html.utf8.count)), \(formatSeconds(seconds)))")
         }
-    }
-
-    private func formatReportBytes(_ bytes: Int) -> String {
-        bytes >= 1_000_000
-            ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.0f KB", Double(bytes) / 1e3)
     }
 }

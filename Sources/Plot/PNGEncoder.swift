@@ -55,20 +55,7 @@ enum PNGEncoder {
                 }
             }
         }
-        var compressedLength = compressBound(uLong(raw.count))
-        var compressed = [UInt8](repeating: 0, count: Int(compressedLength))
-        let status = compress2(&compressed, &compressedLength, raw, uLong(raw.count), compressionLevel)
-        guard status == Z_OK else { throw PlotError("zlib failed to compress the PNG data (status \(status))") }
-
-        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        var header = Data()
-        header.appendBigEndian(UInt32(width))
-        header.appendBigEndian(UInt32(height))
-        header.append(contentsOf: [8, hasAlpha ? 6 : 2, 0, 0, 0])  // depth, colour type, deflate, filter, no interlace
-        appendChunk("IHDR", header, to: &png)
-        appendChunk("IDAT", Data(compressed[0..<Int(compressedLength)]), to: &png)
-        appendChunk("IEND", Data(), to: &png)
-        return png
+        return try assemble(raw, width: width, height: height, colourType: hasAlpha ? 6 : 2, level: compressionLevel)
     }
 
     private static func isOpaque(_ pixels: UnsafeMutablePointer<UInt32>, width: Int, height: Int, stride: Int) -> Bool {
@@ -100,15 +87,23 @@ enum PNGEncoder {
                 raw[target + 1 + column] = value &- above
             }
         }
+        return try assemble(raw, width: width, height: height, colourType: 0, level: compressionLevel)
+    }
+
+    /// A PNG of filtered rows `raw` (each led by its filter byte), 8 bits per sample, deflated at
+    /// `level`: colour type 0 grayscale, 2 RGB, 6 RGBA.
+    private static func assemble(_ raw: [UInt8], width: Int, height: Int, colourType: UInt8, level: Int32) throws
+        -> Data
+    {
         var compressedLength = compressBound(uLong(raw.count))
         var compressed = [UInt8](repeating: 0, count: Int(compressedLength))
-        let status = compress2(&compressed, &compressedLength, raw, uLong(raw.count), compressionLevel)
+        let status = compress2(&compressed, &compressedLength, raw, uLong(raw.count), level)
         guard status == Z_OK else { throw PlotError("zlib failed to compress the PNG data (status \(status))") }
         var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         var header = Data()
         header.appendBigEndian(UInt32(width))
         header.appendBigEndian(UInt32(height))
-        header.append(contentsOf: [8, 0, 0, 0, 0])  // depth 8, grayscale, deflate, filter, no interlace
+        header.append(contentsOf: [8, colourType, 0, 0, 0])  // depth, colour type, deflate, filter, no interlace
         appendChunk("IHDR", header, to: &png)
         appendChunk("IDAT", Data(compressed[0..<Int(compressedLength)]), to: &png)
         appendChunk("IEND", Data(), to: &png)

@@ -1,4 +1,5 @@
 import Foundation
+import PipelineEngine
 
 /// The pipeline's DAG as inline SVG: stages in columns by depth (longest path from a source),
 /// ordered within a column by the mean row of their upstreams, wires as curves; each node is
@@ -92,7 +93,7 @@ enum DAGDrawing {
             if let seconds = stage.seconds,
                 stage.outcome == "ran" || stage.outcome == "failed" || stage.outcome == "restored"
             {
-                detail += " · " + HTMLReport.formatSeconds(seconds)
+                detail += " · " + formatSeconds(seconds)
             }
             let title = clipped(stage.id, characters: 28)
             text += """

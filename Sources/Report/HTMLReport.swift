@@ -1,4 +1,5 @@
 import Foundation
+import PipelineEngine
 
 /// Writes a ``ReportContent`` as one HTML page: styles, script, figures and data inline, and a
 /// Content-Security-Policy that forbids every request, so the page shows the same from file://,
@@ -256,22 +257,5 @@ public enum HTMLReport {
     /// Little-endian bytes of `values`, base64 (what the page's typed arrays decode).
     static func base64<T>(_ values: [T]) -> String {
         values.withUnsafeBytes { Data($0) }.base64EncodedString()
-    }
-
-    static func formatSeconds(_ seconds: Double) -> String {
-        if seconds < 60 { return String(format: seconds < 10 ? "%.2f s" : "%.1f s", seconds) }
-        let minutes = Int(seconds / 60)
-        return String(format: "%d min %02d s", minutes, Int(seconds.rounded()) - minutes * 60)
-    }
-
-    static func formatBytes(_ bytes: Int) -> String {
-        let units = ["B", "KB", "MB", "GB", "TB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1000 && unit < units.count - 1 {
-            value /= 1000
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
     }
 }

@@ -153,10 +153,10 @@ public struct ReportBuilder {
             case .other(let kind):
                 section.tree.append(.init(path: object.path, description: kind, bytes: nil, attributes: attributes))
             case .dataset(let info):
-                let shape = "[" + info.shape.map(String.init).joined(separator: ", ") + "]"
                 section.tree.append(
                     .init(
-                        path: object.path, description: "\(info.typeDescription) \(shape)", bytes: info.storageBytes,
+                        path: object.path, description: "\(info.typeDescription) \(formatShape(info.shape))",
+                        bytes: info.storageBytes,
                         attributes: attributes))
             }
         }
@@ -406,10 +406,5 @@ public struct ReportBuilder {
         case .number(let text): return Double(text).map(formatNumber) ?? text
         default: return value.canonicalText
         }
-    }
-
-    static func formatNumber(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return String(format: "%.6g", value)
     }
 }

@@ -114,14 +114,8 @@ public struct TSNEStage: Stage {
 
     public func run(_ parameters: Parameters, context: StageContext) throws {
         let artifact = try context.openInput("features")
-        let (input, inputURL) = (artifact.file, artifact.url)
-        let datasetPath = input.exists("/features") || !input.exists("/embedding") ? "/features" : "/embedding"
-        guard input.exists(datasetPath) else {
-            throw StageError(
-                "\(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode`)")
-        }
-        let (features, shape) = try artifact.readMatrix(datasetPath)
-        let (count, dimensions) = (shape[0], shape[1])
+        let inputURL = artifact.url
+        let (features, count, dimensions, datasetPath) = try artifact.readPointsToEmbed()
 
         let configuration = parameters.configuration(threads: context.threads)
         let iterations = parameters.iterations
@@ -168,18 +162,7 @@ public struct TSNEStage: Stage {
         try output.write(
             result.embedding, shape: [count, result.dimensions], to: "/embedding",
             options: count >= 4096 ? .compressed(shuffle: true) : .init())
-        if input.exists("/labels") {
-            let labelInfo = try input.datasetInfo("/labels")
-            guard let labelType = labelInfo.elementType, labelInfo.shape == [count] else {
-                throw StageError(
-                    "`/labels` in \(inputURL.path) has shape \(labelInfo.shape) (\(labelInfo.typeDescription)); expected [\(count)] numbers"
-                )
-            }
-            func copyLabels<T: HDF5Scalar>(_ type: T.Type) throws {
-                try output.write(input.read(type, from: "/labels"), to: "/labels")
-            }
-            try copyLabels(labelType.scalarType)
-        }
+        try artifact.copyLabels(count: count, to: output)
         try output.write(
             result.klIterations.map(Int64.init), shape: [result.klIterations.count], to: "/history/iteration")
         try output.write(result.klDivergences, shape: [result.klDivergences.count], to: "/history/kl")
@@ -187,10 +170,6 @@ public struct TSNEStage: Stage {
         context.recordResult("kl_divergence", result.finalKLDivergence)
         try output.setAttribute("method", .string(result.method.rawValue), at: "/")
         try output.setAttribute("neighbors", .string(result.neighborSearch.rawValue), at: "/")
-        if let classNames = try input.attribute("class_names", at: "/") {
-            try output.setAttribute("class_names", classNames, at: "/")
-        }
         try output.close()
-        try input.close()
     }
 }

@@ -93,15 +93,8 @@ public struct UMAPStage: Stage {
 
     public func run(_ parameters: Parameters, context: StageContext) throws {
         let artifact = try context.openInput("features")
-        let (input, inputURL) = (artifact.file, artifact.url)
-        let datasetPath = input.exists("/features") || !input.exists("/embedding") ? "/features" : "/embedding"
-        guard input.exists(datasetPath) else {
-            throw StageError(
-                "\(inputURL.path) has no `/features` dataset; connect a features artifact (e.g. from `encode` or `pca`)"
-            )
-        }
-        let (features, shape) = try artifact.readMatrix(datasetPath)
-        let (count, dimensions) = (shape[0], shape[1])
+        let inputURL = artifact.url
+        let (features, count, dimensions, datasetPath) = try artifact.readPointsToEmbed()
         let configuration = parameters.configuration(threads: context.threads)
         if let problem = configuration.problems(count: count).first {
             throw StageError("`\(problem.field)` \(problem.message) (\(inputURL.path) has \(count) rows)")
@@ -137,27 +130,12 @@ public struct UMAPStage: Stage {
         try output.write(
             result.embedding, shape: [count, result.dimensions], to: "/embedding",
             options: count >= 4096 ? .compressed(shuffle: true) : .init())
-        if input.exists("/labels") {
-            let labelInfo = try input.datasetInfo("/labels")
-            guard let labelType = labelInfo.elementType, labelInfo.shape == [count] else {
-                throw StageError(
-                    "`/labels` in \(inputURL.path) has shape \(labelInfo.shape) (\(labelInfo.typeDescription)); expected [\(count)] numbers"
-                )
-            }
-            func copyLabels<T: HDF5Scalar>(_ type: T.Type) throws {
-                try output.write(input.read(type, from: "/labels"), to: "/labels")
-            }
-            try copyLabels(labelType.scalarType)
-        }
+        try artifact.copyLabels(count: count, to: output)
         try output.setAttribute("a", .double(result.a), at: "/")
         try output.setAttribute("b", .double(result.b), at: "/")
         try output.setAttribute("epochs", .int(Int64(epochs)), at: "/")
         try output.setAttribute("initialization", .string(result.initialization.rawValue), at: "/")
         try output.setAttribute("neighbors", .string(result.neighborSearch.rawValue), at: "/")
-        if let classNames = try input.attribute("class_names", at: "/") {
-            try output.setAttribute("class_names", classNames, at: "/")
-        }
         try output.close()
-        try input.close()
     }
 }

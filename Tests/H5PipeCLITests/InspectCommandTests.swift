@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import PipelineEngine
 import TestSupport
 import XCTest
 

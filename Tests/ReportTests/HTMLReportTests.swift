@@ -72,7 +72,9 @@ final class HTMLReportTests: XCTestCase {
             generator: "0.1.0", generated: Date(timeIntervalSince1970: 0))
         let page = HTMLReport.render(content)
         XCTAssertTrue(page.contains("default-src 'none'"), "a policy forbids every request")
-        XCTAssertFalse(page.contains("http://") && page.contains("src=\"http"), "nothing is loaded from the network")
+        for reference in ["src=\"http", "href=\"http", "src=\"//", "url(http", "@import"] {
+            XCTAssertFalse(page.contains(reference), "nothing is loaded from the network: \(reference)")
+        }
         XCTAssertTrue(page.contains("perplexity 5 needs &lt;16 points&gt;"))
         XCTAssertTrue(page.contains("data-stage=\"tsne[perplexity=5]\""))
         XCTAssertTrue(page.contains("id=\"stage-2\""))
